@@ -1,0 +1,193 @@
+/**
+ * The one way Safehold runs another program.
+ *
+ * Contract:
+ * - Programs are run with an argument array and `shell: false`: no string from anywhere ever
+ *   reaches a shell.
+ * - `run()` resolves with `{ exitCode, stdout, stderr }` for every exit status: a non-zero status is
+ *   data for the caller to decode (smartctl's bit mask, restic's "repository locked" code), not an
+ *   error. It rejects only when the program cannot be started (`ToolMissingError` when it is not
+ *   installed), is killed by the timeout or the AbortSignal (`CommandAbortedError`), or prints more
+ *   than `maxOutputBytes`.
+ * - Errors carry the command line with secrets redacted and at most ~1000 bytes of output.
+ */
+import { spawn } from 'node:child_process';
+
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Kill the program after this many milliseconds. Default 60 000. */
+  timeoutMs?: number;
+  /** Abort (SIGTERM, then SIGKILL after 2 s) when this signal fires. */
+  signal?: AbortSignal;
+  /** Bytes written to the program's standard input, then closed. Default: nothing (stdin closed). */
+  input?: string | Buffer;
+  /** Extra environment variables (merged over the service's own). */
+  env?: Record<string, string>;
+  /** Working directory. Default: the service's. */
+  cwd?: string;
+  /** Values to replace with `***` in every error message and log line (passwords, tokens). */
+  secrets?: string[];
+  /** Refuse output larger than this (stdout + stderr). Default 64 MiB. */
+  maxOutputBytes?: number;
+}
+
+export interface CommandRunner {
+  run(command: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+}
+
+const MAX_DETAIL_BYTES = 1000;
+
+/** Base class of the runner's errors; `command` is printable (secrets redacted). */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly command: string,
+    readonly output: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The program is not installed (spawn said ENOENT). */
+export class ToolMissingError extends CommandError {}
+
+/** The program was stopped by its timeout or by the caller's AbortSignal. */
+export class CommandAbortedError extends CommandError {
+  constructor(
+    message: string,
+    command: string,
+    output: string,
+    readonly reason: 'timeout' | 'aborted',
+  ) {
+    super(message, command, output);
+  }
+}
+
+/** Thrown by `checked()` when a program exits non-zero. */
+export class CommandFailedError extends CommandError {
+  constructor(
+    message: string,
+    command: string,
+    output: string,
+    readonly exitCode: number,
+  ) {
+    super(message, command, output);
+  }
+}
+
+/** Quote an argument for display only (never executed). */
+function displayArg(arg: string): string {
+  return /^[\w./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('***');
+  return out;
+}
+
+export function describeCommand(command: string, args: readonly string[], secrets: readonly string[] = []): string {
+  return redact([command, ...args].map(displayArg).join(' '), secrets);
+}
+
+/** The last ~1000 bytes of a program's output, for error messages. */
+export function outputTail(stdout: string, stderr: string, secrets: readonly string[] = []): string {
+  const text = redact(`${stderr.trim()}\n${stdout.trim()}`.trim(), secrets);
+  return text.length > MAX_DETAIL_BYTES ? `…${text.slice(-MAX_DETAIL_BYTES)}` : text;
+}
+
+export class ProcessCommandRunner implements CommandRunner {
+  run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    const { timeoutMs = 60_000, signal, input, env, cwd, secrets = [], maxOutputBytes = 64 * 1024 * 1024 } = options;
+    const shown = describeCommand(command, args, secrets);
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new CommandAbortedError(`${shown}: aborted before start`, shown, '', 'aborted'));
+        return;
+      }
+      const child = spawn(command, [...args], {
+        shell: false,
+        cwd,
+        env: env ? { ...process.env, ...env } : process.env,
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let size = 0;
+      let stopReason: 'timeout' | 'aborted' | 'too-large' | undefined;
+      let killTimer: NodeJS.Timeout | undefined;
+
+      const stop = (reason: 'timeout' | 'aborted' | 'too-large') => {
+        if (stopReason) return;
+        stopReason = reason;
+        child.kill('SIGTERM');
+        killTimer = setTimeout(() => child.kill('SIGKILL'), 2000);
+        killTimer.unref();
+      };
+      const timer = setTimeout(() => stop('timeout'), timeoutMs);
+      timer.unref();
+      const onAbort = () => stop('aborted');
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      const collect = (into: Buffer[]) => (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxOutputBytes) stop('too-large');
+        else into.push(chunk);
+      };
+      child.stdout!.on('data', collect(out));
+      child.stderr!.on('data', collect(err));
+      if (input !== undefined) {
+        child.stdin!.on('error', () => {}); // the program may exit without reading; its exit status tells
+        child.stdin!.end(input);
+      }
+
+      const cleanup = () => {
+        clearTimeout(timer);
+        if (killTimer) clearTimeout(killTimer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        cleanup();
+        if (error.code === 'ENOENT') reject(new ToolMissingError(`${command} is not installed`, shown, '', { cause: error }));
+        else reject(new CommandError(`${shown} could not be started: ${error.message}`, shown, '', { cause: error }));
+      });
+      child.on('close', (code, killedBy) => {
+        cleanup();
+        const stdout = Buffer.concat(out).toString('utf8');
+        const stderr = Buffer.concat(err).toString('utf8');
+        const tail = outputTail(stdout, stderr, secrets);
+        if (stopReason === 'too-large') {
+          reject(new CommandError(`${shown} printed more than ${maxOutputBytes} bytes`, shown, tail));
+        } else if (stopReason) {
+          const what = stopReason === 'timeout' ? `timed out after ${timeoutMs} ms` : 'was cancelled';
+          reject(new CommandAbortedError(`${shown} ${what}`, shown, tail, stopReason));
+        } else {
+          resolve({ exitCode: code ?? (killedBy ? 128 + 15 : 1), stdout, stderr });
+        }
+      });
+    });
+  }
+}
+
+/** Run and require exit status 0; otherwise throw `CommandFailedError` with the output's tail. */
+export async function checked(
+  runner: CommandRunner,
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<CommandResult> {
+  const result = await runner.run(command, args, options);
+  if (result.exitCode !== 0) {
+    const shown = describeCommand(command, args, options.secrets);
+    const tail = outputTail(result.stdout, result.stderr, options.secrets);
+    throw new CommandFailedError(`${shown} exited with status ${result.exitCode}: ${tail}`, shown, tail, result.exitCode);
+  }
+  return result;
+}
