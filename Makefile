@@ -1,0 +1,53 @@
+# Safehold: the two commands are `make run` and `make test` (see README.md).
+# Options for run/demo go through the environment (SAFEHOLD_PORT, SAFEHOLD_DATA, …) or ARGS="--port 9000".
+
+SHELL := /bin/bash
+NODE  ?= node
+ARGS  ?=
+
+# Debian packages the service uses, and the extra ones the tests use.
+RUN_PACKAGES  := util-linux smartmontools restic
+TEST_PACKAGES := $(RUN_PACKAGES) e2fsprogs chromium
+
+TS_SOURCES := $(shell find server system test bench -name '*.ts' 2>/dev/null) tsconfig.json
+UI_SOURCES := $(shell find ui -path ui/dist -prune -o -type f -print 2>/dev/null)
+
+.PHONY: run test demo bench build deps test-deps clean
+
+## make run: install what is missing, build, and serve on port 8080 with data in ./var.
+run: deps build
+	$(NODE) dist/server/cli/main.js serve $(ARGS)
+
+## make demo: the same service on a simulated host (data in ./var/demo); plug with bin/safehold demo plug NAME.
+demo: deps build
+	$(NODE) dist/server/cli/main.js serve --simulate --data ./var/demo $(ARGS)
+
+## make test: install what the tests need (Chromium included) and run every test.
+test: test-deps build
+	bash test/run.sh
+
+## make bench: the benchmarks of bench/ (results go in bench/README.md by hand).
+bench: deps build
+	$(NODE) dist/bench/service.bench.js
+
+build: dist/.built ui/dist/index.html
+
+deps: node_modules/.installed
+	@bash deploy/install-deps.sh $(RUN_PACKAGES)
+
+test-deps: node_modules/.installed
+	@bash deploy/install-deps.sh $(TEST_PACKAGES)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+dist/.built: node_modules/.installed $(TS_SOURCES)
+	npx tsc -p .
+	@touch $@
+
+ui/dist/index.html: node_modules/.installed $(UI_SOURCES)
+	npx vite build --config ui/vite.config.ts --logLevel warn
+
+clean:
+	rm -rf dist ui/dist

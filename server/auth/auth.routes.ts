@@ -1,0 +1,76 @@
+/** Setup, login, logout and "who am I" (docs/api.md). Only on the LAN listener. */
+import { Router, type Request, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { NotAuthenticatedError } from '../errors.js';
+import { clearCookie, readCookie, SESSION_COOKIE, setCookie } from '../http/cookies.js';
+import { csrfToken } from '../http/security.js';
+import { parseInput } from '../http/validate.js';
+import type { AuthService } from './auth.service.js';
+
+const username = z
+  .string()
+  .min(3, 'Use at least 3 characters')
+  .max(32, 'Use at most 32 characters')
+  .regex(/^[a-z0-9._-]+$/, 'Use only lower-case letters, digits, dot, dash and underscore');
+
+const SetupBody = z.strictObject({
+  setupCode: z.string().min(1, 'Enter the setup code').max(64),
+  username: username.default('admin'),
+  password: z.string().max(256, 'Use at most 256 characters'),
+});
+
+const LoginBody = z.strictObject({
+  username: z.string().min(1, 'Enter the user name').max(64),
+  password: z.string().min(1, 'Enter the password').max(256),
+});
+
+const address = (req: Request) => req.socket.remoteAddress ?? 'unknown';
+
+/** The signed-in user's name (set by `requireSession`). */
+export const userOf = (req: Request): string => (req as Request & { user: string }).user;
+
+export function requireSession(auth: AuthService): RequestHandler {
+  return (req, _res, next) => {
+    const user = auth.authenticate(readCookie(req, SESSION_COOKIE));
+    if (!user) return next(new NotAuthenticatedError('Please log in.'));
+    (req as Request & { user: string }).user = user;
+    next();
+  };
+}
+
+export function authRoutes(auth: AuthService): Router {
+  const router = Router();
+
+  router.get('/session', (req, res) => {
+    const user = auth.authenticate(readCookie(req, SESSION_COOKIE));
+    res.set('Cache-Control', 'no-store').json({
+      setupRequired: auth.setupRequired(),
+      authenticated: user !== null,
+      username: user,
+      csrfToken: csrfToken(req, res),
+    });
+  });
+
+  router.post('/setup', async (req, res) => {
+    const body = parseInput(SetupBody, req.body, 'setup form');
+    const session = await auth.setup(body, address(req));
+    setCookie(req, res, SESSION_COOKIE, session.token, session.expiresAt - Date.now());
+    res.status(201).json({ username: session.username, csrfToken: csrfToken(req, res, true) });
+  });
+
+  router.post('/login', async (req, res) => {
+    const body = parseInput(LoginBody, req.body, 'login form');
+    auth.logout(readCookie(req, SESSION_COOKIE)); // a new session id at every login
+    const session = await auth.login(body, address(req));
+    setCookie(req, res, SESSION_COOKIE, session.token, session.expiresAt - Date.now());
+    res.json({ username: session.username, csrfToken: csrfToken(req, res, true) });
+  });
+
+  router.post('/logout', (req, res) => {
+    auth.logout(readCookie(req, SESSION_COOKIE));
+    clearCookie(req, res, SESSION_COOKIE);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,143 @@
+/**
+ * The admin account: first-start setup with the one-time code, login with growing delays, sessions.
+ *
+ * Contract:
+ * - `setup()` succeeds once, ever: the catalog's one-row `admin` table decides, so two setups racing
+ *   cannot both win (the loser gets ConflictError). Wrong code → ForbiddenError, and nothing is written.
+ * - Session ids are 256-bit random values; the catalog stores only their SHA-256, so a copy of the
+ *   catalog does not let anyone in. A session ends after `idleMs` without use or `maxAgeMs` in all.
+ * - Login failures are throttled per account and per address (LoginThrottle).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '../../system/clock.js';
+import type { ActivityService } from '../activity/activity.service.js';
+import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, TooManyAttemptsError } from '../errors.js';
+import type { AuthRepository } from './auth.repository.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { hashPassword, passwordProblem, verifyPassword } from './password.js';
+import { setupCodeMatches } from './setup-code.js';
+
+export interface AuthServiceOptions {
+  repo: AuthRepository;
+  throttle: LoginThrottle;
+  activity: ActivityService;
+  clock: Clock;
+  /** The current setup code, or null once an admin exists. */
+  setupCode: () => string | null;
+  /** Called once the admin exists (deletes the setup-code file). */
+  onSetupDone: () => Promise<void>;
+  /** Session idle timeout in ms. Default 24 h. */
+  idleMs?: number;
+  /** Session lifetime in ms. Default 14 days. */
+  maxAgeMs?: number;
+}
+
+export interface NewSession {
+  /** The cookie value (never stored). */
+  token: string;
+  username: string;
+  expiresAt: number;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** A hash made once at start-up, checked when the account does not exist, so a wrong name costs the same time. */
+let decoyHash: Promise<string> | null = null;
+
+export class AuthService {
+  readonly #o: AuthServiceOptions;
+  readonly #idleMs: number;
+  readonly #maxAgeMs: number;
+
+  constructor(options: AuthServiceOptions) {
+    this.#o = options;
+    this.#idleMs = options.idleMs ?? 24 * 3600 * 1000;
+    this.#maxAgeMs = options.maxAgeMs ?? 14 * 24 * 3600 * 1000;
+  }
+
+  setupRequired(): boolean {
+    return this.#o.repo.admin() === undefined;
+  }
+
+  async setup(input: { setupCode: string; username: string; password: string }, address: string): Promise<NewSession> {
+    const { repo, throttle, clock } = this.#o;
+    const code = this.#o.setupCode();
+    if (!code || !this.setupRequired()) throw new ConflictError('This box is already set up. Log in instead.');
+    const keys = [`setup:${address}`];
+    this.#throttled(keys);
+    if (!setupCodeMatches(input.setupCode, code)) {
+      throttle.failed(keys);
+      throw new ForbiddenError(
+        'That setup code is not right. It is printed on the service console and stored in the file setup-code in the data folder.',
+      );
+    }
+    const problem = passwordProblem(input.password, [input.username, code]);
+    if (problem) throw new InvalidInputError(problem, [{ path: 'password', message: problem }]);
+    const hash = await hashPassword(input.password);
+    // The hash took a while: another setup may have won meanwhile. The table's single row decides.
+    if (!repo.createAdmin(input.username, hash, clock.now())) {
+      throw new ConflictError('This box is already set up. Log in instead.');
+    }
+    throttle.succeeded(keys);
+    await this.#o.onSetupDone();
+    this.#o.activity.record({ level: 'info', kind: 'auth.setup', message: `Admin account "${input.username}" created.` });
+    return this.#newSession(input.username);
+  }
+
+  async login(input: { username: string; password: string }, address: string): Promise<NewSession> {
+    const keys = [`user:${input.username.toLowerCase()}`, `addr:${address}`];
+    this.#throttled(keys);
+    const admin = this.#o.repo.admin();
+    decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
+    const ok =
+      admin && admin.username === input.username
+        ? await verifyPassword(input.password, admin.password_hash)
+        : (await verifyPassword(input.password, await decoyHash)) && false;
+    if (!ok) {
+      this.#o.throttle.failed(keys);
+      throw new NotAuthenticatedError('Wrong user name or password.');
+    }
+    this.#o.throttle.succeeded(keys);
+    return this.#newSession(input.username);
+  }
+
+  /** The user name behind a cookie value, or null when the session is unknown or over. Slides the idle timeout. */
+  authenticate(token: string | undefined): string | null {
+    if (!token) return null;
+    const idHash = hashToken(token);
+    const session = this.#o.repo.session(idHash);
+    const now = this.#o.clock.now();
+    if (!session) return null;
+    if (session.expires_at <= now || session.last_seen_at + this.#idleMs <= now) {
+      this.#o.repo.deleteSession(idHash);
+      return null;
+    }
+    if (now - session.last_seen_at > 60_000) this.#o.repo.touchSession(idHash, now); // not on every request
+    return session.username;
+  }
+
+  logout(token: string | undefined): void {
+    if (token) this.#o.repo.deleteSession(hashToken(token));
+  }
+
+  pruneSessions(): number {
+    const now = this.#o.clock.now();
+    return this.#o.repo.deleteExpired(now, now - this.#idleMs);
+  }
+
+  #throttled(keys: string[]): void {
+    const wait = this.#o.throttle.waitMs(keys);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      throw new TooManyAttemptsError(`Too many attempts. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`, seconds);
+    }
+  }
+
+  #newSession(username: string): NewSession {
+    const token = randomBytes(32).toString('base64url');
+    const now = this.#o.clock.now();
+    const expiresAt = now + this.#maxAgeMs;
+    this.#o.repo.insertSession({ id_hash: hashToken(token), username, created_at: now, last_seen_at: now, expires_at: expiresAt });
+    return { token, username, expiresAt };
+  }
+}

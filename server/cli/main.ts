@@ -1,0 +1,162 @@
+/**
+ * `safehold`: the command line.
+ *
+ *   safehold serve [--port N] [--data DIR] [--hosts A,B] [--simulate]
+ *   safehold status [--json]            overall status of the running service
+ *   safehold drives [--json]            drives, the same fields as the Drives page
+ *   safehold demo list|plug NAME|unplug NAME   the simulated host of `make demo`
+ *
+ * Every command but `serve` and `demo` talks to the running service over its local socket, found
+ * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
+ * 2 wrong usage, 3 no service running.
+ */
+import { join } from 'node:path';
+import type { DriveView } from '../drives/drive.model.js';
+import { busName, formatSize } from '../drives/drive.model.js';
+import { InvalidInputError } from '../errors.js';
+import { loadConfig, parseFlags, type Config } from '../config.js';
+import { SIMULATED_HOST_DIR, startService, AlreadyRunningError } from '../service.js';
+import type { StatusView } from '../status/status.service.js';
+import { SimulatedHost } from '../../system/drives/simulated-host.js';
+import { localRequest, NoServiceError } from './local-client.js';
+
+const USAGE = `Usage: safehold <command> [options]
+
+Commands:
+  serve                 run the service in the foreground
+  status [--json]       the overall status of the running service
+  drives [--json]       every connected drive
+  demo list             the simulated host's disks (make demo)
+  demo plug NAME        plug a simulated disk in
+  demo unplug NAME      unplug a simulated disk
+
+Options (all commands):
+  --data DIR            data folder (SAFEHOLD_DATA; default ./var, ./var/demo for demo)
+  --port N              TCP port of the admin page (SAFEHOLD_PORT; default 8080)
+  --listen ADDR         address to listen on (SAFEHOLD_LISTEN; default 0.0.0.0)
+  --hosts A,B           extra host names the page is reached by (SAFEHOLD_HOSTS)
+  --simulate            serve the simulated host instead of real disks (SAFEHOLD_SIMULATE=1)
+`;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const { flags, rest } = parseFlags(argv);
+  const json = rest.includes('--json');
+  const args = rest.filter((a) => a !== '--json');
+  const [command, ...more] = args;
+  switch (command) {
+    case 'serve':
+      return serve(loadConfig(flags));
+    case 'status':
+      return status(loadConfig(flags), json);
+    case 'drives':
+      return drives(loadConfig(flags), json);
+    case 'demo': {
+      if (!flags.has('--data') && !process.env.SAFEHOLD_DATA) flags.set('--data', './var/demo');
+      return demo(loadConfig(flags), more);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`Unknown command "${command}".`);
+  }
+}
+
+async function serve(config: Config): Promise<number> {
+  const service = await startService(config);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`\n${signal}: stopping Safehold…\n`);
+      void service.stop().then(resolve);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  return 0;
+}
+
+async function getJson<T>(config: Config, path: string): Promise<T> {
+  const res = await localRequest(config.dataDir, 'GET', path);
+  if (res.status !== 200) {
+    const message = (res.body as { error?: { message?: string } })?.error?.message ?? `status ${res.status}`;
+    throw new Error(`The service refused: ${message}`);
+  }
+  return res.body as T;
+}
+
+async function status(config: Config, json: boolean): Promise<number> {
+  const body = await getJson<StatusView>(config, '/status');
+  if (json) {
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return 0;
+  }
+  const mark = { ok: 'OK', attention: 'ATTENTION', problem: 'PROBLEM' }[body.overall];
+  const lines = [
+    `${mark}: ${body.headline}`,
+    `Box: ${body.box.hostname}, Safehold ${body.box.version}${body.box.simulated ? ' (simulated host)' : ''}, data in ${body.box.dataDir}`,
+    `Drives: ${body.drives.connected} connected (${body.drives.system} system, ${body.drives.unassigned} unassigned)`,
+    `Jobs: ${body.jobs.running} running, ${body.jobs.queued} queued`,
+    ...body.features.filter((f) => !f.available).map((f) => `Unavailable: ${f.name}: ${f.reason}. Fix: ${f.fix}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+async function drives(config: Config, json: boolean): Promise<number> {
+  const body = await getJson<{ drives: DriveView[]; refreshedAt: string | null }>(config, '/drives');
+  if (json) {
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return 0;
+  }
+  if (body.drives.length === 0) process.stdout.write('No drives connected.\n');
+  for (const d of body.drives) {
+    process.stdout.write(`${d.name.padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${d.role.padEnd(11)} ${d.displayName}\n`);
+    for (const p of d.partitions) {
+      const where = p.mountpoints.length ? `on ${p.mountpoints.join(', ')}` : 'not mounted';
+      const free = p.freeBytes === null ? '' : `, ${formatSize(p.freeBytes)} free`;
+      process.stdout.write(`  ${p.name.padEnd(12)} ${formatSize(p.sizeBytes).padStart(8)}  ${(p.fsType ?? 'no filesystem').padEnd(8)} ${p.label ?? ''} ${where}${free}\n`);
+    }
+  }
+  return 0;
+}
+
+async function demo(config: Config, args: string[]): Promise<number> {
+  const host = await SimulatedHost.open(join(config.dataDir, SIMULATED_HOST_DIR));
+  const [action, name] = args;
+  if (action === 'list') {
+    const { disks } = await host.readDisks();
+    if (disks.length === 0) process.stdout.write('The simulated host has no disks yet: start it once with "make demo".\n');
+    for (const d of disks) process.stdout.write(`${d.name.padEnd(12)} ${d.plugged ? 'plugged in' : 'unplugged '}  ${formatSize(d.sizeBytes).padStart(8)}  ${d.model ?? ''}\n`);
+    return 0;
+  }
+  if ((action === 'plug' || action === 'unplug') && name) {
+    await (action === 'plug' ? host.plug(name) : host.unplug(name));
+    process.stdout.write(`${name} ${action === 'plug' ? 'plugged in' : 'unplugged'}.\n`);
+    return 0;
+  }
+  throw new UsageError('Use "safehold demo list", "safehold demo plug NAME" or "safehold demo unplug NAME".');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`safehold: ${message}\n`);
+    if (error instanceof UsageError || error instanceof InvalidInputError) {
+      process.stderr.write('Run "safehold help" for the commands.\n');
+      process.exitCode = 2;
+    } else if (error instanceof NoServiceError) {
+      process.exitCode = 3;
+    } else {
+      if (!(error instanceof AlreadyRunningError) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,75 @@
+/**
+ * The service's settings, from flags first, then environment, then defaults:
+ *
+ * | flag             | environment       | default    | meaning                                            |
+ * | ---------------- | ----------------- | ---------- | -------------------------------------------------- |
+ * | --port N         | SAFEHOLD_PORT     | 8080       | TCP port of the admin page (0: any free port)      |
+ * | --listen ADDR    | SAFEHOLD_LISTEN   | 0.0.0.0    | address to listen on (`::` for IPv6 too)           |
+ * | --data DIR       | SAFEHOLD_DATA     | ./var      | data folder: catalog, setup code, socket, secrets  |
+ * | --hosts A,B      | SAFEHOLD_HOSTS    | (none)     | extra host names the page is reached by            |
+ * | --simulate       | SAFEHOLD_SIMULATE | off        | use the simulated host (demo), never real disks    |
+ * | --log-level L    | SAFEHOLD_LOG      | info       | pino level                                         |
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+import { parseInput } from './http/validate.js';
+
+export interface Config {
+  port: number;
+  listen: string;
+  dataDir: string;
+  allowedHosts: string[];
+  simulate: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+const Schema = z.object({
+  port: z.coerce.number().int().min(0).max(65535),
+  listen: z.string().min(1),
+  dataDir: z.string().min(1),
+  allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.:_-]+$/, 'not a host name')),
+  simulate: z.boolean(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+const FLAGS = ['--port', '--listen', '--data', '--hosts', '--log-level'] as const;
+
+/** Splits `argv` into known flags and the rest; `--flag=value` and `--flag value` both work. */
+export function parseFlags(argv: string[]): { flags: Map<string, string>; rest: string[] } {
+  const flags = new Map<string, string>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if ((FLAGS as readonly string[]).includes(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new InvalidInputError(`${name} needs a value.`);
+      flags.set(name, value);
+    } else if (arg === '--simulate') {
+      flags.set('--simulate', 'true');
+    } else {
+      rest.push(arg);
+    }
+  }
+  return { flags, rest };
+}
+
+export function loadConfig(flags: Map<string, string>, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const pick = (flag: string, name: string) => flags.get(flag) ?? env[name];
+  const hosts = pick('--hosts', 'SAFEHOLD_HOSTS');
+  const simulate = pick('--simulate', 'SAFEHOLD_SIMULATE');
+  const config = parseInput(
+    Schema,
+    {
+      port: pick('--port', 'SAFEHOLD_PORT') ?? '8080',
+      listen: pick('--listen', 'SAFEHOLD_LISTEN') ?? '0.0.0.0',
+      dataDir: pick('--data', 'SAFEHOLD_DATA') ?? './var',
+      allowedHosts: hosts ? hosts.split(',').map((h) => h.trim()).filter(Boolean) : [],
+      simulate: simulate === 'true' || simulate === '1',
+      logLevel: pick('--log-level', 'SAFEHOLD_LOG') ?? 'info',
+    },
+    'configuration',
+  );
+  return { ...config, dataDir: resolve(cwd, config.dataDir) };
+}

@@ -1,0 +1,137 @@
+/**
+ * Drive inventory, the domain side: how a disk is identified, which role it has, and how it is
+ * shown. Pure functions over the adapter's `DiskFacts` (system/drives/block-devices.ts).
+ * docs/drives.md explains identity and roles.
+ */
+import type { Bus, DiskFacts, PartitionFacts } from '../../system/drives/block-devices.js';
+
+export type IdentityKind = 'wwn' | 'serial' | 'ptuuid' | 'fsuuid' | 'none';
+
+export interface DriveIdentity {
+  kind: IdentityKind;
+  value: string;
+  /** URL-safe id built from kind and value, the catalog's primary key. */
+  id: string;
+}
+
+/** Roles the owner gives (later issues add pool member, rotation drive); `system` is computed. */
+export type DriveRole = 'system' | 'unassigned';
+
+export interface DriveView {
+  id: string;
+  identity: { kind: IdentityKind; value: string };
+  name: string;
+  path: string;
+  displayName: string;
+  model: string | null;
+  vendor: string | null;
+  serial: string | null;
+  wwn: string | null;
+  sizeBytes: number;
+  bus: Bus;
+  removable: boolean;
+  rotational: boolean | null;
+  readOnly: boolean;
+  role: DriveRole;
+  roleReason: string | null;
+  partitions: PartitionFacts[];
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+const slug = (text: string) =>
+  text
+    .trim()
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+
+/**
+ * The identity of a disk, most stable first: WWN, then model + serial (a serial is unique only
+ * within a maker), then the partition table's UUID, then the first filesystem UUID. A disk with
+ * none of those (a blank disk behind a bridge that hides its serial) gets `none`, keyed by its kernel
+ * name: it is shown, but nothing is ever attached to that identity.
+ */
+export function identify(disk: DiskFacts): DriveIdentity {
+  const make = (kind: IdentityKind, value: string, key: string): DriveIdentity => ({ kind, value, id: `${kind}-${slug(key)}` });
+  if (disk.wwn) return make('wwn', disk.wwn, disk.wwn);
+  if (disk.serial) return make('serial', disk.serial, `${disk.model ?? 'disk'}-${disk.serial}`);
+  if (disk.ptUuid) return make('ptuuid', disk.ptUuid, disk.ptUuid);
+  const fsUuid = disk.partitions.find((p) => p.uuid)?.uuid;
+  if (fsUuid) return make('fsuuid', fsUuid, fsUuid);
+  return make('none', disk.name, disk.name);
+}
+
+/** Mount points that mean "the operating system lives here". */
+const SYSTEM_MOUNTS = new Map([
+  ['/', 'Holds / (the operating system)'],
+  ['/boot', 'Holds /boot'],
+  ['/boot/firmware', 'Holds /boot/firmware'],
+  ['/boot/efi', 'Holds /boot/efi'],
+  ['/usr', 'Holds /usr'],
+  ['/var', 'Holds /var'],
+  ['[SWAP]', 'Holds the swap space'],
+]);
+
+const isInside = (path: string, mount: string) =>
+  mount === '/' ? path.startsWith('/') : path === mount || path.startsWith(`${mount}/`);
+
+/**
+ * The computed role: `system` for the disk that holds the operating system or Safehold's own data
+ * folder (it is never offered for other uses), `unassigned` otherwise. `dataDir` must be absolute.
+ */
+export function systemRole(disks: DiskFacts[], dataDir: string): Map<string, string> {
+  const reasons = new Map<string, string>();
+  // The filesystem that holds the data folder is the one with the longest mount point containing it.
+  let dataDisk: { name: string; mount: string } | null = null;
+  for (const disk of disks) {
+    for (const mount of disk.partitions.flatMap((p) => p.mountpoints)) {
+      const reason = SYSTEM_MOUNTS.get(mount);
+      if (reason && !reasons.has(disk.name)) reasons.set(disk.name, reason);
+      if (mount.startsWith('/') && isInside(dataDir, mount) && mount.length > (dataDisk?.mount.length ?? -1)) {
+        dataDisk = { name: disk.name, mount };
+      }
+    }
+  }
+  if (dataDisk && !reasons.has(dataDisk.name)) reasons.set(dataDisk.name, `Holds Safehold's data folder (${dataDir})`);
+  return reasons;
+}
+
+const BUS_NAMES: Record<Bus, string> = {
+  usb: 'USB',
+  sata: 'SATA',
+  nvme: 'NVMe',
+  scsi: 'SCSI/SAS',
+  virtio: 'virtual',
+  loop: 'loop device',
+  mmc: 'SD card',
+  other: 'other',
+};
+
+export const busName = (bus: Bus) => BUS_NAMES[bus];
+
+/** Decimal units, like disk makers print on the box: 4000787030016 → "4.0 TB". */
+export function formatSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function displayName(disk: DiskFacts): string {
+  const model = disk.model?.trim();
+  const vendor = disk.vendor?.trim();
+  // lsblk names the transport ("ATA") as vendor for SATA disks: not a maker, so not shown.
+  if (model) return vendor && !/^(ATA|SATA)$/i.test(vendor) && !model.toLowerCase().startsWith(vendor.toLowerCase()) ? `${vendor} ${model}` : model;
+  if (disk.description?.trim()) return disk.description.trim();
+  if (disk.bus === 'loop') return `Loop device ${disk.name}`;
+  return `Disk ${disk.name}`;
+}
+
+/** "SanDisk Extreme (sdb, 1.0 TB, USB)": how the activity log names a drive. */
+export function describeForLog(view: Pick<DriveView, 'displayName' | 'name' | 'sizeBytes' | 'bus'>): string {
+  return `${view.displayName} (${view.name}, ${formatSize(view.sizeBytes)}, ${busName(view.bus)})`;
+}

@@ -1,0 +1,166 @@
+/**
+ * Drive inventory: reads the block devices through the adapter, gives each a stable identity and a
+ * role, records them in the catalog, writes "connected" / "disconnected" to the activity log and
+ * publishes the new list to the page.
+ *
+ * Contract: `refresh()` is the only writer of the `drives` table's inventory columns; it is run as
+ * the job `drives.refresh` (never two at once: they share the `inventory` lock). A drive that is not
+ * seen is marked disconnected, never deleted.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../system/clock.js';
+import type { BlockDevices, DiskFacts } from '../../system/drives/block-devices.js';
+import type { ActivityService } from '../activity/activity.service.js';
+import { NotFoundError } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { JobDefinition } from '../jobs/job.model.js';
+import { describeForLog, displayName, identify, systemRole, type DriveView, type IdentityKind } from './drive.model.js';
+import type { DriveRepository, StoredDrive } from './drive.repository.js';
+
+export const REFRESH_JOB = 'drives.refresh';
+export const INVENTORY_LOCK = 'inventory';
+
+export interface RefreshResult {
+  connected: DriveView[];
+  disconnected: DriveView[];
+  total: number;
+}
+
+export interface DriveServiceOptions {
+  repo: DriveRepository;
+  devices: BlockDevices;
+  activity: ActivityService;
+  bus: EventBus;
+  clock: Clock;
+  log: Logger;
+  /** Absolute path of Safehold's data folder: its disk is a system disk. */
+  dataDir: string;
+}
+
+export class DriveService {
+  #drives: DriveView[] = [];
+  #refreshedAt: number | null = null;
+  readonly #o: DriveServiceOptions;
+
+  constructor(options: DriveServiceOptions) {
+    this.#o = options;
+    this.#drives = this.#toViews(options.repo.connected());
+  }
+
+  /** Connected drives, system disk first, then by kernel name. */
+  list(): DriveView[] {
+    return this.#drives;
+  }
+
+  get(id: string): DriveView {
+    const drive = this.#drives.find((d) => d.id === id);
+    if (!drive) throw new NotFoundError(`No connected drive has the id "${id}".`);
+    return drive;
+  }
+
+  refreshedAt(): string | null {
+    return this.#refreshedAt === null ? null : new Date(this.#refreshedAt).toISOString();
+  }
+
+  /** Read the devices now and record what changed. */
+  async refresh(signal?: AbortSignal): Promise<RefreshResult> {
+    const { repo, devices, activity, bus, clock } = this.#o;
+    const facts = await devices.list(signal);
+    signal?.throwIfAborted();
+    const before = new Map(this.#drives.map((d) => [d.id, d]));
+
+    const seen = uniqueIdentities(facts);
+    const now = clock.now();
+    const goneIds = repo.recordInventory(seen, now);
+    const views = this.#toViews(repo.connected());
+    const connected = views.filter((d) => !before.has(d.id));
+    const disconnected = goneIds.map((id) => before.get(id)).filter((d): d is DriveView => d !== undefined);
+
+    for (const drive of connected) {
+      activity.record({
+        level: 'info',
+        kind: 'drive.attached',
+        subject: drive.id,
+        message: `Drive connected: ${describeForLog(drive)}`,
+      });
+    }
+    for (const drive of disconnected) {
+      activity.record({
+        level: drive.role === 'system' ? 'error' : 'info',
+        kind: 'drive.detached',
+        subject: drive.id,
+        message: `Drive disconnected: ${describeForLog(drive)}`,
+      });
+    }
+    const changed = JSON.stringify(stripTimes(views)) !== JSON.stringify(stripTimes(this.#drives));
+    this.#drives = views;
+    this.#refreshedAt = now;
+    if (changed || this.#refreshedAt === null) bus.publish('drives', { drives: views, refreshedAt: this.refreshedAt() });
+    return { connected, disconnected, total: views.length };
+  }
+
+  /** The job that runs `refresh()`. */
+  refreshJob(): JobDefinition {
+    return {
+      kind: REFRESH_JOB,
+      title: () => 'Read the drive inventory',
+      run: async ({ signal }) => {
+        const result = await this.refresh(signal);
+        const parts = [`${result.total} drive${result.total === 1 ? '' : 's'} connected`];
+        if (result.connected.length) parts.push(`${result.connected.length} new`);
+        if (result.disconnected.length) parts.push(`${result.disconnected.length} gone`);
+        return parts.join(', ');
+      },
+    };
+  }
+
+  #toViews(stored: StoredDrive[]): DriveView[] {
+    const roles = systemRole(
+      stored.map((s) => s.facts),
+      this.#o.dataDir,
+    );
+    return stored
+      .map((s): DriveView => {
+        const f = s.facts;
+        const reason = roles.get(f.name) ?? null;
+        return {
+          id: s.id,
+          identity: { kind: s.identityKind, value: identify(f).value },
+          name: f.name,
+          path: f.path,
+          displayName: displayName(f),
+          model: f.model,
+          vendor: f.vendor,
+          serial: f.serial,
+          wwn: f.wwn,
+          sizeBytes: f.sizeBytes,
+          bus: f.bus,
+          removable: f.removable,
+          rotational: f.rotational,
+          readOnly: f.readOnly,
+          role: reason ? 'system' : 'unassigned',
+          roleReason: reason,
+          partitions: f.partitions,
+          firstSeenAt: new Date(s.firstSeenAt).toISOString(),
+          lastSeenAt: new Date(s.lastSeenAt).toISOString(),
+        };
+      })
+      .sort((a, b) => Number(b.role === 'system') - Number(a.role === 'system') || a.name.localeCompare(b.name, 'en', { numeric: true }));
+  }
+}
+
+/** Two disks with one identity (a cloned filesystem UUID) must not share a row: suffix the later ones. */
+function uniqueIdentities(facts: DiskFacts[]): { id: string; identityKind: IdentityKind; facts: DiskFacts }[] {
+  const used = new Set<string>();
+  return facts.map((f) => {
+    const identity = identify(f);
+    let id = identity.id;
+    if (used.has(id)) id = `${identity.id}--${f.name}`;
+    used.add(id);
+    return { id, identityKind: identity.kind, facts: f };
+  });
+}
+
+function stripTimes(views: DriveView[]) {
+  return views.map(({ lastSeenAt: _l, ...rest }) => rest);
+}

@@ -1,0 +1,43 @@
+/**
+ * The service's in-process event bus: domain services publish, the SSE route and the status
+ * service listen. Typed by topic; listeners must not throw (an error is logged and dropped).
+ */
+import { EventEmitter } from 'node:events';
+import type { ActivityEntry } from './activity/activity.repository.js';
+import type { DriveView } from './drives/drive.model.js';
+import type { JobView } from './jobs/job.model.js';
+import type { StatusView } from './status/status.service.js';
+
+export interface EventMap {
+  drives: { drives: DriveView[]; refreshedAt: string | null };
+  activity: ActivityEntry;
+  job: JobView;
+  status: StatusView;
+}
+
+export type Topic = keyof EventMap;
+
+export class EventBus {
+  readonly #emitter = new EventEmitter();
+
+  constructor() {
+    this.#emitter.setMaxListeners(200); // one per open page (SSE), plus a few services
+  }
+
+  publish<T extends Topic>(topic: T, payload: EventMap[T]): void {
+    this.#emitter.emit(topic, payload);
+  }
+
+  /** Returns the function that stops listening. */
+  subscribe<T extends Topic>(topic: T, listener: (payload: EventMap[T]) => void): () => void {
+    const safe = (payload: EventMap[T]) => {
+      try {
+        listener(payload);
+      } catch {
+        // a listener's failure must not stop the publisher
+      }
+    };
+    this.#emitter.on(topic, safe);
+    return () => this.#emitter.off(topic, safe);
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The composition root: builds every part of the service from its settings, starts it, and stops
+ * it gracefully.
+ *
+ * Contract of `stop()`: no new work is accepted, the page's live streams are closed, running jobs
+ * are signalled and given `graceMs` to reach a safe point (what is still running is recorded as
+ * interrupted), then the catalog is closed and the local socket removed. Safe to call twice.
+ */
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { SystemClock, type Clock } from '../system/clock.js';
+import type { BlockDevices } from '../system/drives/block-devices.js';
+import { LinuxBlockDevices } from '../system/drives/linux-block-devices.adapter.js';
+import { SimulatedBlockDevices, SimulatedHost } from '../system/drives/simulated-host.js';
+import { ProcessCommandRunner, type CommandRunner } from '../system/process/command-runner.js';
+import { isInstalled } from '../system/tools.js';
+import { ActivityRepository } from './activity/activity.repository.js';
+import { ActivityService } from './activity/activity.service.js';
+import { AuthRepository } from './auth/auth.repository.js';
+import { AuthService } from './auth/auth.service.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { ensureSetupCode, removeSetupCode, SETUP_CODE_FILE } from './auth/setup-code.js';
+import { openCatalog, type Catalog } from './catalog/catalog.js';
+import type { Config } from './config.js';
+import { DriveWatcher } from './drives/drive-watcher.js';
+import { DriveRepository } from './drives/drive.repository.js';
+import { DriveService } from './drives/drive.service.js';
+import { requestRefresh } from './drives/drives.routes.js';
+import { EventBus } from './events.js';
+import { lanApp, localApp, type ApiDeps } from './http/app.js';
+import { EventStreams } from './http/events.routes.js';
+import { JobRunner } from './jobs/job-runner.js';
+import { JobRepository } from './jobs/job.repository.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { createLogger } from './logger.js';
+import { FEATURE_NEEDS, StatusService } from './status/status.service.js';
+import { VERSION } from './version.js';
+
+export const SOCKET_FILE = 'safehold.sock';
+export const CATALOG_FILE = 'catalog.db';
+export const SIMULATED_HOST_DIR = 'simulated-host';
+
+/** Default schedules (cron, local time). */
+export const SCHEDULES = {
+  /** Re-read the inventory even without a change signal: free space moves. */
+  inventory: '*/10 * * * *',
+  /** Prune old activity, finished jobs and expired sessions. */
+  housekeeping: '23 3 * * *',
+};
+
+const DAY = 24 * 3600 * 1000;
+
+export interface ServiceOverrides {
+  clock?: Clock;
+  log?: Logger;
+  runner?: CommandRunner;
+  devices?: BlockDevices;
+  /** Where the built admin page is. Default: ui/dist beside the package. */
+  uiDir?: string;
+  /** Poll period of the hot-plug watcher in ms. Default 1000. */
+  watchIntervalMs?: number;
+  /** Time running jobs get to stop at `stop()`, in ms. Default 10 000. */
+  graceMs?: number;
+}
+
+export interface RunningService {
+  config: Config;
+  /** The TCP port the page is served on (useful with port 0). */
+  port: number;
+  socketPath: string;
+  catalog: Catalog;
+  stop(): Promise<void>;
+}
+
+export class AlreadyRunningError extends Error {}
+
+const packageRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const clock = overrides.clock ?? new SystemClock();
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const startedAt = clock.now();
+  const dataDir = config.dataDir;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const socketPath = join(dataDir, SOCKET_FILE);
+  await claimSocket(socketPath, dataDir);
+
+  const runner = overrides.runner ?? new ProcessCommandRunner();
+  const devices = overrides.devices ?? (await chooseDevices(config, runner, log));
+  const catalog = openCatalog(join(dataDir, CATALOG_FILE));
+  const bus = new EventBus();
+
+  const activity = new ActivityService(new ActivityRepository(catalog), bus, clock);
+  const jobs = new JobRunner({ repo: new JobRepository(catalog), clock, bus, log });
+  const drives = new DriveService({ repo: new DriveRepository(catalog), devices, activity, bus, clock, log, dataDir });
+  jobs.define(drives.refreshJob());
+
+  const missing = new Set<string>();
+  for (const program of new Set(FEATURE_NEEDS.flatMap((f) => f.programs))) {
+    if (!(await isInstalled(program))) missing.add(program);
+  }
+  for (const program of await devices.missingTools()) missing.add(program);
+  if (missing.size) log.warn({ missing: [...missing] }, 'programs missing: the features that need them are unavailable');
+  const status = new StatusService({ drives, jobs, version: VERSION, startedAt, dataDir, simulated: config.simulate, missingPrograms: missing });
+
+  let setupCode: string | null = null;
+  const auth = new AuthService({
+    repo: new AuthRepository(catalog),
+    throttle: new LoginThrottle(clock),
+    activity,
+    clock,
+    setupCode: () => setupCode,
+    onSetupDone: async () => {
+      setupCode = null;
+      await removeSetupCode(dataDir);
+    },
+  });
+  if (auth.setupRequired()) {
+    setupCode = await ensureSetupCode(dataDir);
+    announceSetupCode(setupCode, dataDir, config.port, log);
+  } else {
+    await removeSetupCode(dataDir);
+  }
+
+  for (const job of jobs.start()) {
+    activity.record({ level: 'warning', kind: 'job.interrupted', subject: String(job.id), message: `${job.title}: interrupted because the service stopped.` });
+  }
+  activity.record({ level: 'info', kind: 'service.started', message: `Safehold ${VERSION} started${config.simulate ? ' on the simulated host (demo)' : ''}.` });
+
+  const streams = new EventStreams();
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, bus, streams, log, version: VERSION, startedAt };
+  const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
+  const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts }));
+  const local = createServer(localApp(deps));
+  await listen(lan, () => lan.listen(config.port, config.listen));
+  await listen(local, () => local.listen(socketPath));
+  await chmod(socketPath, 0o600);
+  const address = lan.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info({ port, dataDir, simulated: config.simulate }, `Safehold is listening on http://localhost:${port}/`);
+
+  requestRefresh(jobs);
+  const watcher = new DriveWatcher({ devices, clock, log, onChange: () => requestRefresh(jobs), intervalMs: overrides.watchIntervalMs });
+  await watcher.start();
+  const scheduler = new Scheduler(clock, log);
+  scheduler.set('inventory', SCHEDULES.inventory, () => requestRefresh(jobs));
+  scheduler.set('housekeeping', SCHEDULES.housekeeping, () => {
+    const now = clock.now();
+    activity.pruneOld();
+    new JobRepository(catalog).prune(now - 30 * DAY, now - 400 * DAY);
+    auth.pruneSessions();
+  });
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('stopping');
+      scheduler.stop();
+      watcher.stop();
+      const closed = Promise.all([close(lan), close(local)]);
+      streams.closeAll();
+      lan.closeIdleConnections();
+      await jobs.shutdown(overrides.graceMs ?? 10_000);
+      lan.closeAllConnections();
+      local.closeAllConnections();
+      await closed;
+      activity.record({ level: 'info', kind: 'service.stopped', message: 'Safehold stopped.' });
+      catalog.close();
+      await rm(socketPath, { force: true });
+      log.info('stopped');
+    })());
+
+  return { config, port, socketPath, catalog, stop };
+}
+
+async function chooseDevices(config: Config, runner: CommandRunner, log: Logger): Promise<BlockDevices> {
+  if (!config.simulate) return new LinuxBlockDevices({ runner });
+  const host = await SimulatedHost.open(join(config.dataDir, SIMULATED_HOST_DIR));
+  if ((await host.listNames()).length === 0) await host.seedDemo();
+  return new SimulatedBlockDevices(host, { onProblem: (p) => log.warn({ disk: p.name }, p.message) });
+}
+
+/** Refuse to start beside another service on the same data folder; remove a socket left by a crash. */
+async function claimSocket(socketPath: string, dataDir: string): Promise<void> {
+  const alive = await new Promise<boolean>((done) => {
+    const socket = connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
+  if (alive) throw new AlreadyRunningError(`Another Safehold service is already running with the data folder ${dataDir}.`);
+  await rm(socketPath, { force: true });
+}
+
+function listen(server: Server, start: () => void): Promise<void> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+    start();
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((done) => server.close(() => done()));
+}
+
+function announceSetupCode(code: string, dataDir: string, port: number, log: Logger): void {
+  const file = join(dataDir, SETUP_CODE_FILE);
+  log.info({ setupCodeFile: file }, 'no admin account yet: open the admin page and enter the setup code');
+  process.stderr.write(
+    [
+      '',
+      '  Safehold is not set up yet. Open the admin page',
+      `  (http://<this box>:${port}/) and enter this one-time setup code:`,
+      '',
+      `      ${code}`,
+      '',
+      `  It is also in ${file} (readable only by the service's user).`,
+      '',
+    ].join('\n') + '\n',
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * "Is everything all right?": the overall status the dashboard and `safehold status` show, and the
+ * features that cannot work on this machine because a program is missing (with the line that fixes it).
+ */
+import { hostname } from 'node:os';
+import type { DriveService } from '../drives/drive.service.js';
+import type { JobRunner } from '../jobs/job-runner.js';
+
+export type Overall = 'ok' | 'attention' | 'problem';
+
+export interface Feature {
+  id: string;
+  name: string;
+  available: boolean;
+  reason: string | null;
+  fix: string | null;
+}
+
+export interface StatusView {
+  overall: Overall;
+  headline: string;
+  box: { hostname: string; version: string; startedAt: string; dataDir: string; simulated: boolean };
+  drives: { connected: number; system: number; unassigned: number };
+  jobs: { running: number; queued: number };
+  features: Feature[];
+  inventoryRefreshedAt: string | null;
+}
+
+/** The Debian packages behind each program, for the "fix" line. */
+export const PACKAGE_OF: Record<string, string> = {
+  lsblk: 'util-linux',
+  blkid: 'util-linux',
+  smartctl: 'smartmontools',
+  restic: 'restic',
+};
+
+export interface FeatureNeed {
+  id: string;
+  name: string;
+  programs: string[];
+}
+
+/** What each feature needs installed. */
+export const FEATURE_NEEDS: FeatureNeed[] = [
+  { id: 'drives', name: 'Drive inventory', programs: ['lsblk', 'blkid'] },
+  { id: 'smart', name: 'Disk health (SMART)', programs: ['smartctl'] },
+  { id: 'backups', name: 'Backups (restic)', programs: ['restic'] },
+];
+
+export function features(missing: ReadonlySet<string>): Feature[] {
+  return FEATURE_NEEDS.map(({ id, name, programs }) => {
+    const lacking = programs.filter((p) => missing.has(p));
+    if (lacking.length === 0) return { id, name, available: true, reason: null, fix: null };
+    const packages = [...new Set(lacking.map((p) => PACKAGE_OF[p] ?? p))];
+    return {
+      id,
+      name,
+      available: false,
+      reason: `${lacking.join(' and ')} ${lacking.length === 1 ? 'is' : 'are'} not installed`,
+      fix: `apt-get install ${packages.join(' ')}`,
+    };
+  });
+}
+
+export interface StatusServiceOptions {
+  drives: DriveService;
+  jobs: JobRunner;
+  version: string;
+  startedAt: number;
+  dataDir: string;
+  simulated: boolean;
+  /** Programs found missing at start-up. */
+  missingPrograms: ReadonlySet<string>;
+}
+
+export class StatusService {
+  constructor(private readonly o: StatusServiceOptions) {}
+
+  status(): StatusView {
+    const drives = this.o.drives.list();
+    const system = drives.filter((d) => d.role === 'system').length;
+    const list = features(this.o.missingPrograms);
+    const unavailable = list.filter((f) => !f.available);
+    const inventoryDown = unavailable.some((f) => f.id === 'drives');
+    const overall: Overall = inventoryDown ? 'problem' : unavailable.length ? 'attention' : 'ok';
+    const connected = `${drives.length} drive${drives.length === 1 ? '' : 's'} connected`;
+    const headline = inventoryDown
+      ? 'Safehold cannot read the drives of this machine'
+      : unavailable.length
+        ? `${connected}; ${unavailable.map((f) => f.name).join(' and ')} unavailable`
+        : connected;
+    return {
+      overall,
+      headline,
+      box: {
+        hostname: hostname(),
+        version: this.o.version,
+        startedAt: new Date(this.o.startedAt).toISOString(),
+        dataDir: this.o.dataDir,
+        simulated: this.o.simulated,
+      },
+      drives: { connected: drives.length, system, unassigned: drives.length - system },
+      jobs: this.o.jobs.counts(),
+      features: list,
+      inventoryRefreshedAt: this.o.drives.refreshedAt(),
+    };
+  }
+}

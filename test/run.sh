@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every test file (compiled to dist/test) with node's test runner, one file at a time:
+# tests that attach loop devices and start services share machine-wide resources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test/artifacts
+mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+exec node --test --test-concurrency=1 --test-timeout=300000 --test-reporter=spec "${files[@]}"
