@@ -121,13 +121,20 @@ export function formatSize(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/** A PCI vendor id ("0x1af4") or the transport ("ATA") is not a name a person knows a disk by. */
+const meaningful = (text: string | null | undefined): string | null => {
+  const t = text?.trim();
+  return t && !/^(0x[0-9a-f]+|ATA|SATA)$/i.test(t) ? t : null;
+};
+
 export function displayName(disk: DiskFacts): string {
-  const model = disk.model?.trim();
-  const vendor = disk.vendor?.trim();
-  // lsblk names the transport ("ATA") as vendor for SATA disks: not a maker, so not shown.
-  if (model) return vendor && !/^(ATA|SATA)$/i.test(vendor) && !model.toLowerCase().startsWith(vendor.toLowerCase()) ? `${vendor} ${model}` : model;
-  if (disk.description?.trim()) return disk.description.trim();
+  const model = meaningful(disk.model);
+  const vendor = meaningful(disk.vendor);
+  if (model) return vendor && !model.toLowerCase().startsWith(vendor.toLowerCase()) ? `${vendor} ${model}` : model;
+  const description = meaningful(disk.description);
+  if (description) return description;
   if (disk.bus === 'loop') return `Loop device ${disk.name}`;
+  if (disk.bus === 'virtio') return `Virtual disk ${disk.name}`;
   return `Disk ${disk.name}`;
 }
 

@@ -121,11 +121,20 @@ export class Scheduler {
     if (entry.busy) {
       this.log.info({ schedule: entry.name }, 'previous run still busy; skipped');
     } else {
+      // Started synchronously, so the run sees the clock at its due time.
       entry.busy = true;
-      Promise.resolve()
-        .then(entry.run)
-        .catch((err: unknown) => this.log.error({ err, schedule: entry.name }, 'scheduled run failed'))
-        .finally(() => (entry.busy = false));
+      const failed = (err: unknown) => this.log.error({ err, schedule: entry.name }, 'scheduled run failed');
+      try {
+        const result = entry.run();
+        if (result instanceof Promise) {
+          result.catch(failed).finally(() => (entry.busy = false));
+        } else {
+          entry.busy = false;
+        }
+      } catch (err) {
+        failed(err);
+        entry.busy = false;
+      }
     }
     this.#arm(entry);
   }

@@ -4,7 +4,7 @@
  * Two implementations keep this contract (and pass the same contract test):
  * - `LinuxBlockDevices` (linux-block-devices.adapter.ts): lsblk, blkid, /sys, drivelist and
  *   systeminformation on a real machine;
- * - `SimulatedBlockDevices` (simulated-block-devices.ts): directory-backed disks under the data
+ * - `SimulatedBlockDevices` (simulated-host.ts): directory-backed disks under the data
  *   folder, for `make demo` and benchmarks.
  *
  * Adapters report facts only. Identity, roles and "is this the system disk" policy live in

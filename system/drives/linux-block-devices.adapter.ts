@@ -174,9 +174,10 @@ export class LinuxBlockDevices implements BlockDevices {
 
   /**
    * Calls onChange on every udev block event when udev runs (`udevadm monitor`); otherwise does
-   * nothing and the caller's fingerprint polling is the only change signal. This long-running
-   * monitor is the one process not started through the command runner (the runner is for finite
-   * commands); it takes a fixed argument array, no shell. Returns a function that stops it.
+   * nothing and the caller's fingerprint polling is the only change signal (likewise when udevadm is
+   * missing or exits: it is not restarted). This long-running monitor is the one process not
+   * started through the command runner (the runner is for commands that finish); it takes a fixed
+   * argument array, no shell. Returns a function that stops it.
    */
   watch(onChange: ChangeListener): () => void {
     if (!existsSync('/run/udev')) return () => {};

@@ -197,6 +197,7 @@ export function toDiskFacts(device: LsblkDevice, extras: DiskExtras): DiskFacts 
     const whole = partition(device, selfProbe);
     if (whole.fsType !== null || whole.mountpoints.length > 0) parts.push(whole);
   }
+  const bus = busOf(device);
   return {
     name: device.name,
     path: device.path,
@@ -207,9 +208,10 @@ export function toDiskFacts(device: LsblkDevice, extras: DiskExtras): DiskFacts 
     wwn: device.wwn,
     ptUuid: device.ptUuid ?? selfProbe?.ptUuid ?? null,
     sizeBytes: device.sizeBytes,
-    bus: busOf(device),
+    bus,
     removable: device.removable || device.hotplug,
-    rotational: device.rotational,
+    // The kernel calls loop and virtio devices rotational by default: that says nothing of the medium.
+    rotational: bus === 'loop' || bus === 'virtio' ? null : device.rotational,
     readOnly: device.readOnly,
     backingFile: extras.backingFile,
     description: extras.description,

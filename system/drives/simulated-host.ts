@@ -263,12 +263,14 @@ export class SimulatedBlockDevices implements BlockDevices {
 
   /** Hash of each disk.json's identity (inode, size, mtime): a stat per disk, no file read. */
   async fingerprint(): Promise<string> {
-    const hash = createHash('sha256');
-    for (const name of await this.#host.listNames()) {
-      const s = await stat(join(this.#host.disksDir, name, 'disk.json'), { bigint: true }).catch(() => null);
-      hash.update(s ? `${name} ${s.ino} ${s.size} ${s.mtimeNs}\n` : `${name} -\n`);
-    }
-    return hash.digest('hex');
+    const names = await this.#host.listNames();
+    const rows = await Promise.all(
+      names.map(async (name) => {
+        const s = await stat(join(this.#host.disksDir, name, 'disk.json'), { bigint: true }).catch(() => null);
+        return s ? `${name} ${s.ino} ${s.size} ${s.mtimeNs}` : `${name} -`;
+      }),
+    );
+    return createHash('sha256').update(rows.join('\n')).digest('hex');
   }
 
   /** No push hints: callers poll `fingerprint()` (plug/unplug come from the CLI, another process). */

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  checked,
+  CommandAbortedError,
+  CommandFailedError,
+  ProcessCommandRunner,
+  ToolMissingError,
+} from '../../system/process/command-runner.js';
+
+const runner = new ProcessCommandRunner();
+
+describe('the command runner', () => {
+  it('returns a non-zero exit status as data, with both outputs', async () => {
+    const result = await runner.run('sh', ['-c', 'echo out; echo err >&2; exit 3']);
+    assert.deepEqual(result, { exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('passes arguments literally: nothing reaches a shell', async () => {
+    const hostile = '$(touch /tmp/safehold-pwned); rm -rf / ; `id`';
+    const result = await runner.run('printf', ['%s', hostile]);
+    assert.equal(result.stdout, hostile);
+  });
+
+  it('says a program is not installed', async () => {
+    await assert.rejects(runner.run('safehold-no-such-tool', []), ToolMissingError);
+  });
+
+  it('stops a program at its timeout and when the caller aborts', async () => {
+    await assert.rejects(runner.run('sleep', ['5'], { timeoutMs: 100 }), (e: unknown) => e instanceof CommandAbortedError && e.reason === 'timeout');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(runner.run('sleep', ['5'], { signal: controller.signal }), (e: unknown) => e instanceof CommandAbortedError && e.reason === 'aborted');
+  });
+
+  it('feeds standard input', async () => {
+    assert.equal((await runner.run('cat', [], { input: 'hello' })).stdout, 'hello');
+  });
+
+  it('redacts secrets and keeps at most ~1000 bytes of output in errors', async () => {
+    const secret = 'hunter2-very-secret';
+    const error = await checked(runner, 'sh', ['-c', `printf '%0.sx' $(seq 3000); echo ${secret} >&2; exit 1`, secret], { secrets: [secret] }).catch((e) => e);
+    assert.ok(error instanceof CommandFailedError);
+    assert.equal(error.exitCode, 1);
+    assert.ok(!error.message.includes(secret) && !error.command.includes(secret));
+    assert.ok(error.message.includes('***'));
+    assert.ok(error.output.length <= 1001);
+  });
+});

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig, parseFlags } from '../../server/config.js';
+import { InvalidInputError } from '../../server/errors.js';
+
+describe('configuration', () => {
+  it('defaults to port 8080 and ./var', () => {
+    const config = loadConfig(new Map(), {}, '/opt/safehold');
+    assert.equal(config.port, 8080);
+    assert.equal(config.dataDir, '/opt/safehold/var');
+    assert.equal(config.simulate, false);
+  });
+
+  it('takes flags over environment over defaults', () => {
+    const { flags, rest } = parseFlags(['serve', '--port', '9000', '--data=/srv/sh', '--json']);
+    assert.deepEqual(rest, ['serve', '--json']);
+    const config = loadConfig(flags, { SAFEHOLD_PORT: '7000', SAFEHOLD_DATA: '/elsewhere', SAFEHOLD_HOSTS: 'nas.lan, backup' }, '/');
+    assert.equal(config.port, 9000);
+    assert.equal(config.dataDir, '/srv/sh');
+    assert.deepEqual(config.allowedHosts, ['nas.lan', 'backup']);
+    assert.equal(loadConfig(new Map(), { SAFEHOLD_PORT: '7000' }, '/').port, 7000);
+  });
+
+  it('refuses a bad port with a clear message', () => {
+    assert.throws(() => loadConfig(new Map([['--port', 'eighty']]), {}, '/'), (e: unknown) => e instanceof InvalidInputError && /port/.test(e.message));
+    assert.throws(() => loadConfig(new Map([['--port', '70000']]), {}, '/'), InvalidInputError);
+    assert.throws(() => parseFlags(['--data']), InvalidInputError);
+  });
+});

@@ -1,0 +1,125 @@
+// The one typed client of the HTTP API. Every server call of the page goes through here:
+// it adds the CSRF token and JSON headers to state-changing calls, sends the session cookie,
+// turns every non-2xx answer into an ApiError carrying the server's message, and reports an
+// expired session (401 outside login) to the one listener the app registers.
+import type {
+  ActivityEntry, ApiErrorBody, ApiIssue, DriveList, Drive, Health, Job, LoginAnswer,
+  LoginRequest, SessionInfo, SetupRequest, Status,
+} from './types.ts';
+
+export const API_BASE = '/api/v1';
+
+/** An error answered by the server (or a failure to reach it: status 0, code "network"). */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues: ApiIssue[] = [],
+    readonly retryAfterSeconds: number | null = null,
+    /** Set when this 401 ended the page's session (the app goes to the login page). */
+    readonly sessionEnded = false,
+  ) {
+    super(message);
+  }
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** A 401 is an expected answer (wrong password), not an expired session. */
+  authCall?: boolean;
+}
+
+export class ApiClient {
+  #csrfToken: string | null = null;
+  #onUnauthenticated: (() => void) | null = null;
+
+  constructor(private readonly fetcher: typeof fetch = (...a) => fetch(...a)) {}
+
+  /** Token sent as X-CSRF-Token; set from GET /session and renewed by setup and login. */
+  setCsrfToken(token: string | null): void {
+    this.#csrfToken = token;
+  }
+
+  /** Called once for each 401 outside the login and setup calls. */
+  onUnauthenticated(listener: () => void): void {
+    this.#onUnauthenticated = listener;
+  }
+
+  // ---- routes (docs/api.md) ----
+  health() { return this.#request<Health>('GET', '/health'); }
+  session() { return this.#request<SessionInfo>('GET', '/session', { authCall: true }); }
+  setup(body: SetupRequest) { return this.#request<LoginAnswer>('POST', '/setup', { body, authCall: true }); }
+  login(body: LoginRequest) { return this.#request<LoginAnswer>('POST', '/login', { body, authCall: true }); }
+  logout() { return this.#request<void>('POST', '/logout', { authCall: true }); }
+  status() { return this.#request<Status>('GET', '/status'); }
+  drives() { return this.#request<DriveList>('GET', '/drives'); }
+  drive(id: string) { return this.#request<Drive>('GET', `/drives/${encodeURIComponent(id)}`); }
+  refreshDrives() { return this.#request<{ job: Job }>('POST', '/drives/refresh', { body: {} }); }
+  activity(params: { limit?: number; before?: number } = {}) {
+    return this.#request<{ entries: ActivityEntry[] }>('GET', '/activity', { query: params });
+  }
+  jobs(params: { limit?: number } = {}) {
+    return this.#request<{ jobs: Job[] }>('GET', '/jobs', { query: params });
+  }
+  cancelJob(id: number) {
+    return this.#request<{ job: Job }>('POST', `/jobs/${id}/cancel`, { body: {} });
+  }
+
+  /** URL of the Server-Sent Events stream. */
+  readonly eventsUrl = `${API_BASE}/events`;
+
+  async #request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+    let url = API_BASE + path;
+    if (options.query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(options.query)) if (v !== undefined) q.set(k, String(v));
+      const s = q.toString();
+      if (s) url += `?${s}`;
+    }
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    const init: RequestInit = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+    if (method !== 'GET') {
+      headers['Content-Type'] = 'application/json';
+      if (this.#csrfToken) headers['X-CSRF-Token'] = this.#csrfToken;
+      init.body = JSON.stringify(options.body ?? {});
+    }
+
+    let res: Response;
+    try {
+      res = await this.fetcher(url, init);
+    } catch {
+      throw new ApiError(0, 'network', 'Cannot reach the Safehold service. Is the box switched on and on the network?', [], null);
+    }
+
+    if (res.ok) {
+      if (res.status === 204) return undefined as T;
+      const text = await res.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    }
+
+    const err = await toApiError(res, res.status === 401 && !options.authCall);
+    if (err.sessionEnded) this.#onUnauthenticated?.();
+    throw err;
+  }
+}
+
+async function toApiError(res: Response, sessionEnded: boolean): Promise<ApiError> {
+  let body: Partial<ApiErrorBody> | null = null;
+  try {
+    body = (await res.json()) as Partial<ApiErrorBody>;
+  } catch {
+    body = null;
+  }
+  const e = body?.error;
+  const header = Number(res.headers.get('Retry-After'));
+  const retry = e?.retryAfterSeconds ?? (Number.isFinite(header) && header > 0 ? header : null);
+  if (e && typeof e.message === 'string') {
+    return new ApiError(res.status, e.code ?? 'error', e.message, Array.isArray(e.issues) ? e.issues : [], retry, sessionEnded);
+  }
+  return new ApiError(res.status, 'http_' + res.status, `The service answered ${res.status} ${res.statusText}`.trim(), [], retry, sessionEnded);
+}

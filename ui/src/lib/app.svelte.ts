@@ -1,0 +1,221 @@
+// The page's state, built once: the API client, the state classes, and the actions that span
+// more than one of them (entering and leaving a session, keeping the URL in step with it).
+// Components read from here and call these actions; they hold no server state themselves.
+import { ApiClient, ApiError } from './api/client.ts';
+import type { SetupRequest } from './api/types.ts';
+import { ActivityState } from './state/activity.svelte.ts';
+import { Clock } from './state/clock.svelte.ts';
+import { DrivesState } from './state/drives.svelte.ts';
+import { JobsState } from './state/jobs.svelte.ts';
+import { LiveEvents } from './state/live.svelte.ts';
+import { Notices, type ShownError } from './state/notices.svelte.ts';
+import { Router, type RouteName } from './state/router.svelte.ts';
+import { Session } from './state/session.svelte.ts';
+import { StatusState } from './state/status.svelte.ts';
+
+export type Page = 'starting' | 'offline' | RouteName;
+
+export class App {
+  readonly api = new ApiClient();
+  readonly clock = new Clock();
+  readonly notices = new Notices();
+  readonly router = new Router();
+  readonly session = new Session(this.api);
+  readonly status = new StatusState(this.api);
+  readonly jobs = new JobsState(this.api);
+  readonly drives = new DrivesState(this.api, this.jobs);
+  readonly activity = new ActivityState(this.api);
+  readonly live = new LiveEvents({
+    url: this.api.eventsUrl,
+    handlers: {
+      drives: (d) => this.drives.apply(d),
+      activity: (e) => this.activity.add(e),
+      job: (j) => {
+        this.jobs.apply(j);
+        // A rescan that found no change sends no `drives` event; read the new refresh time.
+        if (j.kind === 'drives.refresh' && j.state === 'succeeded') void this.drives.load().catch(() => undefined);
+      },
+      status: (s) => this.status.apply(s),
+    },
+    onResync: () => void this.#loadAll(),
+    onLost: () => this.#stillSignedIn(),
+  });
+
+  /** True when GET /session could not be reached at start. */
+  offline = $state(false);
+
+  /** What the page shows: the session decides before the URL does. */
+  page = $derived.by<Page>(() => {
+    if (this.offline) return 'offline';
+    if (!this.session.loaded) return 'starting';
+    if (this.session.setupRequired) return 'setup';
+    if (!this.session.authenticated) return 'login';
+    const r = this.router.route;
+    return r === 'login' || r === 'setup' ? 'dashboard' : r;
+  });
+
+  /** The URL that matches `page` when the current one does not (e.g. /drives while logged out). */
+  canonicalPath = $derived.by<string | null>(() => {
+    const route = this.router.route;
+    if (this.page === 'setup' && route !== 'setup') return '/setup';
+    if (this.page === 'login' && route !== 'login') return '/login';
+    if (this.page === 'dashboard' && (route === 'login' || route === 'setup')) return '/';
+    return null;
+  });
+
+  #returnTo: string | null = null;
+  #entered = false;
+
+  constructor() {
+    this.api.onUnauthenticated(() => this.#sessionEnded());
+  }
+
+  /** First load: read the session, then everything the dashboard shows. */
+  async start(): Promise<void> {
+    this.clock.start();
+    try {
+      await this.session.load();
+      this.offline = false;
+    } catch (err) {
+      this.offline = true;
+      this.notices.handleError(err);
+      return;
+    }
+    if (this.session.authenticated) this.#enter();
+  }
+
+  /** Replaces the URL with `canonicalPath`, remembering where a logged-out visitor wanted to go. */
+  fixUrl(): void {
+    const to = this.canonicalPath;
+    if (!to) return;
+    if (to === '/login' && this.router.route !== 'not-found' && this.router.route !== 'setup') {
+      this.#returnTo = this.router.path + (this.router.hash ? `#${this.router.hash}` : '');
+    }
+    this.router.navigate(to, { replace: true });
+  }
+
+  async setup(request: SetupRequest): Promise<ShownError | null> {
+    try {
+      await this.session.setup(request);
+    } catch (err) {
+      const shown = this.notices.handleError(err, ['setupCode', 'username', 'password']);
+      // 409: set up meanwhile (another tab); 403 may be a stale CSRF token. Re-read either way.
+      if (shown.status === 409 || shown.status === 403) void this.session.load().catch(() => undefined);
+      return shown;
+    }
+    this.notices.dismissError();
+    this.#enter();
+    this.router.navigate('/', { replace: true });
+    this.notices.info(`Welcome, ${this.session.username}. Safehold is set up.`);
+    return null;
+  }
+
+  async login(username: string, password: string): Promise<ShownError | null> {
+    try {
+      await this.session.login(username, password);
+    } catch (err) {
+      const shown = this.notices.handleError(err, ['username', 'password']);
+      // A 403 may be a CSRF token that expired while the page stood open: fetch a fresh one.
+      if (shown.status === 403) void this.session.load().catch(() => undefined);
+      return shown;
+    }
+    this.notices.dismissError();
+    this.#enter();
+    const to = this.#returnTo && this.#returnTo !== '/login' ? this.#returnTo : '/';
+    this.#returnTo = null;
+    this.router.navigate(to, { replace: true });
+    return null;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.session.logout();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+    this.#leave();
+    this.#returnTo = null;
+    this.router.navigate('/login', { replace: true });
+  }
+
+  async rescan(): Promise<void> {
+    try {
+      await this.drives.rescan();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  async cancelJob(id: number): Promise<void> {
+    try {
+      await this.jobs.cancel(id);
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  async loadMoreActivity(): Promise<void> {
+    try {
+      await this.activity.loadMore();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /** After the service could not be reached at start. */
+  async retryStart(): Promise<void> {
+    this.notices.dismissError();
+    await this.start();
+  }
+
+  #enter(): void {
+    this.#entered = true;
+    void this.#loadAll();
+    this.live.start();
+  }
+
+  #leave(): void {
+    this.#entered = false;
+    this.live.stop();
+    this.status.clear();
+    this.drives.clear();
+    this.jobs.clear();
+    this.activity.clear();
+  }
+
+  async #loadAll(): Promise<void> {
+    const results = await Promise.allSettled([
+      this.status.load(),
+      this.drives.load(),
+      this.jobs.load(),
+      this.activity.load(),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) this.notices.handleError(failed.reason);
+  }
+
+  /** A 401 outside login: the session is gone; fetch a fresh CSRF token and show the login page. */
+  #sessionEnded(): void {
+    if (!this.#entered) return;
+    this.session.ended();
+    this.#leave();
+    void this.session.load().catch(() => undefined);
+  }
+
+  /** Asked by the live stream after the server closed it. */
+  async #stillSignedIn(): Promise<boolean> {
+    try {
+      await this.session.load();
+    } catch {
+      return true; // the service is unreachable: keep trying
+    }
+    if (!this.session.authenticated) {
+      this.#sessionEnded();
+      this.notices.handleError(new ApiError(401, 'not_authenticated', 'Not logged in', [], null, true));
+      return false;
+    }
+    return true;
+  }
+}
+
+export const app = new App();
