@@ -39,7 +39,9 @@ test-deps: node_modules/.installed
 	@bash deploy/install-deps.sh $(TEST_PACKAGES)
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@# npm install, not npm ci: npm 11 leaves other platforms' optional binaries (rollup, esbuild) out of the
+	@# lock file and npm ci then refuses it; npm install keeps the locked versions and fetches this platform's binaries.
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 dist/.built: node_modules/.installed $(TS_SOURCES)
