@@ -3,27 +3,9 @@
  * Entries are appended and never edited. Kept for at least a year; `prune()` drops older entries.
  */
 import type { Catalog } from '../catalog/catalog.js';
+import type { ActivityEntry, ActivityLevel, NewActivity } from './activity.model.js';
 
-export type ActivityLevel = 'info' | 'warning' | 'error';
-
-export interface ActivityEntry {
-  id: number;
-  at: string;
-  level: ActivityLevel;
-  /** Dotted event name, e.g. `drive.attached`, `service.started`. */
-  kind: string;
-  /** What it is about (a drive id, a job id), or null. */
-  subject: string | null;
-  message: string;
-}
-
-export interface NewActivity {
-  level: ActivityLevel;
-  kind: string;
-  subject?: string | null;
-  message: string;
-  data?: unknown;
-}
+export type { ActivityEntry, ActivityLevel, NewActivity };
 
 interface Row {
   id: number;

@@ -10,9 +10,10 @@
  *                                   really write files there
  * disk.json is always replaced atomically (temp file, fsync, rename).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../files.js';
 import { z } from 'zod';
 import type { BlockDevices, ChangeListener, DiskFacts, PartitionFacts } from './block-devices.js';
 
@@ -168,21 +169,7 @@ export class SimulatedHost {
   }
 
   async #write(name: string, disk: SimulatedDisk): Promise<void> {
-    const target = join(this.disksDir, name, 'disk.json');
-    const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const file = await open(temp, 'w');
-    try {
-      await file.writeFile(`${JSON.stringify(disk, null, 2)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    try {
-      await rename(temp, target);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await writeFileAtomic(join(this.disksDir, name, 'disk.json'), `${JSON.stringify(disk, null, 2)}\n`);
   }
 }
 

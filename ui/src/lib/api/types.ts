@@ -1,5 +1,5 @@
 // Types of the HTTP API (/api/v1) as written in docs/api.md. Times are ISO 8601 strings in UTC,
-// sizes are bytes. Keep this file in step with the contract, not with the server's internals.
+// sizes are bytes. Drives, jobs and activity come from the server's domain models (below).
 
 export interface ApiIssue {
   path: string;
@@ -71,92 +71,29 @@ export interface Status {
   inventoryRefreshedAt: string | null;
 }
 
-export type IdentityKind = 'wwn' | 'serial' | 'ptuuid' | 'fsuuid' | 'none';
-export type Bus = 'usb' | 'sata' | 'nvme' | 'scsi' | 'virtio' | 'loop' | 'mmc' | 'other';
-/** Roles grow with later features (pool member, rotation drive); unknown ones are shown as is. */
-export type Role = 'system' | 'unassigned' | (string & {});
-
-export interface Partition {
-  name: string;
-  path: string;
-  sizeBytes: number;
-  fsType: string | null;
-  uuid: string | null;
-  label: string | null;
-  mountpoints: string[];
-  freeBytes: number | null;
-}
-
-export interface Drive {
-  id: string;
-  identity: { kind: IdentityKind; value: string };
-  name: string;
-  path: string;
-  displayName: string;
-  model: string | null;
-  vendor: string | null;
-  serial: string | null;
-  wwn: string | null;
-  sizeBytes: number;
-  bus: Bus;
-  removable: boolean;
-  rotational: boolean | null;
-  readOnly: boolean;
-  role: Role;
-  roleReason: string | null;
-  partitions: Partition[];
-  firstSeenAt: string;
-  lastSeenAt: string;
-}
+// The API's shapes come from the server's own domain models (type-only imports: nothing of the
+// server is bundled), so the page and the service cannot drift apart.
+export type { Bus, PartitionFacts as Partition } from '../../../../system/drives/block-devices.ts';
+export type { IdentityKind, DriveView as Drive } from '../../../../server/drives/drive.model.ts';
+export type { ActivityEntry, ActivityLevel } from '../../../../server/activity/activity.model.ts';
+export type { JobState, JobProgress, JobView as Job } from '../../../../server/jobs/job.model.ts';
+import type { DriveView } from '../../../../server/drives/drive.model.ts';
+import type { ActivityEntry } from '../../../../server/activity/activity.model.ts';
+import type { JobView } from '../../../../server/jobs/job.model.ts';
 
 export interface DriveList {
-  drives: Drive[];
+  drives: DriveView[];
   refreshedAt: string | null;
-}
-
-export type ActivityLevel = 'info' | 'warning' | 'error';
-
-export interface ActivityEntry {
-  id: number;
-  at: string;
-  level: ActivityLevel;
-  kind: string;
-  subject: string | null;
-  message: string;
-}
-
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-
-export interface JobProgress {
-  bytesDone: number;
-  bytesTotal: number | null;
-  itemsDone: number;
-  itemsTotal: number | null;
-  etaSeconds: number | null;
-  current: string | null;
-}
-
-export interface Job {
-  id: number;
-  kind: string;
-  target: string | null;
-  title: string;
-  state: JobState;
-  progress: JobProgress;
-  message: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
 }
 
 /** Named Server-Sent Events on GET /events and the JSON each carries. */
 export interface ServerEvents {
   drives: DriveList;
   activity: ActivityEntry;
-  job: Job;
+  job: JobView;
   status: Status;
 }
 
-export function isActiveJob(job: Job): boolean {
+export function isActiveJob(job: JobView): boolean {
   return job.state === 'queued' || job.state === 'running';
 }
