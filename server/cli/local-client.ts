@@ -44,7 +44,8 @@ export function localRequest(dataDir: string, method: string, path: string, body
         reject(
           new NoServiceError(
             `No Safehold service is running with the data folder ${dataDir} (nothing answers on ${socketPath}).\n` +
-              `Start it with "make run", or "safehold serve --data ${dataDir}"; or point this command at the right folder with --data or SAFEHOLD_DATA.`,
+              `Start it with "make run", or "safehold serve --data ${dataDir}"; or point this command at the right folder with --data or SAFEHOLD_DATA` +
+              ` (the demo of "make demo" keeps its data in ./var/demo).`,
           ),
         );
       } else if (error.code === 'EACCES') {

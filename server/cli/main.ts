@@ -17,7 +17,7 @@ import { InvalidInputError } from '../errors.js';
 import { loadConfig, parseFlags, type Config } from '../config.js';
 import { SIMULATED_HOST_DIR, startService, AlreadyRunningError } from '../service.js';
 import type { StatusView } from '../status/status.service.js';
-import { SimulatedHost } from '../../system/drives/simulated-host.js';
+import { SimulatedHost, UnknownSimulatedDiskError } from '../../system/drives/simulated-host.js';
 import { localRequest, NoServiceError } from './local-client.js';
 
 const USAGE = `Usage: safehold <command> [options]
@@ -155,7 +155,9 @@ main(process.argv.slice(2)).then(
     } else if (error instanceof NoServiceError) {
       process.exitCode = 3;
     } else {
-      if (!(error instanceof AlreadyRunningError) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      // A failure the message explains needs no stack; anything else is a bug worth its stack.
+      const explained = error instanceof AlreadyRunningError || error instanceof UnknownSimulatedDiskError;
+      if (!explained && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
       process.exitCode = 1;
     }
   },
