@@ -77,6 +77,7 @@ export interface RunningService {
 }
 
 export class AlreadyRunningError extends Error {}
+export class PortInUseError extends Error {}
 
 const packageRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
@@ -121,7 +122,6 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   });
   if (auth.setupRequired()) {
     setupCode = await ensureSetupCode(dataDir);
-    announceSetupCode(setupCode, dataDir, config.port, log);
   } else {
     await removeSetupCode(dataDir);
   }
@@ -136,12 +136,19 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts }));
   const local = createServer(localApp(deps));
-  await listen(lan, () => lan.listen(config.port, config.listen));
+  await listen(lan, () => lan.listen(config.port, config.listen)).catch((error: NodeJS.ErrnoException) => {
+    catalog.close();
+    if (error.code === 'EADDRINUSE') {
+      throw new PortInUseError(`Port ${config.port} is already in use by another program. Choose another with --port or SAFEHOLD_PORT.`);
+    }
+    throw error;
+  });
   await listen(local, () => local.listen(socketPath));
   await chmod(socketPath, 0o600);
   const address = lan.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   log.info({ port, dataDir, simulated: config.simulate }, `Safehold is listening on http://localhost:${port}/`);
+  if (setupCode) announceSetupCode(setupCode, dataDir, port, log);
 
   requestRefresh(jobs);
   const watcher = new DriveWatcher({ devices, clock, log, onChange: () => requestRefresh(jobs), intervalMs: overrides.watchIntervalMs });

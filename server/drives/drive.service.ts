@@ -95,7 +95,7 @@ export class DriveService {
     const changed = JSON.stringify(stripTimes(views)) !== JSON.stringify(stripTimes(this.#drives));
     this.#drives = views;
     this.#refreshedAt = now;
-    if (changed || this.#refreshedAt === null) bus.publish('drives', { drives: views, refreshedAt: this.refreshedAt() });
+    if (changed) bus.publish('drives', { drives: views, refreshedAt: this.refreshedAt() });
     return { connected, disconnected, total: views.length };
   }
 
