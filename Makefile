@@ -1,5 +1,6 @@
 # Safehold: the two commands are `make run` and `make test` (see README.md).
 # Options for run/demo go through the environment (SAFEHOLD_PORT, SAFEHOLD_DATA, …) or ARGS="--port 9000".
+# The service is always started through bin/safehold, which sets its Node options.
 
 SHELL := /bin/bash
 NODE  ?= node
@@ -16,18 +17,18 @@ UI_SOURCES := $(shell find ui -path ui/dist -prune -o -type f -print 2>/dev/null
 
 ## make run: install what is missing, build, and serve on port 8080 with data in ./var.
 run: deps build
-	$(NODE) dist/server/cli/main.js serve $(ARGS)
+	bin/safehold serve $(ARGS)
 
 ## make demo: the same service on a simulated host (data in ./var/demo); plug with bin/safehold demo plug NAME.
 demo: deps build
-	$(NODE) dist/server/cli/main.js serve --simulate --data ./var/demo $(ARGS)
+	bin/safehold serve --simulate --data ./var/demo $(ARGS)
 
 ## make test: install what the tests need (Chromium included) and run every test.
 test: test-deps build
 	bash test/run.sh
 
 ## make bench: the benchmarks of bench/ (results go in bench/README.md by hand).
-bench: deps build
+bench: node_modules/.installed build
 	$(NODE) dist/bench/service.bench.js
 
 build: dist/.built ui/dist/index.html

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 export const CLI = join(ROOT, 'dist', 'server', 'cli', 'main.js');
+/** The command that starts the service, with its Node options, as `make run` and systemd do. */
+export const SAFEHOLD = join(ROOT, 'bin', 'safehold');
 export const STRONG_PASSWORD = 'correct horse battery staple';
 
 export async function freePort(): Promise<number> {
@@ -49,9 +51,9 @@ export interface StartOptions {
 export async function startServiceProcess(options: StartOptions = {}): Promise<ServiceProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'safehold-test-data-')));
   const port = await freePort();
-  const args = [CLI, 'serve', '--port', String(port), '--data', dataDir, '--listen', '127.0.0.1', ...(options.args ?? [])];
+  const args = ['serve', '--port', String(port), '--data', dataDir, '--listen', '127.0.0.1', ...(options.args ?? [])];
   if (options.simulate !== false) args.push('--simulate');
-  const child = spawn(process.execPath, args, {
+  const child = spawn(SAFEHOLD, args, {
     cwd: ROOT,
     env: { ...process.env, SAFEHOLD_LOG: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
