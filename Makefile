@@ -40,6 +40,7 @@ test-deps: node_modules/.installed
 	@bash deploy/install-deps.sh $(TEST_PACKAGES)
 
 node_modules/.installed: package.json package-lock.json
+	@$(NODE) -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 11)) { console.error(`Safehold needs Node.js 20.11 or newer; this is ${process.version}. (Debian 12 ships Node 18: install Node 20 from the Node.js project.)`); process.exit(1); }'
 	@# npm install, not npm ci: npm 11 leaves other platforms' optional binaries (rollup, esbuild) out of the
 	@# lock file and npm ci then refuses it; npm install keeps the locked versions and fetches this platform's binaries.
 	npm install --no-audit --no-fund --loglevel=error
