@@ -18,10 +18,6 @@ export class EventStreams {
     this.#open.clear();
   }
 
-  get count(): number {
-    return this.#open.size;
-  }
-
   routes(bus: EventBus, drives: DriveService, status: StatusService): Router {
     const router = Router();
     router.get('/events', (req, res) => {

@@ -7,7 +7,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import { ForbiddenError } from '../errors.js';
 import { CSRF_COOKIE, readCookie, setCookie } from './cookies.js';
@@ -130,4 +130,3 @@ export function securityHeaders(): RequestHandler {
   });
 }
 
-export type { NextFunction };
