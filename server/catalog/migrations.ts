@@ -77,4 +77,50 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'SMART history, latest reads, acknowledgements, alert memory',
+    sql: `
+      CREATE TABLE smart_reads (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        drive_id      TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('read','asleep','no-smart','error')),
+        verdict       TEXT NOT NULL CHECK (verdict IN ('healthy','warning','failing','unknown')),
+        temperature_c REAL,
+        power_on_hours INTEGER,
+        counters      TEXT NOT NULL DEFAULT '{}',               -- JSON: the counters the rules use, e.g. {"ata:5": 0}
+        compacted     INTEGER NOT NULL DEFAULT 0                -- 1: stands for a whole day (see docs/catalog.md)
+      );
+      CREATE INDEX smart_reads_by_drive ON smart_reads (drive_id, at);
+
+      CREATE TABLE smart_latest (
+        drive_id      TEXT PRIMARY KEY,
+        at            INTEGER NOT NULL,
+        state         TEXT NOT NULL,
+        verdict       TEXT NOT NULL,
+        reasons       TEXT NOT NULL DEFAULT '[]',               -- JSON: the verdict's reasons
+        raw           TEXT,                                     -- smartctl's JSON as it printed it (null when asleep)
+        device_type   TEXT                                      -- the -d type that worked (USB bridges), or null
+      );
+
+      CREATE TABLE smart_acks (
+        drive_id      TEXT NOT NULL,
+        key           TEXT NOT NULL,                            -- a counter, e.g. "ata:199"
+        value         REAL NOT NULL,                            -- ignored while the counter stays at or below it
+        note          TEXT,
+        at            INTEGER NOT NULL,
+        PRIMARY KEY (drive_id, key)
+      );
+
+      CREATE TABLE alert_memory (
+        key           TEXT PRIMARY KEY,                         -- e.g. "health:<drive id>"
+        state         TEXT NOT NULL,
+        normal        INTEGER NOT NULL,
+        since         INTEGER NOT NULL,
+        last_sent_at  INTEGER NOT NULL,
+        send_count    INTEGER NOT NULL
+      );
+    `,
+  },
 ];
