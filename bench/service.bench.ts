@@ -8,7 +8,7 @@
  * same run on a reference: a bare `node:http` process (bench/reference-server.ts) serving the very
  * bytes Safehold answered with. Every Safehold number is printed with its ratio to the reference.
  * The service runs as shipped: through bin/safehold, whose shebang sets its Node options
- * (--max-semi-space-size=1 --lite-mode). It is measured a second time with Node's defaults
+ * (--max-semi-space-size=1 --no-opt --no-sparkplug). It is measured a second time with Node's defaults
  * (plain `node dist/server/cli/main.js`), to show what those options are worth.
  *
  * Nothing here is a pass/fail test: the numbers are printed, and the idle-memory budget is only
@@ -384,7 +384,7 @@ function report(safehold: Measured, reference: Measured, tuned: Measured, floors
     '',
     table(rows),
     '',
-    `"Safehold": as shipped (bin/safehold: --max-semi-space-size=1 --lite-mode). "Node's defaults": plain node dist/server/cli/main.js (a fresh data folder, one start).`,
+    `"Safehold": as shipped (bin/safehold: --max-semi-space-size=1 --no-opt --no-sparkplug). "Node's defaults": plain node dist/server/cli/main.js (a fresh data folder, one start).`,
     `Each start (ms): Safehold ${safehold.startMs.map((t) => t.toFixed(0)).join(', ')}; reference ${reference.startMs.map((t) => t.toFixed(0)).join(', ')}.`,
     '',
     `Idle memory budget (under ${budget} MiB): ${idleMiB < budget ? 'met' : 'NOT met'} after start-up (${idleMiB.toFixed(1)} MiB), ` +

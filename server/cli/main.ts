@@ -5,8 +5,9 @@
  *   safehold status [--json]            overall status of the running service
  *   safehold drives [--json]            drives, the same fields as the Drives page
  *   safehold demo list|plug NAME|unplug NAME   the simulated host of `make demo`
+ *   safehold smart assess FILE|- [--json]       judge a saved `smartctl --json` output, offline
  *
- * Every command but `serve` and `demo` talks to the running service over its local socket, found
+ * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
  * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
  * 2 wrong usage, 3 no service running.
  */
@@ -19,6 +20,7 @@ import { AlreadyRunningError, PortInUseError, SIMULATED_HOST_DIR, startService }
 import type { StatusView } from '../status/status.service.js';
 import { SimulatedHost, UnknownSimulatedDiskError } from '../../system/drives/simulated-host.js';
 import { localRequest, NoServiceError } from './local-client.js';
+import { smartAssessCommand } from './smart-assess.command.js';
 
 const USAGE = `Usage: safehold <command> [options]
 
@@ -29,6 +31,8 @@ Commands:
   demo list             the simulated host's disks (make demo)
   demo plug NAME        plug a simulated disk in
   demo unplug NAME      unplug a simulated disk
+  smart assess FILE [--json]
+                        judge a saved "smartctl --json -x" output offline (FILE "-": standard input)
 
 Options (all commands):
   --data DIR            data folder (SAFEHOLD_DATA; default ./var, ./var/demo for demo)
@@ -52,6 +56,9 @@ export async function main(argv: string[]): Promise<number> {
       return status(loadConfig(flags), json);
     case 'drives':
       return drives(loadConfig(flags), json);
+    case 'smart':
+      if (more[0] !== 'assess') throw new UsageError('Use "safehold smart assess FILE [--json]".');
+      return smartAssessCommand([...more.slice(1), ...(json ? ['--json'] : [])], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'demo': {
       if (!flags.has('--data') && !process.env.SAFEHOLD_DATA) flags.set('--data', './var/demo');
       return demo(loadConfig(flags), more);
