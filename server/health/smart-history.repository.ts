@@ -3,10 +3,11 @@
  * the latest raw read, and the owner's acknowledgements. The policy (what to read, how to judge)
  * lives elsewhere.
  */
+import type { SmartState as ReadState } from '../../system/smart/smartctl.js';
 import type { Catalog } from '../catalog/catalog.js';
+import type { Verdict as StoredVerdict } from './health.model.js';
 
-export type ReadState = 'read' | 'asleep' | 'no-smart' | 'error';
-export type StoredVerdict = 'healthy' | 'warning' | 'failing' | 'unknown';
+export type { ReadState, StoredVerdict };
 
 export interface SmartReadRecord {
   driveId: string;
