@@ -7,12 +7,17 @@ import type { ActivityEntry } from './activity/activity.repository.js';
 import type { DriveView } from './drives/drive.model.js';
 import type { JobView } from './jobs/job.model.js';
 import type { StatusView } from './status/status.service.js';
+import type { OpenAlert } from './health/health.view.js';
 
 export interface EventMap {
   drives: { drives: DriveView[]; refreshedAt: string | null };
+  /** Drives that were plugged in or pulled out by one inventory read (only when there are some). */
+  inventory: { connected: DriveView[]; disconnected: DriveView[] };
   activity: ActivityEntry;
   job: JobView;
   status: StatusView;
+  /** An alert opened or changed, or one that closed. */
+  alert: OpenAlert | { key: string; resolved: true };
 }
 
 export type Topic = keyof EventMap;

@@ -6,7 +6,8 @@
  * are signalled and given `graceMs` to reach a safe point (what is still running is recorded as
  * interrupted), then the catalog is closed and the local socket removed. Safe to call twice.
  */
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -16,9 +17,17 @@ import { SystemClock, type Clock } from '../system/clock.js';
 import type { BlockDevices } from '../system/drives/block-devices.js';
 import { LinuxBlockDevices } from '../system/drives/linux-block-devices.adapter.js';
 import { SimulatedBlockDevices, SimulatedHost } from '../system/drives/simulated-host.js';
+import { OutboxMailTransport } from '../system/mail/mail.sim.js';
+import type { MailTransport } from '../system/mail/mail.js';
+import { SmtpMailTransport } from '../system/mail/smtp-mail.adapter.js';
 import { ProcessCommandRunner, type CommandRunner } from '../system/process/command-runner.js';
+import { SmartctlAdapter } from '../system/smart/smartctl.adapter.js';
+import { SimulatedSmartReader } from '../system/smart/smartctl.sim.js';
+import type { SmartReader } from '../system/smart/smartctl.js';
 import { isInstalled } from '../system/tools.js';
 import { ActivityRepository } from './activity/activity.repository.js';
+import { AlertRepository } from './alerts/alert.repository.js';
+import { AlertService } from './alerts/alert.service.js';
 import { ActivityService } from './activity/activity.service.js';
 import { AuthRepository } from './auth/auth.repository.js';
 import { AuthService } from './auth/auth.service.js';
@@ -31,6 +40,10 @@ import { DriveRepository } from './drives/drive.repository.js';
 import { DriveService } from './drives/drive.service.js';
 import { requestRefresh } from './drives/drives.routes.js';
 import { EventBus } from './events.js';
+import { HealthService, toAlertDisk } from './health/health.service.js';
+import { SmartHistoryRepository } from './health/smart-history.repository.js';
+import { SecretStore } from './settings/secrets.js';
+import { SettingsRepository } from './settings/settings.repository.js';
 import { lanApp, localApp, type ApiDeps } from './http/app.js';
 import { EventStreams } from './http/events.routes.js';
 import { JobRunner } from './jobs/job-runner.js';
@@ -59,6 +72,8 @@ export interface ServiceOverrides {
   log?: Logger;
   runner?: CommandRunner;
   devices?: BlockDevices;
+  smart?: SmartReader | null;
+  mail?: MailTransport;
   /** Where the built admin page is. Default: ui/dist beside the package. */
   uiDir?: string;
   /** Poll period of the hot-plug watcher in ms. Default 1000. */
@@ -106,7 +121,48 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   }
   for (const program of await devices.missingTools()) missing.add(program);
   if (missing.size) log.warn({ missing: [...missing] }, 'programs missing: the features that need them are unavailable');
-  const status = new StatusService({ drives, jobs, version: VERSION, startedAt, dataDir, simulated: config.simulate, missingPrograms: missing });
+
+  const scheduler = new Scheduler(clock, log);
+  const settings = new SettingsRepository(catalog);
+  let port = config.port;
+  const alerts = new AlertService({
+    repo: new AlertRepository(catalog),
+    settings,
+    secrets: new SecretStore(dataDir),
+    transport: overrides.mail ?? (config.simulate ? new OutboxMailTransport(join(dataDir, SIMULATED_HOST_DIR, 'outbox')) : new SmtpMailTransport()),
+    activity,
+    bus,
+    clock,
+    log,
+    pageUrl: () => `http://${config.allowedHosts[0] ?? `${hostname()}.local`}:${port}/`,
+    onDigestChange: (digest) => armDigest(digest),
+  });
+  const smart = overrides.smart !== undefined ? overrides.smart : await chooseSmart(config, runner, missing.has('smartctl'), log);
+  const health = new HealthService({ reader: smart, history: new SmartHistoryRepository(catalog), drives, jobs, alerts, activity, settings, scheduler, bus, clock, log });
+  drives.setHealthSource((id) => health.summary(id));
+  health.start();
+  const armDigest = (digest: { enabled: boolean; hour: number }) => {
+    if (!digest.enabled) return scheduler.remove('alerts.digest');
+    scheduler.set('alerts.digest', `0 ${digest.hour} * * *`, () =>
+      alerts.sendDigest({
+        disks: drives.list().map((d) => ({ disk: toAlertDisk(d), verdict: d.health?.verdict ?? 'unknown', headline: d.health?.headline ?? 'Not read yet', temperatureC: d.health?.temperatureC ?? null })),
+        open: alerts.open().map((a) => ({ message: a.message, since: a.since })),
+        activity: activity.list(200).filter((e) => Date.parse(e.at) > clock.now() - DAY).map(({ at, level, message }) => ({ at, level, message })),
+      }),
+    );
+  };
+  armDigest(alerts.storedSettings().digest);
+
+  const status = new StatusService({
+    drives,
+    jobs,
+    version: VERSION,
+    startedAt,
+    dataDir,
+    simulated: config.simulate,
+    missingPrograms: missing,
+    openAlerts: () => alerts.open(),
+  });
 
   let setupCode: string | null = null;
   const auth = new AuthService({
@@ -132,7 +188,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   activity.record({ level: 'info', kind: 'service.started', message: `Safehold ${VERSION} started${config.simulate ? ' on the simulated host (demo)' : ''}.` });
 
   const streams = new EventStreams();
-  const deps: ApiDeps = { auth, drives, jobs, activity, status, bus, streams, log, version: VERSION, startedAt };
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts }));
   const local = createServer(localApp(deps));
@@ -146,19 +202,20 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   await listen(local, () => local.listen(socketPath));
   await chmod(socketPath, 0o600);
   const address = lan.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  port = typeof address === 'object' && address ? address.port : config.port;
   log.info({ port, dataDir, simulated: config.simulate }, `Safehold is listening on http://localhost:${port}/`);
   if (setupCode) announceSetupCode(setupCode, dataDir, port, log);
 
   requestRefresh(jobs);
+  health.requestCheck();
   const watcher = new DriveWatcher({ devices, clock, log, onChange: () => requestRefresh(jobs), intervalMs: overrides.watchIntervalMs });
   await watcher.start();
-  const scheduler = new Scheduler(clock, log);
   scheduler.set('inventory', SCHEDULES.inventory, () => requestRefresh(jobs));
   scheduler.set('housekeeping', SCHEDULES.housekeeping, () => {
     const now = clock.now();
     activity.pruneOld();
     new JobRepository(catalog).prune(now - 30 * DAY, now - 400 * DAY);
+    new SmartHistoryRepository(catalog).compact(now - 30 * DAY, now - 400 * DAY);
     auth.pruneSessions();
   });
 
@@ -189,6 +246,28 @@ async function chooseDevices(config: Config, runner: CommandRunner, log: Logger)
   const host = await SimulatedHost.open(join(config.dataDir, SIMULATED_HOST_DIR));
   if ((await host.listNames()).length === 0) await host.seedDemo();
   return new SimulatedBlockDevices(host, { onProblem: (p) => log.warn({ disk: p.name }, p.message) });
+}
+
+/** Captured smartctl outputs the demo's disks answer with (real drives: test/fixtures/smartctl/INDEX.md). */
+const DEMO_SMART: Record<string, string> = {
+  sda: 'sat-wdc-wd140edfz-healthy-selftest-running.json',
+  sdb: 'sat-seagate-st3500418as-1-reallocated.json',
+  'usb-a': 'sat-samsung-ssd840-crc-errors.json',
+  'usb-b': 'usb-sat-sandisk-pssd-healthy.json',
+};
+
+async function chooseSmart(config: Config, runner: CommandRunner, smartctlMissing: boolean, log: Logger): Promise<SmartReader | null> {
+  if (!config.simulate) return smartctlMissing ? null : new SmartctlAdapter({ runner });
+  const folder = join(config.dataDir, SIMULATED_HOST_DIR, 'smart');
+  await mkdir(folder, { recursive: true });
+  if ((await readdir(folder)).length === 0) {
+    for (const [disk, file] of Object.entries(DEMO_SMART)) {
+      await copyFile(join(packageRoot, 'test', 'fixtures', 'smartctl', file), join(folder, `${disk}.json`)).catch((err: unknown) =>
+        log.warn({ err, disk }, 'demo SMART data not found'),
+      );
+    }
+  }
+  return SimulatedSmartReader.fromFolder(folder);
 }
 
 /** Refuse to start beside another service on the same data folder; remove a socket left by a crash. */

@@ -98,8 +98,9 @@ export const MIGRATIONS: readonly Migration[] = [
         drive_id      TEXT PRIMARY KEY,
         at            INTEGER NOT NULL,
         state         TEXT NOT NULL,
-        verdict       TEXT NOT NULL,
+        verdict       TEXT NOT NULL,                            -- a sleeping disk keeps the verdict of its last real read
         reasons       TEXT NOT NULL DEFAULT '[]',               -- JSON: the verdict's reasons
+        temperature_c REAL,
         raw           TEXT,                                     -- smartctl's JSON as it printed it (null when asleep)
         device_type   TEXT                                      -- the -d type that worked (USB bridges), or null
       );
@@ -115,6 +116,9 @@ export const MIGRATIONS: readonly Migration[] = [
 
       CREATE TABLE alert_memory (
         key           TEXT PRIMARY KEY,                         -- e.g. "health:<drive id>"
+        drive_id      TEXT,
+        severity      TEXT NOT NULL CHECK (severity IN ('warning','error')),
+        message       TEXT NOT NULL,                            -- what the dashboard shows while it is open
         state         TEXT NOT NULL,
         normal        INTEGER NOT NULL,
         since         INTEGER NOT NULL,

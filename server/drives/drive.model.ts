@@ -4,6 +4,7 @@
  * docs/drives.md explains identity and roles.
  */
 import type { Bus, DiskFacts, PartitionFacts } from '../../system/drives/block-devices.js';
+import type { DriveHealthSummary } from '../health/health.view.js';
 
 export type IdentityKind = 'wwn' | 'serial' | 'ptuuid' | 'fsuuid' | 'none';
 
@@ -35,6 +36,8 @@ export interface DriveView {
   role: DriveRole;
   roleReason: string | null;
   partitions: PartitionFacts[];
+  /** SMART health, null before the first read (docs/health.md). */
+  health: DriveHealthSummary | null;
   firstSeenAt: string;
   lastSeenAt: string;
 }

@@ -14,6 +14,7 @@ import type { ActivityService } from '../activity/activity.service.js';
 import { NotFoundError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { JobDefinition } from '../jobs/job.model.js';
+import type { DriveHealthSummary } from '../health/health.view.js';
 import { describeForLog, displayName, identify, systemRole, type DriveView, type IdentityKind } from './drive.model.js';
 import type { DriveRepository, StoredDrive } from './drive.repository.js';
 
@@ -40,11 +41,26 @@ export interface DriveServiceOptions {
 export class DriveService {
   #drives: DriveView[] = [];
   #refreshedAt: number | null = null;
+  #healthOf: (driveId: string) => DriveHealthSummary | null = () => null;
   readonly #o: DriveServiceOptions;
 
   constructor(options: DriveServiceOptions) {
     this.#o = options;
     this.#drives = this.#toViews(options.repo.connected());
+  }
+
+  /** Where each drive's health summary comes from (the health service, set once at start-up). */
+  setHealthSource(healthOf: (driveId: string) => DriveHealthSummary | null): void {
+    this.#healthOf = healthOf;
+    this.#drives = this.#toViews(this.#o.repo.connected());
+  }
+
+  /** Recompute the views (health changed) and publish them if anything differs. */
+  republish(): void {
+    const views = this.#toViews(this.#o.repo.connected());
+    const changed = JSON.stringify(stripTimes(views)) !== JSON.stringify(stripTimes(this.#drives));
+    this.#drives = views;
+    if (changed) this.#o.bus.publish('drives', { drives: views, refreshedAt: this.refreshedAt() });
   }
 
   /** Connected drives, system disk first, then by kernel name. */
@@ -96,6 +112,7 @@ export class DriveService {
     this.#drives = views;
     this.#refreshedAt = now;
     if (changed) bus.publish('drives', { drives: views, refreshedAt: this.refreshedAt() });
+    if (connected.length || disconnected.length) bus.publish('inventory', { connected, disconnected });
     return { connected, disconnected, total: views.length };
   }
 
@@ -141,6 +158,7 @@ export class DriveService {
           role: reason ? 'system' : 'unassigned',
           roleReason: reason,
           partitions: f.partitions,
+          health: this.#healthOf(s.id),
           firstSeenAt: new Date(s.firstSeenAt).toISOString(),
           lastSeenAt: new Date(s.lastSeenAt).toISOString(),
         };

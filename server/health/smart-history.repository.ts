@@ -25,6 +25,8 @@ export interface LatestRead {
   state: ReadState;
   verdict: StoredVerdict;
   reasons: unknown[];
+  temperatureC: number | null;
+  /** smartctl's JSON text of the last real read (kept while the disk sleeps); null when none. */
   raw: string | null;
   deviceType: string | null;
 }
@@ -62,29 +64,44 @@ const DAY_MS = 24 * 3600 * 1000;
 export class SmartHistoryRepository {
   constructor(readonly db: Catalog) {}
 
-  /** Record one read: its history row and, in the same transaction, the drive's latest read. */
-  record(read: SmartReadRecord, latest: Omit<LatestRead, 'driveId' | 'at' | 'state' | 'verdict'>): void {
+  /**
+   * Record one read in one transaction: the drive's latest state, and, for a real read (`read`
+   * given), a history row. A null `raw` or `deviceType` keeps the stored one (a sleeping disk's read
+   * has none).
+   */
+  record(latest: LatestRead, read?: SmartReadRecord): void {
     this.db.transaction(() => {
+      if (read) {
+        this.db
+          .prepare(
+            `INSERT INTO smart_reads (drive_id, at, state, verdict, temperature_c, power_on_hours, counters)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(read.driveId, read.at, read.state, read.verdict, read.temperatureC, read.powerOnHours, JSON.stringify(read.counters));
+      }
       this.db
         .prepare(
-          `INSERT INTO smart_reads (drive_id, at, state, verdict, temperature_c, power_on_hours, counters)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(read.driveId, read.at, read.state, read.verdict, read.temperatureC, read.powerOnHours, JSON.stringify(read.counters));
-      this.db
-        .prepare(
-          `INSERT INTO smart_latest (drive_id, at, state, verdict, reasons, raw, device_type) VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO smart_latest (drive_id, at, state, verdict, reasons, temperature_c, raw, device_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (drive_id) DO UPDATE SET at = excluded.at, state = excluded.state, verdict = excluded.verdict,
-             reasons = excluded.reasons, raw = COALESCE(excluded.raw, smart_latest.raw),
+             reasons = excluded.reasons, temperature_c = excluded.temperature_c, raw = COALESCE(excluded.raw, smart_latest.raw),
              device_type = COALESCE(excluded.device_type, smart_latest.device_type)`,
         )
-        .run(read.driveId, read.at, read.state, read.verdict, JSON.stringify(latest.reasons), latest.raw, latest.deviceType);
+        .run(latest.driveId, latest.at, latest.state, latest.verdict, JSON.stringify(latest.reasons), latest.temperatureC, latest.raw, latest.deviceType);
     })();
   }
 
   latest(driveId: string): LatestRead | undefined {
     const row = this.db.prepare('SELECT * FROM smart_latest WHERE drive_id = ?').get(driveId) as
-      | { drive_id: string; at: number; state: ReadState; verdict: StoredVerdict; reasons: string; raw: string | null; device_type: string | null }
+      | {
+          drive_id: string;
+          at: number;
+          state: ReadState;
+          verdict: StoredVerdict;
+          reasons: string;
+          temperature_c: number | null;
+          raw: string | null;
+          device_type: string | null;
+        }
       | undefined;
     if (!row) return undefined;
     return {
@@ -93,15 +110,16 @@ export class SmartHistoryRepository {
       state: row.state,
       verdict: row.verdict,
       reasons: JSON.parse(row.reasons) as unknown[],
+      temperatureC: row.temperature_c,
       raw: row.raw,
       deviceType: row.device_type,
     };
   }
 
-  /** The newest read that has counters (state `read`), for trends; undefined when none. */
+  /** The newest real read, for trends; undefined when none. */
   lastRead(driveId: string, before = Number.MAX_SAFE_INTEGER): SmartReadRecord | undefined {
     const row = this.db
-      .prepare(`SELECT * FROM smart_reads WHERE drive_id = ? AND state = 'read' AND at < ? ORDER BY at DESC LIMIT 1`)
+      .prepare(`SELECT * FROM smart_reads WHERE drive_id = ? AND at < ? ORDER BY at DESC LIMIT 1`)
       .get(driveId, before) as ReadRow | undefined;
     return row && toRecord(row);
   }

@@ -16,6 +16,9 @@ import type { AuthService } from '../auth/auth.service.js';
 import { driveRoutes } from '../drives/drives.routes.js';
 import type { DriveService } from '../drives/drive.service.js';
 import type { EventBus } from '../events.js';
+import type { AlertService } from '../alerts/alert.service.js';
+import { diskHealthRoutes } from '../health/health.routes.js';
+import type { HealthService } from '../health/health.service.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import { jobRoutes } from '../jobs/jobs.routes.js';
 import { healthRoutes, statusRoutes } from '../status/status.routes.js';
@@ -30,6 +33,8 @@ export interface ApiDeps {
   jobs: JobRunner;
   activity: ActivityService;
   status: StatusService;
+  health: HealthService;
+  alerts: AlertService;
   bus: EventBus;
   streams: EventStreams;
   log: Logger;
@@ -47,6 +52,7 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(driveRoutes(deps.drives, deps.jobs));
   router.use(activityRoutes(deps.activity));
   router.use(jobRoutes(deps.jobs));
+  router.use(diskHealthRoutes(deps.health, deps.alerts));
   router.use(deps.streams.routes(deps.bus, deps.drives, deps.status));
   return router;
 }

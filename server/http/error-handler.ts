@@ -1,6 +1,7 @@
 /** The one place where errors become HTTP answers: `{ error: { code, message, issues? } }`. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { MailError } from '../../system/mail/mail.js';
 import {
   BusyError,
   ConflictError,
@@ -27,6 +28,9 @@ function classify(error: unknown): HttpError | null {
   if (error instanceof ConflictError || error instanceof BusyError) return { status: 409, code: 'conflict', message: error.message };
   if (error instanceof TooManyAttemptsError) {
     return { status: 429, code: 'too_many_attempts', message: error.message, extra: { retryAfterSeconds: error.retryAfterSeconds } };
+  }
+  if (error instanceof MailError) {
+    return { status: 502, code: 'mail_failed', message: error.message, extra: { kind: error.kind, advice: error.advice } };
   }
   if (error instanceof UnavailableError) {
     return { status: 503, code: 'unavailable', message: error.message, extra: error.advice ? { advice: error.advice } : {} };

@@ -38,6 +38,10 @@ export class EventStreams {
         }),
         bus.subscribe('activity', (p) => send('activity', p)),
         bus.subscribe('job', (p) => send('job', p)),
+        bus.subscribe('alert', (p) => {
+          send('alert', p);
+          send('status', status.status());
+        }),
       ];
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       heartbeat.unref();

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import type { DriveService } from '../drives/drive.service.js';
 import type { JobRunner } from '../jobs/job-runner.js';
+import type { OpenAlert } from '../health/health.view.js';
 
 export type Overall = 'ok' | 'attention' | 'problem';
 
@@ -71,6 +72,8 @@ export interface StatusServiceOptions {
   simulated: boolean;
   /** Programs found missing at start-up. */
   missingPrograms: ReadonlySet<string>;
+  /** Problems going on now (the alert service's open alerts). */
+  openAlerts: () => OpenAlert[];
 }
 
 export class StatusService {
@@ -82,13 +85,26 @@ export class StatusService {
     const list = features(this.o.missingPrograms);
     const unavailable = list.filter((f) => !f.available);
     const inventoryDown = unavailable.some((f) => f.id === 'drives');
-    const overall: Overall = inventoryDown ? 'problem' : unavailable.length ? 'attention' : 'ok';
+    const failing = drives.filter((d) => d.health?.verdict === 'failing');
+    const warning = drives.filter((d) => d.health?.verdict === 'warning');
+    const errors = this.o.openAlerts().filter((a) => a.severity === 'error');
+    const names = (list: { displayName: string }[]) => list.map((d) => d.displayName).join(', ');
     const connected = `${drives.length} drive${drives.length === 1 ? '' : 's'} connected`;
-    const headline = inventoryDown
-      ? 'Safehold cannot read the drives of this machine'
-      : unavailable.length
-        ? `${connected}; ${unavailable.map((f) => f.name).join(' and ')} unavailable`
-        : connected;
+    let overall: Overall;
+    let headline: string;
+    if (inventoryDown) {
+      [overall, headline] = ['problem', 'Safehold cannot read the drives of this machine'];
+    } else if (failing.length) {
+      [overall, headline] = ['problem', `${failing.length === 1 ? 'A disk is' : `${failing.length} disks are`} failing: ${names(failing)}`];
+    } else if (errors.length) {
+      [overall, headline] = ['problem', errors[0]!.message];
+    } else if (warning.length) {
+      [overall, headline] = ['attention', `${warning.length === 1 ? 'A disk needs' : `${warning.length} disks need`} attention: ${names(warning)}`];
+    } else if (unavailable.length) {
+      [overall, headline] = ['attention', `${connected}; ${unavailable.map((f) => f.name).join(' and ')} unavailable`];
+    } else {
+      [overall, headline] = ['ok', connected];
+    }
     return {
       overall,
       headline,

@@ -274,12 +274,22 @@ function ext4(label: string | null, uuid: string, sizeBytes: number, usedBytes: 
   return { fsType: 'ext4', uuid, label, sizeBytes, usedBytes };
 }
 
-/** The demo set. Serials, WWNs and UUIDs are fixed so a re-seeded demo keeps its identities. */
+/**
+ * The demo set: the models, serials and sizes of real drives whose captured SMART output the demo
+ * replays (test/fixtures/smartctl/, see server/service.ts). Serials, WWNs and UUIDs are fixed so a
+ * re-seeded demo keeps its identities.
+ */
 export function demoDisks(): SimulatedDiskSpec[] {
   const sdSize = 31_914_983_424; // a "32 GB" card
-  const redSize = 4_000_787_030_016; // WD40EFRX
-  const usbSize = 2_000_398_934_016; // a 2 TB portable drive
   const MiB = 1024 * 1024;
+  const sata = [
+    { name: 'sda', model: 'WDC WD140EDFZ-11A0VA0', serial: '9RK1XXXX', wwn: '0x5000cca264ee6d7', size: 14_000_519_643_136, used: 3_200 * GB },
+    { name: 'sdb', model: 'ST3500418AS', serial: '9VM8XXXX', wwn: '0x5000c5001234567', size: 500_107_862_016, used: 210 * GB },
+  ];
+  const usb = [
+    { name: 'usb-a', model: 'Samsung SSD 840 Series', vendor: 'Samsung', serial: 'S14LNEACC02756X', size: 500_107_862_016, rotational: false },
+    { name: 'usb-b', model: 'pSSD', vendor: 'SanDisk', serial: '06c9f4c44', size: 15_693_664_256, rotational: false },
+  ];
   return [
     {
       name: 'mmcblk0',
@@ -290,19 +300,19 @@ export function demoDisks(): SimulatedDiskSpec[] {
         { ...ext4('rootfs', 'b1f3c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d', sdSize - 516 * MiB, 6 * GB), mountpoint: '/' },
       ],
     },
-    ...(['sda', 'sdb'] as const).map((name, i) => ({
-      name,
-      model: 'WDC WD40EFRX-68N32N0', vendor: 'ATA', serial: `WD-WCC7K${i === 0 ? '4HZ2XJ1' : '7PL9QN4'}`,
-      wwn: `0x50014ee2${i === 0 ? 'b9a3c4d1' : 'b9a3f702'}`, ptUuid: `6f1d9e2a-3b4c-4d5e-8f6a-7b8c9d0e1f2${i}`,
-      description: null, sizeBytes: redSize, bus: 'sata' as const, removable: false, rotational: true, plugged: true,
-      partitions: [ext4(null, `e2c4a6b8-1d3f-4a5b-9c7d-8e9f0a1b2c3${i}`, redSize - 2 * MiB, (i + 1) * 120 * GB)],
+    ...sata.map((d, i) => ({
+      name: d.name,
+      model: d.model, vendor: 'ATA', serial: d.serial,
+      wwn: d.wwn, ptUuid: `6f1d9e2a-3b4c-4d5e-8f6a-7b8c9d0e1f2${i}`,
+      description: null, sizeBytes: d.size, bus: 'sata' as const, removable: false, rotational: true, plugged: true,
+      partitions: [ext4(null, `e2c4a6b8-1d3f-4a5b-9c7d-8e9f0a1b2c3${i}`, d.size - 2 * MiB, d.used)],
     })),
-    ...(['usb-a', 'usb-b'] as const).map((name, i) => ({
-      name,
-      model: 'Elements 25A3', vendor: 'WD', serial: `575836314${i === 0 ? '1A2B3C4D' : '5E6F7A8B'}`,
-      wwn: null, ptUuid: `0a1b2c3${i}`, description: null, sizeBytes: usbSize, bus: 'usb' as const,
-      removable: true, rotational: true, plugged: i === 0,
-      partitions: [ext4(`BACKUP-${i === 0 ? 'A' : 'B'}`, `7c9e6679-7425-40de-944b-e07fc1f90ae${i}`, usbSize - MiB, 0)],
+    ...usb.map((d, i) => ({
+      name: d.name,
+      model: d.model, vendor: d.vendor, serial: d.serial,
+      wwn: null, ptUuid: `0a1b2c3${i}`, description: null, sizeBytes: d.size, bus: 'usb' as const,
+      removable: true, rotational: d.rotational, plugged: i === 0,
+      partitions: [ext4(`BACKUP-${i === 0 ? 'A' : 'B'}`, `7c9e6679-7425-40de-944b-e07fc1f90ae${i}`, d.size - MiB, 0)],
     })),
   ];
 }

@@ -134,17 +134,15 @@ describe('SimulatedHost', () => {
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  it('seeds the demo: system card on "/", two 4 TB WD Reds, usb-a plugged and usb-b not', async () => {
+  it('seeds the demo: system card on "/", two SATA hard disks, usb-a plugged and usb-b not', async () => {
     assert.deepEqual(await host.listNames(), ['mmcblk0', 'sda', 'sdb', 'usb-a', 'usb-b']);
     const disks = await devices.list();
     assert.deepEqual(disks.map((d) => d.name), ['mmcblk0', 'sda', 'sdb', 'usb-a']);
     const card = disks.find((d) => d.name === 'mmcblk0')!;
     assert.equal(card.bus, 'mmc');
     assert.ok(card.partitions.some((p) => p.mountpoints.includes('/')));
-    for (const red of disks.filter((d) => d.bus === 'sata')) {
-      assert.match(red.model ?? '', /WD40EFRX/);
-      assert.ok(red.sizeBytes >= 4e12 && red.rotational === true);
-    }
+    assert.deepEqual(disks.filter((d) => d.bus === 'sata').map((d) => d.model), ['WDC WD140EDFZ-11A0VA0', 'ST3500418AS']);
+    for (const disk of disks.filter((d) => d.bus === 'sata')) assert.ok(disk.sizeBytes >= 5e11 && disk.rotational === true);
     const usbA = disks.find((d) => d.name === 'usb-a')!;
     assert.equal(usbA.partitions[0]?.label, 'BACKUP-A');
     assert.deepEqual(usbA.partitions[0]?.mountpoints, [host.filesDir('usb-a')]);

@@ -62,7 +62,7 @@ describe('drive inventory on the simulated host', () => {
       assert.equal(log.filter((l) => l === `drive.detached ${usbA.id}`).length, 1);
       assert.equal(log.filter((l) => l === `drive.attached ${usbA.id}`).length, 2);
       const message = activity.list(50).find((e) => e.kind === 'drive.detached')!.message;
-      assert.match(message, /^Drive disconnected: .+ \(usb-a, 2\.0 TB, USB\)$/);
+      assert.match(message, /^Drive disconnected: Samsung SSD 840 Series \(usb-a, 500 GB, USB\)$/);
 
       const before = published.length;
       await service.refresh();

@@ -23,13 +23,16 @@ describe('SMART history', () => {
     const cat = tempCatalog();
     try {
       const repo = new SmartHistoryRepository(cat.db);
-      repo.record(read(T0), { reasons: [], raw: '{"smartctl":{}}', deviceType: 'sat' });
-      repo.record(read(T0 + 1800_000, { state: 'asleep', verdict: 'unknown', temperatureC: null, counters: {} }), { reasons: [], raw: null, deviceType: null });
-      const latest = repo.latest('wwn-1')!;
-      assert.equal(latest.state, 'asleep');
-      assert.equal(latest.raw, '{"smartctl":{}}', 'the last real read stays for the page');
-      assert.equal(latest.deviceType, 'sat');
-      assert.equal(repo.lastRead('wwn-1')!.at, T0, 'trends compare with the last read that had counters');
+      const latest = { driveId: 'wwn-1', reasons: [], temperatureC: 35 };
+      repo.record({ ...latest, at: T0, state: 'read', verdict: 'healthy', raw: '{"smartctl":{}}', deviceType: 'sat' }, read(T0));
+      repo.record({ ...latest, at: T0 + 1800_000, state: 'asleep', verdict: 'healthy', temperatureC: null, raw: null, deviceType: null });
+      const now = repo.latest('wwn-1')!;
+      assert.equal(now.state, 'asleep');
+      assert.equal(now.verdict, 'healthy', 'a sleeping disk keeps the verdict of its last read');
+      assert.equal(now.raw, '{"smartctl":{}}', 'the last real read stays for the page');
+      assert.equal(now.deviceType, 'sat');
+      assert.equal(repo.history('wwn-1', 0, T0 + DAY).length, 1, 'only real reads go into the history');
+      assert.equal(repo.lastRead('wwn-1')!.at, T0);
     } finally {
       cat.dispose();
     }
@@ -57,11 +60,8 @@ describe('SMART history', () => {
       // 3 days of reads every 30 minutes; on day 1 a warning at noon and a hot hour
       for (let t = T0; t < T0 + 3 * DAY; t += 1800_000) {
         const day1Noon = t === T0 + DAY + 12 * 3600_000;
-        repo.record(read(t, { verdict: day1Noon ? 'warning' : 'healthy', temperatureC: day1Noon ? 58 : 35, counters: { 'ata:5': t >= T0 + DAY ? 8 : 0 } }), {
-          reasons: [],
-          raw: null,
-          deviceType: null,
-        });
+        const r = read(t, { verdict: day1Noon ? 'warning' : 'healthy', temperatureC: day1Noon ? 58 : 35, counters: { 'ata:5': t >= T0 + DAY ? 8 : 0 } });
+        repo.record({ driveId: r.driveId, at: t, state: 'read', verdict: r.verdict, reasons: [], temperatureC: r.temperatureC, raw: null, deviceType: null }, r);
       }
       const removed = repo.compact(T0 + 2 * DAY);
       assert.equal(removed, 2 * 48 - 2);
