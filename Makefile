@@ -30,6 +30,7 @@ test: test-deps build
 ## make bench: the benchmarks of bench/ (results go in bench/README.md by hand).
 bench: node_modules/.installed build
 	$(NODE) dist/bench/service.bench.js
+	$(NODE) --expose-gc --max-semi-space-size=1 --no-opt --no-sparkplug dist/bench/health.bench.js
 
 build: dist/.built ui/dist/index.html
 
