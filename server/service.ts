@@ -206,8 +206,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   log.info({ port, dataDir, simulated: config.simulate }, `Safehold is listening on http://localhost:${port}/`);
   if (setupCode) announceSetupCode(setupCode, dataDir, port, log);
 
-  requestRefresh(jobs);
-  health.requestCheck();
+  // The first health check reads the disks the first inventory read finds.
+  const firstInventory = requestRefresh(jobs);
+  void jobs.settled(firstInventory.id).then(() => health.requestCheck()).catch(() => undefined); // stopping: no check
   const watcher = new DriveWatcher({ devices, clock, log, onChange: () => requestRefresh(jobs), intervalMs: overrides.watchIntervalMs });
   await watcher.start();
   scheduler.set('inventory', SCHEDULES.inventory, () => requestRefresh(jobs));

@@ -1,0 +1,133 @@
+/**
+ * Disk health in a real browser, against the real service whose smartctl is the stand-in replaying
+ * a captured failing drive (a failed extended self-test): the dashboard shows the disk red with its
+ * reason and an open problem, the disk's health page shows the verdict, the reasons and the
+ * attribute table, a short self-test can be started, and the Settings page sends a real test e-mail
+ * to an SMTP server started by the test. Screenshots go to test/artifacts/.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { SMTPServer } from 'smtp-server';
+import { browserSkipReason, launchBrowser } from '../testing/browser.js';
+import { freePort, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, type ServiceProcess } from '../testing/service.js';
+
+const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+
+describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
+  let work: string;
+  let svc: ServiceProcess;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let page: Page;
+  let smtp: SMTPServer;
+  let smtpPort: number;
+  const subjects: string[] = [];
+  const problems: string[] = [];
+
+  before(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    work = await mkdtemp(join(tmpdir(), 'safehold-test-e2e-health-'));
+    const scenario = join(work, 'scenario.json');
+    await writeFile(scenario, JSON.stringify({ '*': { default: { file: 'sat-wdc-wd3200buct-failed-selftest-trimmed.json' } } }));
+    smtpPort = await freePort();
+    smtp = new SMTPServer({
+      logger: false,
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream, _session, done) {
+        let raw = '';
+        stream.on('data', (c: Buffer) => (raw += c.toString()));
+        stream.on('end', () => {
+          subjects.push(/^Subject: (.*)$/m.exec(raw)?.[1] ?? '');
+          done();
+        });
+      },
+    });
+    await new Promise<void>((done) => smtp.listen(smtpPort, '127.0.0.1', done));
+    svc = await startServiceProcess({
+      simulate: false,
+      env: { PATH: `${join(ROOT, 'test', 'fixtures', 'bin')}:${process.env.PATH}`, SAFEHOLD_SMARTCTL_SCENARIO: scenario },
+    });
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /CSP|Content Security Policy/i.test(m.text())) problems.push(m.text());
+    });
+    await page.goto(svc.base);
+    await page.getByTestId('setup-code').fill(await readSetupCode(svc.dataDir));
+    await page.getByTestId('setup-password').fill(STRONG_PASSWORD);
+    await page.getByTestId('setup-password-repeat').fill(STRONG_PASSWORD);
+    await page.getByTestId('setup-submit').click();
+    await page.getByTestId('overall-status').waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await svc?.dispose();
+    await new Promise<void>((done) => smtp.close(() => done()));
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('shows a failing disk red, with its reason, on the dashboard', async () => {
+    const badge = page.locator('[data-testid="drive-health"][data-verdict="failing"]').first();
+    await badge.waitFor({ timeout: 10_000 });
+    assert.match(await badge.innerText(), /failing/i);
+    const alert = page.getByTestId('open-alert').first();
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /FAILING|failing/);
+    assert.match(await alert.innerText(), /self-test/i);
+    assert.equal(await page.getByTestId('overall-status').getAttribute('data-overall'), 'problem');
+    const color = await badge.evaluate((el) => getComputedStyle(el).color + ' ' + getComputedStyle(el).backgroundColor);
+    assert.match(color, /rgb\(\s*(1[5-9]\d|2\d\d),\s*\d{1,2},\s*\d{1,2}/, `the failing badge is red (${color})`);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failing-disk.png'), fullPage: true });
+  });
+
+  it('shows the verdict, the reasons and the attribute table on the disk page, and starts a short self-test', async () => {
+    await page.getByTestId('nav-drives').click();
+    await page.getByRole('link', { name: /health/i }).first().click();
+    const verdict = page.getByTestId('health-verdict');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-verdict'), 'failing');
+    const reasons = await page.locator('[data-testid="health-reason"][data-severity="failing"]').allInnerTexts();
+    assert.ok(reasons.some((r) => /self-test/i.test(r) && /read failure/i.test(r)), reasons.join(' | '));
+    assert.ok((await page.getByTestId('attribute-row').count()) > 0, 'the attribute table has rows');
+    await page.getByTestId('temperature-chart').waitFor({ state: 'attached' });
+
+    await page.getByTestId('run-short-test').click();
+    await page.getByTestId('self-test-progress').waitFor({ timeout: 5000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'disk-health.png'), fullPage: true });
+  });
+
+  it('sends a real test e-mail from the Settings page, and says why a wrong one fails', async () => {
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('smtp-host').fill('127.0.0.1');
+    await page.getByTestId('smtp-security').selectOption('none');
+    await page.getByTestId('smtp-port').fill(String(await freePort()));
+    await page.getByTestId('smtp-from').fill('safehold@box.lan');
+    await page.getByTestId('smtp-to').fill('owner@family.example');
+    // the switch is a checkbox drawn as a toggle: a person clicks its label
+    if (!(await page.getByTestId('alerts-enabled').isChecked())) await page.locator('label[for="alerts-enabled"]').click();
+    assert.equal(await page.getByTestId('alerts-enabled').isChecked(), true);
+    await page.getByTestId('alerts-save').click();
+    await page.getByTestId('send-test-email').click();
+    const result = page.getByTestId('test-email-result');
+    await result.waitFor();
+    assert.equal(await result.getAttribute('data-ok'), 'false');
+    assert.match(await result.innerText(), /refused the connection/);
+
+    await page.getByTestId('smtp-port').fill(String(smtpPort));
+    await page.getByTestId('alerts-save').click();
+    await page.getByTestId('send-test-email').click();
+    await page.locator('[data-testid="test-email-result"][data-ok="true"]').waitFor({ timeout: 10_000 });
+    assert.ok(subjects.some((s) => /test/i.test(s)), `a test mail arrived (${subjects.join(' | ')})`);
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-alerts.png'), fullPage: true });
+  });
+
+  it('ran without script errors or CSP violations', () => {
+    assert.deepEqual(problems, []);
+  });
+});
