@@ -2,18 +2,23 @@
 // more than one of them (entering and leaving a session, keeping the URL in step with it).
 // Components read from here and call these actions; they hold no server state themselves.
 import { ApiClient, ApiError } from './api/client.ts';
-import type { SetupRequest } from './api/types.ts';
+import type { AlertSettingsInput, HealthSettings, Overall, SetupRequest } from './api/types.ts';
 import { ActivityState } from './state/activity.svelte.ts';
+import { AlertsState } from './state/alerts.svelte.ts';
 import { Clock } from './state/clock.svelte.ts';
 import { DrivesState } from './state/drives.svelte.ts';
+import { HealthState, type SelfTestKind } from './state/health.svelte.ts';
 import { JobsState } from './state/jobs.svelte.ts';
 import { LiveEvents } from './state/live.svelte.ts';
 import { Notices, type ShownError } from './state/notices.svelte.ts';
 import { Router, type RouteName } from './state/router.svelte.ts';
 import { Session } from './state/session.svelte.ts';
+import { SettingsState } from './state/settings.svelte.ts';
 import { StatusState } from './state/status.svelte.ts';
 
 export type Page = 'starting' | 'offline' | RouteName;
+
+const RANK: Record<Overall, number> = { ok: 0, attention: 1, problem: 2 };
 
 export class App {
   readonly api = new ApiClient();
@@ -25,20 +30,51 @@ export class App {
   readonly jobs = new JobsState(this.api);
   readonly drives = new DrivesState(this.api, this.jobs);
   readonly activity = new ActivityState(this.api);
+  readonly alerts = new AlertsState(this.api);
+  readonly health = new HealthState(this.api, this.jobs);
+  readonly settings = new SettingsState(this.api);
   readonly live = new LiveEvents({
     url: this.api.eventsUrl,
     handlers: {
-      drives: (d) => this.drives.apply(d),
+      drives: (d) => {
+        this.drives.apply(d);
+        this.#quietly(this.health.drivesChanged(d.drives));
+      },
       activity: (e) => this.activity.add(e),
       job: (j) => {
         this.jobs.apply(j);
         // A rescan that found no change sends no `drives` event; read the new refresh time.
         if (j.kind === 'drives.refresh' && j.state === 'succeeded') void this.drives.load().catch(() => undefined);
+        this.#quietly(this.health.jobChanged(j));
       },
       status: (s) => this.status.apply(s),
+      alert: (a) => this.alerts.apply(a),
     },
     onResync: () => void this.#loadAll(),
     onLost: () => this.#stillSignedIn(),
+  });
+
+  /**
+   * The overall state shown on the dashboard: the server's, made worse by open alerts and drive
+   * verdicts the page already knows of (so the pill never says "All good" beside a failing disk).
+   */
+  overall = $derived.by<{ overall: Overall; headline: string } | null>(() => {
+    const status = this.status.status;
+    if (!status) return null;
+    const alerts = this.alerts.alerts;
+    const verdicts = this.drives.drives.map((d) => d.health?.verdict);
+    let seen: Overall = 'ok';
+    if (alerts.some((a) => a.severity === 'error') || verdicts.includes('failing')) seen = 'problem';
+    else if (alerts.length || verdicts.includes('warning')) seen = 'attention';
+    if (RANK[seen] <= RANK[status.overall]) return { overall: status.overall, headline: status.headline };
+    const first = alerts[0];
+    const failing = this.drives.drives.filter((d) => d.health?.verdict === 'failing');
+    const headline = first
+      ? alerts.length === 1 ? first.message : `${alerts.length} open problems. The worst: ${first.message}`
+      : failing.length
+        ? `${failing.map((d) => d.displayName).join(', ')} ${failing.length === 1 ? 'is' : 'are'} failing`
+        : 'A disk needs attention';
+    return { overall: seen, headline };
   });
 
   /** True when GET /session could not be reached at start. */
@@ -154,6 +190,90 @@ export class App {
     }
   }
 
+  /** Reads one disk's health page; failures go to the banner. */
+  async openDriveHealth(driveId: string): Promise<void> {
+    try {
+      await this.health.load(driveId);
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  async startSelfTest(driveId: string, kind: SelfTestKind): Promise<void> {
+    try {
+      await this.health.startSelfTest(driveId, kind);
+      this.notices.info(kind === 'short' ? 'Short self-test started.' : 'Long self-test started. It can take several hours.');
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /** Returns true when the acknowledgement was stored. */
+  async acknowledge(driveId: string, key: string, note: string | null): Promise<boolean> {
+    try {
+      await this.health.acknowledge(driveId, key, note);
+      return true;
+    } catch (err) {
+      this.notices.handleError(err);
+      return false;
+    }
+  }
+
+  async removeAcknowledgement(driveId: string, key: string): Promise<void> {
+    try {
+      await this.health.removeAcknowledgement(driveId, key);
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  async checkDisksNow(): Promise<void> {
+    try {
+      await this.health.checkNow();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  async loadSettings(): Promise<void> {
+    try {
+      await this.settings.load();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /** Saves the alert settings; returns the field errors of a 400 (or null when saved). */
+  async saveAlertSettings(input: AlertSettingsInput): Promise<ShownError | null> {
+    try {
+      await this.settings.saveAlerts(input);
+    } catch (err) {
+      return this.notices.handleError(err, ALERT_FIELDS);
+    }
+    this.notices.dismissError();
+    this.notices.info('Alert settings saved.');
+    return null;
+  }
+
+  async saveHealthSettings(input: HealthSettings): Promise<ShownError | null> {
+    try {
+      await this.settings.saveHealth(input);
+    } catch (err) {
+      return this.notices.handleError(err, ['pollSchedule', 'shortTestSchedule', 'longTestSchedule']);
+    }
+    this.notices.dismissError();
+    this.notices.info('Schedules saved.');
+    return null;
+  }
+
+  async sendTestEmail(): Promise<void> {
+    try {
+      await this.settings.sendTest();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
   async loadMoreActivity(): Promise<void> {
     try {
       await this.activity.loadMore();
@@ -181,6 +301,9 @@ export class App {
     this.drives.clear();
     this.jobs.clear();
     this.activity.clear();
+    this.alerts.clear();
+    this.health.clear();
+    this.settings.clear();
   }
 
   async #loadAll(): Promise<void> {
@@ -189,9 +312,20 @@ export class App {
       this.drives.load(),
       this.jobs.load(),
       this.activity.load(),
+      this.alerts.load(),
+      ...this.health.reloadAll(),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) this.notices.handleError(failed.reason);
+  }
+
+  /** Background re-reads: a failure shows in the banner, once. */
+  #quietly(work: Promise<void>[]): void {
+    if (work.length === 0) return;
+    void Promise.allSettled(work).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) this.notices.handleError(failed.reason);
+    });
   }
 
   /** A 401 outside login: the session is gone; fetch a fresh CSRF token and show the login page. */
@@ -217,5 +351,11 @@ export class App {
     return true;
   }
 }
+
+/** The form fields of the alert settings, as the server names them in a 400's issues. */
+const ALERT_FIELDS = [
+  'enabled', 'smtp.host', 'smtp.port', 'smtp.security', 'smtp.user', 'smtp.password', 'smtp.from', 'smtp.to',
+  'digest.enabled', 'digest.hour',
+];
 
 export const app = new App();

@@ -91,3 +91,46 @@ export const IDENTITY_LABELS: Record<string, string> = {
 export function plural(n: number, one: string, many = one + 's'): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
+
+// ---- disk health (issue 3) ----
+
+export type Tone = 'ok' | 'attention' | 'problem' | 'neutral';
+
+/**
+ * How a drive's health reads at a glance: the verdict in words and its colour. A failing or warning
+ * verdict always shows as such; an unknown one says why (asleep, no SMART, not read yet).
+ */
+export function healthLook(summary: { verdict: string; state: string } | null | undefined): { label: string; tone: Tone } {
+  if (!summary) return { label: 'Not checked yet', tone: 'neutral' };
+  switch (summary.verdict) {
+    case 'failing': return { label: 'Failing', tone: 'problem' };
+    case 'warning': return { label: 'Warning', tone: 'attention' };
+    case 'healthy': return { label: 'Healthy', tone: 'ok' };
+  }
+  if (summary.state === 'asleep') return { label: 'Asleep, not read', tone: 'neutral' };
+  if (summary.state === 'no-smart') return { label: 'No SMART', tone: 'neutral' };
+  return { label: 'Unknown', tone: 'neutral' };
+}
+
+/** 41 -> "41 °C"; null -> "—". */
+export function formatTemperature(c: number | null | undefined): string {
+  return c === null || c === undefined || !Number.isFinite(c) ? '—' : `${Math.round(c)} °C`;
+}
+
+/** 26305 -> "26,305 hours (3.0 years)". */
+export function formatPowerOn(hours: number | null | undefined): string {
+  if (hours === null || hours === undefined) return '—';
+  const years = hours / (24 * 365);
+  const tail = years >= 1 ? ` (${years.toFixed(1)} years)` : hours >= 48 ? ` (${Math.round(hours / 24)} days)` : '';
+  return `${plural(hours, 'hour')}${tail}`;
+}
+
+/** Short local date, for chart axes: "12 Mar". */
+export function formatDay(ms: number): string {
+  return new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' }).format(ms);
+}
+
+/** Short local date and time, for a chart's readout: "12 Mar, 14:30". */
+export function formatDayTime(ms: number): string {
+  return new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(ms);
+}

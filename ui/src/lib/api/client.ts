@@ -3,8 +3,9 @@
 // turns every non-2xx answer into an ApiError carrying the server's message, and reports an
 // expired session (401 outside login) to the one listener the app registers.
 import type {
-  ActivityEntry, ApiErrorBody, ApiIssue, DriveList, Drive, Health, Job, LoginAnswer,
-  LoginRequest, SessionInfo, SetupRequest, Status,
+  Acknowledgements, ActivityEntry, AlertSettingsInput, AlertSettingsView, ApiErrorBody, ApiIssue, DriveHealthView,
+  DriveList, Drive, Health, HealthSettings, Job, LoginAnswer, LoginRequest, OpenAlert, SessionInfo, SetupRequest,
+  Status, TestEmailSent,
 } from './types.ts';
 
 export const API_BASE = '/api/v1';
@@ -20,6 +21,8 @@ export class ApiError extends Error {
     readonly retryAfterSeconds: number | null = null,
     /** Set when this 401 ended the page's session (the app goes to the login page). */
     readonly sessionEnded = false,
+    /** The server's advice on what to do, and its finer `kind` of failure, when it gave them. */
+    readonly detail: { advice?: string; kind?: string } = {},
   ) {
     super(message);
   }
@@ -70,6 +73,26 @@ export class ApiClient {
     return this.#request<{ job: Job }>('POST', `/jobs/${id}/cancel`, { body: {} });
   }
 
+  // ---- disk health and alerts (issue 3) ----
+  driveHealth(id: string) { return this.#request<DriveHealthView>('GET', `/drives/${encodeURIComponent(id)}/health`); }
+  startSelfTest(id: string, kind: 'short' | 'long') {
+    return this.#request<{ job: Job }>('POST', `/drives/${encodeURIComponent(id)}/health/self-test`, { body: { kind } });
+  }
+  acknowledge(id: string, key: string, note: string | null) {
+    return this.#request<Acknowledgements>('POST', `/drives/${encodeURIComponent(id)}/health/acknowledgements`, { body: { key, note } });
+  }
+  removeAcknowledgement(id: string, key: string) {
+    return this.#request<Acknowledgements>('DELETE', `/drives/${encodeURIComponent(id)}/health/acknowledgements/${encodeURIComponent(key)}`);
+  }
+  checkHealth() { return this.#request<{ job: Job }>('POST', '/health/check', { body: {} }); }
+  openAlerts() { return this.#request<{ alerts: OpenAlert[] }>('GET', '/alerts/open'); }
+  healthSettings() { return this.#request<HealthSettings>('GET', '/settings/health'); }
+  saveHealthSettings(body: HealthSettings) { return this.#request<HealthSettings>('PUT', '/settings/health', { body }); }
+  alertSettings() { return this.#request<AlertSettingsView>('GET', '/settings/alerts'); }
+  saveAlertSettings(body: AlertSettingsInput) { return this.#request<AlertSettingsView>('PUT', '/settings/alerts', { body }); }
+  /** 502 `mail_failed` when sending fails: the ApiError's `detail` has the kind and the advice. */
+  sendTestEmail() { return this.#request<TestEmailSent>('POST', '/settings/alerts/test', { body: {} }); }
+
   /** URL of the Server-Sent Events stream. */
   readonly eventsUrl = `${API_BASE}/events`;
 
@@ -119,7 +142,11 @@ async function toApiError(res: Response, sessionEnded: boolean): Promise<ApiErro
   const header = Number(res.headers.get('Retry-After'));
   const retry = e?.retryAfterSeconds ?? (Number.isFinite(header) && header > 0 ? header : null);
   if (e && typeof e.message === 'string') {
-    return new ApiError(res.status, e.code ?? 'error', e.message, Array.isArray(e.issues) ? e.issues : [], retry, sessionEnded);
+    const detail = {
+      ...(typeof e.advice === 'string' && e.advice ? { advice: e.advice } : {}),
+      ...(typeof e.kind === 'string' && e.kind ? { kind: e.kind } : {}),
+    };
+    return new ApiError(res.status, e.code ?? 'error', e.message, Array.isArray(e.issues) ? e.issues : [], retry, sessionEnded, detail);
   }
   return new ApiError(res.status, 'http_' + res.status, `The service answered ${res.status} ${res.statusText}`.trim(), [], retry, sessionEnded);
 }

@@ -12,6 +12,10 @@ export interface ApiErrorBody {
     message: string;
     issues?: ApiIssue[];
     retryAfterSeconds?: number;
+    /** What to do about it (a 503, a failed test e-mail). */
+    advice?: string;
+    /** A finer reason than `code` (`mail_failed`: `auth-failed`, `connection-refused`…). */
+    kind?: string;
   };
 }
 
@@ -74,15 +78,28 @@ export interface Status {
 // The API's shapes come from the server's own domain models (type-only imports: nothing of the
 // server is bundled), so the page and the service cannot drift apart.
 export type { Bus, PartitionFacts as Partition } from '../../../../system/drives/block-devices.ts';
-export type { IdentityKind, DriveView as Drive } from '../../../../server/drives/drive.model.ts';
+export type { IdentityKind } from '../../../../server/drives/drive.model.ts';
 export type { ActivityEntry, ActivityLevel } from '../../../../server/activity/activity.model.ts';
 export type { JobState, JobProgress, JobView as Job } from '../../../../server/jobs/job.model.ts';
+export type { Reason, Severity, Verdict } from '../../../../server/health/health.model.ts';
+export type { AtaAttribute, NvmeHealth, SelfTestEntry, SelfTestOutcome } from '../../../../server/health/smart.model.ts';
+export type {
+  AcknowledgementView, AlertSettingsInput, AlertSettingsView, AttributeView, DriveHealthSummary, DriveHealthView,
+  HealthSettings, OpenAlert, ReadState, SmtpSecurityView, TemperaturePoint,
+} from '../../../../server/health/health.view.ts';
 import type { DriveView } from '../../../../server/drives/drive.model.ts';
+import type { DriveHealthSummary, OpenAlert, AcknowledgementView } from '../../../../server/health/health.view.ts';
 import type { ActivityEntry } from '../../../../server/activity/activity.model.ts';
 import type { JobView } from '../../../../server/jobs/job.model.ts';
 
+/**
+ * A connected drive (GET /drives) with its health summary (issue 3): null before its first read.
+ * Written as an intersection so the page keeps building while the server's DriveView gains `health`.
+ */
+export type Drive = DriveView & { health: DriveHealthSummary | null };
+
 export interface DriveList {
-  drives: DriveView[];
+  drives: Drive[];
   refreshedAt: string | null;
 }
 
@@ -92,7 +109,25 @@ export interface ServerEvents {
   activity: ActivityEntry;
   job: JobView;
   status: Status;
+  alert: AlertEvent;
 }
+
+/** The `alert` event: an alert that opened or changed, or one that closed. */
+export type AlertEvent = OpenAlert | { key: string; resolved: true };
+
+export interface Acknowledgements {
+  acknowledgements: AcknowledgementView[];
+}
+
+/** Answer to POST /settings/alerts/test. */
+export interface TestEmailSent {
+  sent: true;
+  to: string[];
+}
+
+/** Job kinds of issue 3 (the `kind` of a Job). */
+export const JOB_SELF_TEST = 'health.self-test';
+export const JOB_HEALTH_POLL = 'health.poll';
 
 export function isActiveJob(job: JobView): boolean {
   return job.state === 'queued' || job.state === 'running';

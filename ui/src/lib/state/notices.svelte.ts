@@ -12,6 +12,8 @@ export interface ShownError {
   status: number;
   code: string;
   retryAfterSeconds: number | null;
+  /** What to do about it, in the server's words, when it said. */
+  advice: string | null;
 }
 
 export interface Toast {
@@ -68,8 +70,8 @@ function describe(err: unknown, fieldNames: readonly string[]): ShownError {
       const s = err.retryAfterSeconds;
       message = s ? `Too many attempts, try again in ${s} ${s === 1 ? 'second' : 'seconds'}.` : 'Too many attempts, try again in a moment.';
     }
-    return { message, fields, other, status: err.status, code: err.code, retryAfterSeconds: err.retryAfterSeconds };
+    return { message, fields, other, status: err.status, code: err.code, retryAfterSeconds: err.retryAfterSeconds, advice: err.detail.advice ?? null };
   }
   const message = err instanceof Error && err.message ? `Something went wrong in the page: ${err.message}` : 'Something went wrong in the page.';
-  return { message, fields: {}, other: [], status: 0, code: 'client', retryAfterSeconds: null };
+  return { message, fields: {}, other: [], status: 0, code: 'client', retryAfterSeconds: null, advice: null };
 }

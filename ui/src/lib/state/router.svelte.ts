@@ -1,19 +1,25 @@
 // A tiny router on history paths. The server answers index.html for every non-/api path, so
 // any of these can be loaded directly or reloaded.
-export type RouteName = 'dashboard' | 'drives' | 'activity' | 'login' | 'setup' | 'not-found';
+export type RouteName = 'dashboard' | 'drives' | 'drive-health' | 'activity' | 'settings' | 'login' | 'setup' | 'not-found';
 
 const ROUTES: Record<string, RouteName> = {
   '/': 'dashboard',
   '/drives': 'drives',
   '/activity': 'activity',
+  '/settings': 'settings',
   '/login': 'login',
   '/setup': 'setup',
 };
 
+/** `/drives/<drive id>/health`: one disk's health page. */
+const DRIVE_HEALTH = /^\/drives\/([^/]+)\/health$/;
+
 export class Router {
   path = $state(location.pathname);
   hash = $state(location.hash.slice(1));
-  route = $derived<RouteName>(ROUTES[normalise(this.path)] ?? 'not-found');
+  route = $derived<RouteName>(routeOf(normalise(this.path)));
+  /** The drive id in the URL of a per-drive page, or null. */
+  driveId = $derived<string | null>(driveIdOf(normalise(this.path)));
 
   constructor() {
     addEventListener('popstate', () => this.#read());
@@ -44,6 +50,25 @@ export class Router {
   #read(): void {
     this.path = location.pathname;
     this.hash = location.hash.slice(1);
+  }
+}
+
+/** The page of a drive's health, for links. */
+export function driveHealthHref(driveId: string): string {
+  return `/drives/${encodeURIComponent(driveId)}/health`;
+}
+
+function routeOf(path: string): RouteName {
+  return ROUTES[path] ?? (DRIVE_HEALTH.test(path) ? 'drive-health' : 'not-found');
+}
+
+function driveIdOf(path: string): string | null {
+  const m = DRIVE_HEALTH.exec(path);
+  if (!m?.[1]) return null;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return null;
   }
 }
 
