@@ -21,13 +21,13 @@ export function diskHealthRoutes(health: HealthService, alerts: AlertService): R
     const { kind } = parseInput(SelfTestBody, req.body, 'self-test request');
     res.status(202).json({ job: health.startSelfTest(driveId(req.params.id), kind) });
   });
-  router.post('/drives/:id/health/acknowledgements', (req, res) => {
+  router.post('/drives/:id/health/acknowledgements', async (req, res) => {
     const { key, note } = parseInput(AckBody, req.body, 'acknowledgement');
-    res.json({ acknowledgements: health.acknowledge(driveId(req.params.id), key, note ?? null).acknowledgements });
+    res.json({ acknowledgements: (await health.acknowledge(driveId(req.params.id), key, note ?? null)).acknowledgements });
   });
-  router.delete('/drives/:id/health/acknowledgements/:key', (req, res) => {
+  router.delete('/drives/:id/health/acknowledgements/:key', async (req, res) => {
     const key = parseInput(CounterKey, req.params.key, 'counter');
-    res.json({ acknowledgements: health.removeAcknowledgement(driveId(req.params.id), key).acknowledgements });
+    res.json({ acknowledgements: (await health.removeAcknowledgement(driveId(req.params.id), key)).acknowledgements });
   });
   router.post('/health/check', (_req, res) => {
     res.status(202).json({ job: health.requestCheck() });

@@ -154,22 +154,44 @@ export class HealthService {
     };
   }
 
-  /** Acknowledge counter `key` of a drive at its value in the latest read. */
-  acknowledge(driveId: string, key: string, note: string | null): DriveHealthView {
-    this.o.drives.get(driveId);
+  /** Acknowledge counter `key` of a drive at its value in the latest read; the disk is judged again at once. */
+  async acknowledge(driveId: string, key: string, note: string | null): Promise<DriveHealthView> {
+    const drive = this.o.drives.get(driveId);
     const last = this.o.history.lastRead(driveId);
     const value = last?.counters[key];
     if (value === undefined) {
       throw new InvalidInputError(`"${key}" is not a counter of this disk's last SMART read.`, [{ path: 'key', message: 'Not a counter of this disk' }]);
     }
     this.o.history.acknowledge({ driveId, key, value, note, at: this.o.clock.now() });
-    this.o.activity.record({ level: 'info', kind: 'health.acknowledged', subject: driveId, message: `Acknowledged ${key} = ${value} on ${this.#name(driveId)}${note ? ` (${note})` : ''}.` });
+    this.o.activity.record({ level: 'info', kind: 'health.acknowledged', subject: driveId, message: `Acknowledged ${key} = ${value} on ${drive.displayName}${note ? ` (${note})` : ''}.` });
+    await this.#rejudge(drive);
     return this.view(driveId);
   }
 
-  removeAcknowledgement(driveId: string, key: string): DriveHealthView {
+  async removeAcknowledgement(driveId: string, key: string): Promise<DriveHealthView> {
+    const drive = this.o.drives.get(driveId);
     if (!this.o.history.removeAcknowledgement(driveId, key)) throw new NotFoundError(`No acknowledgement of "${key}" on this disk.`);
+    await this.#rejudge(drive);
     return this.view(driveId);
+  }
+
+  /** Judge the latest stored read again (the acknowledgements changed), without asking the disk. */
+  async #rejudge(drive: DriveView): Promise<void> {
+    const latest = this.o.history.latest(drive.id);
+    if (!latest?.raw || latest.state !== 'read') return;
+    const assessment = this.#judge(drive.id, toSmartModel(safeJson(latest.raw)), latest.at);
+    this.o.history.record({ ...latest, verdict: assessment.verdict, reasons: assessment.reasons });
+    this.o.drives.republish();
+    await this.#tell(drive, assessment, { growth: false });
+  }
+
+  /** assess() with this disk's acknowledgements and its read before `at` (for trends). */
+  #judge(driveId: string, model: SmartModel, at: number): Assessment {
+    const previous = this.o.history.lastRead(driveId, at);
+    return assess(model, {
+      history: previous ? { at: previous.at, counters: previous.counters } : undefined,
+      acknowledgements: this.o.history.acknowledgements(driveId).map((a) => ({ key: a.key, value: a.value, at: a.at, note: a.note })),
+    });
   }
 
   /** Start a self-test on one disk (a job holding the disk). */
@@ -229,12 +251,7 @@ export class HealthService {
       return null;
     }
     const model = toSmartModel(answer.raw);
-    const previous = history.lastRead(drive.id);
-    const acks = history.acknowledgements(drive.id);
-    const assessment = assess(model, {
-      history: previous ? { at: previous.at, counters: previous.counters } : undefined,
-      acknowledgements: acks.map((a) => ({ key: a.key, value: a.value, at: a.at, note: a.note })),
-    });
+    const assessment = this.#judge(drive.id, model, now);
     const temperatureC = model.temperature.current;
     history.record(
       { ...base, state: 'read', verdict: assessment.verdict, reasons: assessment.reasons, temperatureC, raw: JSON.stringify(answer.raw), deviceType: answer.deviceType },
@@ -244,7 +261,8 @@ export class HealthService {
     return assessment;
   }
 
-  async #tell(drive: DriveView, assessment: Assessment): Promise<void> {
+  /** Tell the alert service what this assessment means; `growth: false` when re-judging (the growth was told when read). */
+  async #tell(drive: DriveView, assessment: Assessment, options = { growth: true }): Promise<void> {
     const disk = toAlertDisk(drive);
     const problems = assessment.reasons.filter((r) => r.severity === 'failing' || r.severity === 'warning');
     if (assessment.verdict !== 'unknown') {
@@ -275,7 +293,7 @@ export class HealthService {
       reasons: hot ? [hot] : [],
     });
     const grew = assessment.reasons.filter((r) => r.code === 'trend');
-    if (grew.length) {
+    if (grew.length && options.growth) {
       await this.o.alerts.event({
         key: `growth:${drive.id}`,
         kind: 'counter-grew',

@@ -186,4 +186,32 @@ describe('disk health: monitoring and alert e-mail', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(mails.length, quiet);
   });
+
+  it('lets the owner acknowledge a cable counter: healthy at once, counted again when it grows', async () => {
+    await answer({ file: 'sat-samsung-ssd840-crc-errors.json' }); // 108 interface CRC errors (attribute 199)
+    await check();
+    const [disk] = await smartDisks();
+    assert.equal(disk!.health!.verdict, 'warning');
+    assert.match(disk!.health!.headline, /CRC/);
+
+    const ack = await admin.post(`/drives/${disk!.id}/health/acknowledgements`, { key: 'ata:199', note: 'cable replaced' });
+    assert.equal(ack.status, 200);
+    assert.deepEqual(ack.json.acknowledgements.map((a: { key: string; value: number }) => [a.key, a.value]), [['ata:199', 108]]);
+    const now = (await smartDisks()).find((d) => d.id === disk!.id)!;
+    assert.equal(now.health!.verdict, 'healthy', 'judged again at once, without reading the disk');
+    const view = (await admin.get(`/drives/${disk!.id}/health`)).json;
+    assert.ok(view.reasons.some((r: { code: string; severity: string }) => r.code === 'acknowledged' && r.severity === 'info'));
+    assert.equal(view.attributes.find((a: { id: number }) => a.id === 199).acknowledgedValue, 108);
+
+    const wrong = await admin.post(`/drives/${disk!.id}/health/acknowledgements`, { key: 'ata:999' });
+    assert.equal(wrong.status, 400);
+
+    await answer({ file: 'sat-patriot-p3-2tb-ssd-errorlog-exit64.json' }); // attribute 199 now 131
+    await check();
+    const grown = (await smartDisks()).find((d) => d.id === disk!.id)!;
+    assert.equal(grown.health!.verdict, 'warning', 'the counter grew past what was acknowledged');
+
+    const removed = await admin.request('DELETE', `/drives/${disk!.id}/health/acknowledgements/ata:199`);
+    assert.deepEqual(removed.json.acknowledgements, []);
+  });
 });

@@ -92,11 +92,8 @@ import type { DriveHealthSummary, OpenAlert, AcknowledgementView } from '../../.
 import type { ActivityEntry } from '../../../../server/activity/activity.model.ts';
 import type { JobView } from '../../../../server/jobs/job.model.ts';
 
-/**
- * A connected drive (GET /drives) with its health summary (issue 3): null before its first read.
- * Written as an intersection so the page keeps building while the server's DriveView gains `health`.
- */
-export type Drive = DriveView & { health: DriveHealthSummary | null };
+/** A connected drive (GET /drives), with its health summary (null before its first read). */
+export type Drive = DriveView;
 
 export interface DriveList {
   drives: Drive[];
