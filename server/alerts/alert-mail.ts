@@ -25,6 +25,7 @@ import type { Reason, Verdict } from '../health/health.model.js';
 
 export interface AlertDisk {
   id: string;
+  /** The device's own name (vendor and model): the owner's name is `ownerName`. */
   displayName: string;
   model: string | null;
   serial: string | null;
@@ -203,7 +204,7 @@ function formatGap(ms: number): string {
 
 const kernelName = (path: string) => clean(path).replace(/^\/dev\//, '') || 'unknown device';
 
-/** The maker's name of the disk: its display name, else its model, else its kernel name. */
+/** The maker's name of the disk: its device name (AlertDisk.displayName), else its model, else its kernel name. */
 function diskName(disk: AlertDisk): string {
   return clean(disk.displayName) || clean(disk.model) || `Disk ${kernelName(disk.path)}`;
 }

@@ -79,8 +79,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    description: 'SMART history, latest reads, acknowledgements, alert memory',
+    description: 'SMART history, latest reads, acknowledgements, alert memory, the owner\'s name for a drive',
     sql: `
+      ALTER TABLE drives ADD COLUMN name TEXT;                  -- the name the owner gave the drive, or null
+
       CREATE TABLE smart_reads (
         id            INTEGER PRIMARY KEY AUTOINCREMENT,
         drive_id      TEXT NOT NULL,

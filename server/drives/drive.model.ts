@@ -23,6 +23,11 @@ export interface DriveView {
   identity: { kind: IdentityKind; value: string };
   name: string;
   path: string;
+  /** The name the owner gave it ("Photo archive"), or null. */
+  ownerName: string | null;
+  /** The device's own name: vendor and model, description, or "Disk sdb". */
+  deviceName: string;
+  /** How the page, the log and the mails name the drive: the owner's name when given, else `deviceName`. */
   displayName: string;
   model: string | null;
   vendor: string | null;

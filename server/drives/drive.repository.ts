@@ -8,6 +8,7 @@ export interface DriveRow {
   identity_kind: IdentityKind;
   role: string;
   connected: number;
+  name: string | null;
   first_seen_at: number;
   last_seen_at: number;
   facts: string;
@@ -16,6 +17,8 @@ export interface DriveRow {
 export interface StoredDrive {
   id: string;
   identityKind: IdentityKind;
+  /** The name the owner gave it, or null. */
+  name: string | null;
   connected: boolean;
   firstSeenAt: number;
   lastSeenAt: number;
@@ -25,6 +28,7 @@ export interface StoredDrive {
 const toStored = (row: DriveRow): StoredDrive => ({
   id: row.id,
   identityKind: row.identity_kind,
+  name: row.name,
   connected: row.connected === 1,
   firstSeenAt: row.first_seen_at,
   lastSeenAt: row.last_seen_at,
@@ -36,6 +40,11 @@ export class DriveRepository {
 
   connected(): StoredDrive[] {
     return (this.db.prepare('SELECT * FROM drives WHERE connected = 1').all() as DriveRow[]).map(toStored);
+  }
+
+  /** Give a drive the owner's name (null removes it); false when there is no such drive. */
+  setName(id: string, name: string | null): boolean {
+    return this.db.prepare('UPDATE drives SET name = ? WHERE id = ?').run(name, id).changes === 1;
   }
 
   get(id: string): StoredDrive | undefined {

@@ -74,6 +74,21 @@ export class DriveService {
     return drive;
   }
 
+  /** Give a connected drive the owner's name (null: back to its model name). */
+  rename(id: string, name: string | null): DriveView {
+    const before = this.get(id);
+    this.#o.repo.setName(id, name);
+    this.republish();
+    const after = this.get(id);
+    this.#o.activity.record({
+      level: 'info',
+      kind: 'drive.renamed',
+      subject: id,
+      message: name ? `${describeForLog(before)} is now called "${name}".` : `${before.displayName} no longer has a name of its own: it is shown as ${after.displayName}.`,
+    });
+    return after;
+  }
+
   refreshedAt(): string | null {
     return this.#refreshedAt === null ? null : new Date(this.#refreshedAt).toISOString();
   }
@@ -145,7 +160,9 @@ export class DriveService {
           identity: { kind: s.identityKind, value: identify(f).value },
           name: f.name,
           path: f.path,
-          displayName: displayName(f),
+          ownerName: s.name,
+          deviceName: displayName(f),
+          displayName: s.name ?? displayName(f),
           model: f.model,
           vendor: f.vendor,
           serial: f.serial,

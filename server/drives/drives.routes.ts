@@ -6,6 +6,16 @@ import type { JobRunner } from '../jobs/job-runner.js';
 import type { DriveService } from './drive.service.js';
 import { INVENTORY_LOCK, REFRESH_JOB } from './drive.service.js';
 
+const NameBody = z.strictObject({
+  name: z
+    .string()
+    .trim()
+    .min(1, 'Enter a name, or remove it')
+    .max(40, 'Use at most 40 characters')
+    .regex(/^[^\u0000-\u001f\u007f<>]+$/, 'Use letters, digits, spaces and punctuation (no < or >)')
+    .nullable(),
+});
+
 const DriveId = z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'Not a drive id');
 
 /** Ask for an inventory refresh; a refresh already queued is reused. */
@@ -18,6 +28,10 @@ export function driveRoutes(drives: DriveService, jobs: JobRunner): Router {
   });
   router.get('/drives/:id', (req, res) => {
     res.json(drives.get(parseInput(DriveId, req.params.id, 'drive id')));
+  });
+  router.put('/drives/:id/name', (req, res) => {
+    const { name } = parseInput(NameBody, req.body, 'drive name');
+    res.json(drives.rename(parseInput(DriveId, req.params.id, 'drive id'), name));
   });
   router.post('/drives/refresh', (_req, res) => {
     res.status(202).json({ job: requestRefresh(jobs) });

@@ -483,13 +483,13 @@ function temperatureLimits(model: SmartModel | null): DriveHealthView['temperatu
 export function toAlertDisk(drive: DriveView): AlertDisk {
   return {
     id: drive.id,
-    displayName: drive.displayName,
+    displayName: drive.deviceName,
     model: drive.model,
     serial: drive.serial,
     path: drive.path,
     bus: drive.bus,
     sizeBytes: drive.sizeBytes,
-    ownerName: null,
+    ownerName: drive.ownerName,
     role: drive.role,
   };
 }

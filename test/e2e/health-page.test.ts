@@ -88,6 +88,10 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
 
   it('shows the verdict, the reasons and the attribute table on the disk page, and starts a short self-test', async () => {
     await page.getByTestId('nav-drives').click();
+    await page.getByTestId('drive-name-edit').first().click();
+    await page.getByTestId('drive-name-input').fill('Family photos');
+    await page.getByTestId('drive-name-save').click();
+    await page.getByTestId('drive-title').filter({ hasText: 'Family photos' }).first().waitFor();
     await page.getByRole('link', { name: /health/i }).first().click();
     const verdict = page.getByTestId('health-verdict');
     await verdict.waitFor();

@@ -21,6 +21,19 @@ interface Mail {
   raw: string;
 }
 
+/** The Subject header as a mail app shows it: unfolded, RFC 2047 encoded-words (Q or B) decoded. */
+function subjectOf(raw: string): string {
+  const header = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(raw)?.[1] ?? '';
+  return header
+    .replace(/\r?\n[ \t]/g, ' ')
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?UTF-8\?([QB])\?([^?]*)\?=/gi, (_m, enc: string, text: string) =>
+      enc.toUpperCase() === 'B'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_h, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8'),
+    );
+}
+
 describe('disk health: monitoring and alert e-mail', () => {
   let work: string;
   let scenario: string;
@@ -139,7 +152,14 @@ describe('disk health: monitoring and alert e-mail', () => {
     const test = await admin.post('/settings/alerts/test');
     assert.equal(test.status, 200);
     assert.deepEqual(test.json.to, ['owner@family.example', 'office@family.example']);
-    await waitFor(() => mails.some((m) => /^Subject: .*[Tt]est/m.test(m.raw)), 5000, 'the test mail');
+    await waitFor(() => mails.some((m) => /test/i.test(subjectOf(m.raw))), 5000, 'the test mail');
+
+    const [first] = await smartDisks();
+    const bad = await admin.request('PUT', `/drives/${first!.id}/name`, { name: '<script>' });
+    assert.equal(bad.status, 400);
+    const named = await admin.request('PUT', `/drives/${first!.id}/name`, { name: 'Family photos' });
+    assert.equal(named.json.displayName, 'Family photos');
+    assert.notEqual(named.json.deviceName, 'Family photos', 'the device keeps its own name beside it');
 
     const sent = mails.length;
     await answer({ file: FAILING });
@@ -147,9 +167,10 @@ describe('disk health: monitoring and alert e-mail', () => {
     const disks = await smartDisks();
     for (const disk of disks) assert.equal(disk.health!.verdict, 'failing');
     await waitFor(() => mails.length >= sent + disks.length, 5000, 'the alert mails');
-    const mail = mails[sent]!;
+    const mail = mails.slice(sent).find((m) => /Family photos/.test(m.raw))!;
+    assert.ok(mail, 'the mail names the disk by the name the owner gave it');
     assert.deepEqual(mail.to, ['owner@family.example', 'office@family.example']);
-    assert.match(mail.raw, /^Subject: .*FAILING/m);
+    assert.match(subjectOf(mail.raw), /^FAILING disk: Family photos \(Virtual disk vda, vda\) — /);
     const body = mail.raw.replace(/=\r?\n/g, '');
     assert.match(body, /self-test/i, 'the reason (a failed self-test) is in the mail');
     assert.match(body, /backup/i, 'what to do next');
@@ -173,7 +194,7 @@ describe('disk health: monitoring and alert e-mail', () => {
     await check();
     const disks = await smartDisks();
     await waitFor(() => mails.length >= before + disks.length, 5000, 'the back-to-healthy mails');
-    assert.match(mails[before]!.raw, /^Subject: .*[Hh]ealthy/m);
+    assert.match(subjectOf(mails[before]!.raw), /^Back to healthy: /);
     assert.deepEqual((await admin.get('/alerts/open')).json.alerts, []);
 
     await answer({ asleep: true });

@@ -182,6 +182,17 @@ export class App {
     }
   }
 
+  /** Names a drive; returns the field error of a 400 (or null when saved). */
+  async renameDrive(id: string, name: string | null): Promise<ShownError | null> {
+    try {
+      await this.drives.rename(id, name);
+    } catch (err) {
+      return this.notices.handleError(err, ['name']);
+    }
+    this.notices.info(name ? `The disk is now called "${name}".` : 'The disk is shown by its model again.');
+    return null;
+  }
+
   async cancelJob(id: number): Promise<void> {
     try {
       await this.jobs.cancel(id);

@@ -63,6 +63,7 @@ export class ApiClient {
   drives() { return this.#request<DriveList>('GET', '/drives'); }
   drive(id: string) { return this.#request<Drive>('GET', `/drives/${encodeURIComponent(id)}`); }
   refreshDrives() { return this.#request<{ job: Job }>('POST', '/drives/refresh', { body: {} }); }
+  renameDrive(id: string, name: string | null) { return this.#request<Drive>('PUT', `/drives/${encodeURIComponent(id)}/name`, { body: { name } }); }
   activity(params: { limit?: number; before?: number } = {}) {
     return this.#request<{ entries: ActivityEntry[] }>('GET', '/activity', { query: params });
   }

@@ -61,6 +61,12 @@ export class DrivesState {
     }
   }
 
+  /** Gives a drive the owner's name (null removes it); the list updates from the answer at once. */
+  async rename(id: string, name: string | null): Promise<void> {
+    const renamed = await this.#api.renameDrive(id, name);
+    this.drives = this.drives.map((d) => (d.id === id ? renamed : d));
+  }
+
   clear(): void {
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
