@@ -122,7 +122,9 @@ async function drives(config: Config, json: boolean): Promise<number> {
   }
   if (body.drives.length === 0) process.stdout.write('No drives connected.\n');
   for (const d of body.drives) {
-    process.stdout.write(`${d.name.padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${d.role.padEnd(11)} ${d.displayName}\n`);
+    const health = d.health ? `${d.health.verdict}${d.health.state === 'asleep' ? ' (asleep)' : ''}` : 'not read';
+    process.stdout.write(`${d.name.padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${d.role.padEnd(11)} ${health.padEnd(18)} ${d.displayName}\n`);
+    if (d.health && d.health.verdict !== 'healthy' && d.health.headline) process.stdout.write(`  ${d.health.headline}\n`);
     for (const p of d.partitions) {
       const where = p.mountpoints.length ? `on ${p.mountpoints.join(', ')}` : 'not mounted';
       const free = p.freeBytes === null ? '' : `, ${formatSize(p.freeBytes)} free`;

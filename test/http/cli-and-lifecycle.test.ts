@@ -53,6 +53,8 @@ describe('the command line', () => {
 
     const human = await safehold(['drives', '--data', svc.dataDir]);
     assert.match(human.stdout, /mmcblk0\s+32 GB\s+SD card\s+system/);
+    await waitFor(async () => /sdb .*warning/.test((await safehold(['drives', '--data', svc.dataDir])).stdout), 5000, 'health in the list');
+    assert.match((await safehold(['drives', '--data', svc.dataDir])).stdout, /reallocated sector/, 'a disk with a warning says why');
   });
 
   it('demo plug / unplug are seen by the service within 5 seconds', async () => {
