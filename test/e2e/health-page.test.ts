@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { SMTPServer } from 'smtp-server';
 import { browserSkipReason, launchBrowser } from '../testing/browser.js';
 import { freePort, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, type ServiceProcess } from '../testing/service.js';
+import { startMailCatcher, subjectOf, type MailCatcher } from '../testing/smtp.js';
 
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 
@@ -22,9 +22,9 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
   let svc: ServiceProcess;
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let page: Page;
-  let smtp: SMTPServer;
+  let smtp: MailCatcher;
   let smtpPort: number;
-  const subjects: string[] = [];
+  const subjects = () => smtp.received.map((m) => subjectOf(m.raw));
   const problems: string[] = [];
 
   before(async () => {
@@ -32,21 +32,8 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     work = await mkdtemp(join(tmpdir(), 'safehold-test-e2e-health-'));
     const scenario = join(work, 'scenario.json');
     await writeFile(scenario, JSON.stringify({ '*': { default: { file: 'sat-wdc-wd3200buct-failed-selftest-trimmed.json' } } }));
-    smtpPort = await freePort();
-    smtp = new SMTPServer({
-      logger: false,
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, _session, done) {
-        let raw = '';
-        stream.on('data', (c: Buffer) => (raw += c.toString()));
-        stream.on('end', () => {
-          subjects.push(/^Subject: (.*)$/m.exec(raw)?.[1] ?? '');
-          done();
-        });
-      },
-    });
-    await new Promise<void>((done) => smtp.listen(smtpPort, '127.0.0.1', done));
+    smtp = await startMailCatcher();
+    smtpPort = smtp.port;
     svc = await startServiceProcess({
       simulate: false,
       env: { PATH: `${join(ROOT, 'test', 'fixtures', 'bin')}:${process.env.PATH}`, SAFEHOLD_SMARTCTL_SCENARIO: scenario },
@@ -68,7 +55,7 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
   after(async () => {
     await browser?.close();
     await svc?.dispose();
-    await new Promise<void>((done) => smtp.close(() => done()));
+    await smtp?.close();
     await rm(work, { recursive: true, force: true });
   });
 
@@ -127,7 +114,7 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     await page.getByTestId('alerts-save').click();
     await page.getByTestId('send-test-email').click();
     await page.locator('[data-testid="test-email-result"][data-ok="true"]').waitFor({ timeout: 10_000 });
-    assert.ok(subjects.some((s) => /test/i.test(s)), `a test mail arrived (${subjects.join(' | ')})`);
+    assert.ok(subjects().some((s) => /test/i.test(s)), `a test mail arrived (${subjects().join(' | ')})`);
     await page.screenshot({ path: join(ARTIFACTS, 'settings-alerts.png'), fullPage: true });
   });
 

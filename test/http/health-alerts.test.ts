@@ -9,30 +9,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SMTPServer } from 'smtp-server';
 import { Browserish, freePort, ROOT, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
+import { startMailCatcher, subjectOf, type MailCatcher, type ReceivedMail } from '../testing/smtp.js';
 
 const STANDIN_DIR = join(ROOT, 'test', 'fixtures', 'bin');
 const HEALTHY = 'sat-wdc-wd140edfz-healthy-selftest-running.json';
 const FAILING = 'sat-wdc-wd3200buct-failed-selftest-trimmed.json';
-
-interface Mail {
-  to: string[];
-  raw: string;
-}
-
-/** The Subject header as a mail app shows it: unfolded, RFC 2047 encoded-words (Q or B) decoded. */
-function subjectOf(raw: string): string {
-  const header = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(raw)?.[1] ?? '';
-  return header
-    .replace(/\r?\n[ \t]/g, ' ')
-    .replace(/\?=\s+=\?/g, '?==?')
-    .replace(/=\?UTF-8\?([QB])\?([^?]*)\?=/gi, (_m, enc: string, text: string) =>
-      enc.toUpperCase() === 'B'
-        ? Buffer.from(text, 'base64').toString('utf8')
-        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_h, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8'),
-    );
-}
 
 describe('disk health: monitoring and alert e-mail', () => {
   let work: string;
@@ -40,9 +22,9 @@ describe('disk health: monitoring and alert e-mail', () => {
   let callLog: string;
   let svc: ServiceProcess;
   let admin: Browserish;
-  let smtp: SMTPServer;
+  let smtp: MailCatcher;
   let smtpPort: number;
-  const mails: Mail[] = [];
+  let mails: ReceivedMail[];
 
   /** Every disk of this machine answers with `file` (or is asleep). */
   const answer = (spec: { file: string } | { asleep: true }) =>
@@ -59,21 +41,9 @@ describe('disk health: monitoring and alert e-mail', () => {
     scenario = join(work, 'scenario.json');
     callLog = join(work, 'smartctl-calls.log');
     await answer({ file: HEALTHY });
-    smtpPort = await freePort();
-    smtp = new SMTPServer({
-      logger: false,
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, session, done) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-          done();
-        });
-      },
-    });
-    await new Promise<void>((done) => smtp.listen(smtpPort, '127.0.0.1', done));
+    smtp = await startMailCatcher();
+    smtpPort = smtp.port;
+    mails = smtp.received;
     svc = await startServiceProcess({
       simulate: false,
       env: { PATH: `${STANDIN_DIR}:${process.env.PATH}`, SAFEHOLD_SMARTCTL_SCENARIO: scenario, SAFEHOLD_SMARTCTL_LOG: callLog },
@@ -84,7 +54,7 @@ describe('disk health: monitoring and alert e-mail', () => {
 
   after(async () => {
     await svc?.dispose();
-    await new Promise<void>((done) => smtp.close(() => done()));
+    await smtp?.close();
     await rm(work, { recursive: true, force: true });
   });
 

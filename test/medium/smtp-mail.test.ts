@@ -6,42 +6,10 @@
 import assert from 'node:assert/strict';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { MailError, type SmtpSettings } from '../../system/mail/mail.js';
 import { SmtpMailTransport } from '../../system/mail/smtp-mail.adapter.js';
 import { freePort } from '../testing/service.js';
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-async function startSmtp(options: Partial<SMTPServerOptions>): Promise<{ port: number; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const port = await freePort();
-  const server = new SMTPServer({
-    logger: false,
-    disabledCommands: ['STARTTLS'],
-    authOptional: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-    ...options,
-  });
-  server.on('error', () => {});
-  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
-  return { port, received, close: () => new Promise<void>((done) => server.close(() => done())) };
-}
+import { startMailCatcher as startSmtp } from '../testing/smtp.js';
 
 const settings = (port: number, over: Partial<SmtpSettings> = {}): SmtpSettings => ({
   host: '127.0.0.1',
