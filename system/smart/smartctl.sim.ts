@@ -43,6 +43,8 @@ export class SimulatedSmartReader implements SmartReader {
   readonly #devices: Map<string, SimulatedSmartDevice>;
   readonly #asleep = new Set<string>();
   readonly #tests = new Map<string, { kind: SelfTestKind; remaining: number }>();
+  /** Devices whose next self-test ends with this failure (smartctl's words). */
+  readonly #failNext = new Map<string, string>();
 
   constructor(devices: Record<string, string | SimulatedSmartDevice>) {
     this.#devices = new Map(Object.entries(devices).map(([device, d]) => [device, typeof d === 'string' ? { file: d } : d]));
@@ -58,6 +60,11 @@ export class SimulatedSmartReader implements SmartReader {
   setAsleep(device: string, asleep: boolean): void {
     if (asleep) this.#asleep.add(device);
     else this.#asleep.delete(device);
+  }
+
+  /** The device's next self-test fails with `status` (e.g. "Completed: read failure"), as a dying disk's does. */
+  failNextSelfTest(device: string, status = 'Completed: read failure'): void {
+    this.#failNext.set(device, status);
   }
 
   async #load(device: string): Promise<{ raw: unknown; exitCode: number } | null> {
@@ -122,7 +129,9 @@ export class SimulatedSmartReader implements SmartReader {
     test.remaining -= 10;
     if (test.remaining <= 0) {
       this.#tests.delete(device);
-      return { ...base, progress: { status: 'idle', remainingPercent: null, description: 'Completed without error', lastPassed: true } };
+      const failure = this.#failNext.get(device);
+      this.#failNext.delete(device);
+      return { ...base, progress: { status: 'idle', remainingPercent: null, description: failure ?? 'Completed without error', lastPassed: !failure } };
     }
     const description = `Self-test routine in progress (${test.kind}), ${test.remaining}% remaining`;
     return { ...base, progress: { status: 'running', remainingPercent: test.remaining, description, lastPassed: null } };

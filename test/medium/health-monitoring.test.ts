@@ -162,4 +162,20 @@ describe('health monitoring on the simulated host', () => {
     assert.deepEqual([...new Set(tests().map((j) => j.state))], ['succeeded']);
     assert.match(tests()[0]!.message ?? '', /short self-test passed/);
   });
+
+  it('tells the owner at once when a self-test fails, and the job says so', async () => {
+    const sdb = drives.list().find((d) => d.name === 'sdb')!;
+    reader.failNextSelfTest(sdb.path, 'Completed: read failure');
+    const before = mail.sent.length;
+    const job = health.startSelfTest(sdb.id, 'short');
+    for (let i = 0; i < 40 && !['succeeded', 'failed'].includes(jobs.get(job.id).state); i++) {
+      clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const ended = jobs.get(job.id);
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.message ?? '', /short self-test of ST3500418AS failed: Completed: read failure/);
+    await until(() => mail.sent.length > before, 'the self-test mail');
+    assert.ok(subjects().slice(before).some((s) => /self-test/i.test(s) && /ST3500418AS/.test(s)), subjects().slice(before).join(' | '));
+  });
 });
