@@ -43,6 +43,8 @@ import { EventBus } from './events.js';
 import { HealthService, toAlertDisk } from './health/health.service.js';
 import { SmartHistoryRepository } from './health/smart-history.repository.js';
 import { SecretStore } from './settings/secrets.js';
+import { SourceRepository } from './backups/source.repository.js';
+import { SourceService } from './backups/source.service.js';
 import { SettingsRepository } from './settings/settings.repository.js';
 import { lanApp, localApp, type ApiDeps } from './http/app.js';
 import { EventStreams } from './http/events.routes.js';
@@ -188,7 +190,8 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   activity.record({ level: 'info', kind: 'service.started', message: `Safehold ${VERSION} started${config.simulate ? ' on the simulated host (demo)' : ''}.` });
 
   const streams = new EventStreams();
-  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, bus, streams, log, version: VERSION, startedAt };
+  const sources = new SourceService({ repo: new SourceRepository(catalog), activity, clock, dataDir });
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts }));
   const local = createServer(localApp(deps));

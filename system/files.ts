@@ -34,3 +34,41 @@ export async function writeFileAtomic(file: string, content: string | Buffer, mo
     await folder.close();
   }
 }
+
+export interface FolderFacts {
+  exists: boolean;
+  isDirectory: boolean;
+  /** The folder can be listed by the service. */
+  readable: boolean;
+  /** Whether it holds at least one entry (files or folders); null when it cannot be listed. */
+  hasEntries: boolean | null;
+  /** The path after resolving symbolic links, or null when it does not exist. */
+  realPath: string | null;
+}
+
+/** What is at `path`, without reading more than the first entry of a folder. Never throws. */
+export async function inspectFolder(path: string): Promise<FolderFacts> {
+  const { opendir, realpath, stat } = await import('node:fs/promises');
+  const facts: FolderFacts = { exists: false, isDirectory: false, readable: false, hasEntries: null, realPath: null };
+  try {
+    const info = await stat(path);
+    facts.exists = true;
+    facts.isDirectory = info.isDirectory();
+    facts.realPath = await realpath(path);
+  } catch {
+    return facts;
+  }
+  if (!facts.isDirectory) return facts;
+  try {
+    const dir = await opendir(path);
+    try {
+      facts.hasEntries = (await dir.read()) !== null;
+    } finally {
+      await dir.close().catch(() => undefined);
+    }
+    facts.readable = true;
+  } catch {
+    facts.readable = false;
+  }
+  return facts;
+}

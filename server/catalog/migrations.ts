@@ -129,4 +129,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'backup sources',
+    sql: `
+      CREATE TABLE sources (
+        name          TEXT PRIMARY KEY,                         -- the owner's name, also restic's tag: a-z 0-9 . _ -
+        path          TEXT NOT NULL UNIQUE,                     -- absolute folder on the box
+        excludes      TEXT NOT NULL DEFAULT '[]',               -- JSON array of restic exclude patterns
+        created_at    INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -6,12 +6,14 @@
  *   safehold drives [--json]            drives, the same fields as the Drives page
  *   safehold demo list|plug NAME|unplug NAME   the simulated host of `make demo`
  *   safehold smart assess FILE|- [--json]       judge a saved `smartctl --json` output, offline
+ *   safehold sources [list] [--json] | add NAME PATH [--exclude PATTERN…] | remove NAME
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
  * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
  * 2 wrong usage, 3 no service running.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { Source } from '../backups/source.repository.js';
 import type { DriveView } from '../drives/drive.model.js';
 import { busName, formatSize } from '../drives/drive.model.js';
 import { InvalidInputError } from '../errors.js';
@@ -31,6 +33,10 @@ Commands:
   demo list             the simulated host's disks (make demo)
   demo plug NAME        plug a simulated disk in
   demo unplug NAME      unplug a simulated disk
+  sources [--json]      the folders backups protect
+  sources add NAME PATH [--exclude PATTERN]...
+                        add a folder to protect (its name tags its backups)
+  sources remove NAME   stop protecting a folder (its backups are kept)
   smart assess FILE [--json]
                         judge a saved "smartctl --json -x" output offline (FILE "-": standard input)
 
@@ -56,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
       return status(loadConfig(flags), json);
     case 'drives':
       return drives(loadConfig(flags), json);
+    case 'sources':
+      return sourcesCommand(loadConfig(flags), more, json);
     case 'smart':
       if (more[0] !== 'assess') throw new UsageError('Use "safehold smart assess FILE [--json]".');
       return smartAssessCommand([...more.slice(1), ...(json ? ['--json'] : [])], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
@@ -89,10 +97,7 @@ async function serve(config: Config): Promise<number> {
 
 async function getJson<T>(config: Config, path: string): Promise<T> {
   const res = await localRequest(config.dataDir, 'GET', path);
-  if (res.status !== 200) {
-    const message = (res.body as { error?: { message?: string } })?.error?.message ?? `status ${res.status}`;
-    throw new Error(`The service refused: ${message}`);
-  }
+  if (res.status !== 200) throw new Error(`The service refused: ${refusal(res)}`);
   return res.body as T;
 }
 
@@ -132,6 +137,47 @@ async function drives(config: Config, json: boolean): Promise<number> {
     }
   }
   return 0;
+}
+
+async function sourcesCommand(config: Config, args: string[], json: boolean): Promise<number> {
+  const [action = 'list', ...rest] = args;
+  if (action === 'list') {
+    const body = await getJson<{ sources: Source[] }>(config, '/sources');
+    if (json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    else if (body.sources.length === 0) process.stdout.write('No sources yet. Add one with "safehold sources add NAME PATH".\n');
+    else for (const src of body.sources) process.stdout.write(`${src.name.padEnd(16)} ${src.path}${src.excludes.length ? `  (excluding ${src.excludes.join(', ')})` : ''}\n`);
+    return 0;
+  }
+  if (action === 'add') {
+    const excludes: string[] = [];
+    const positional: string[] = [];
+    for (let i = 0; i < rest.length; i++) {
+      if (rest[i] === '--exclude') {
+        const pattern = rest[++i];
+        if (pattern === undefined) throw new UsageError('--exclude needs a pattern.');
+        excludes.push(pattern);
+      } else positional.push(rest[i]!);
+    }
+    const [name, path] = positional;
+    if (!name || !path || positional.length > 2) throw new UsageError('Use "safehold sources add NAME PATH [--exclude PATTERN]...".');
+    const res = await localRequest(config.dataDir, 'POST', '/sources', { name, path: resolve(path), excludes });
+    if (res.status !== 201) throw new Error(refusal(res));
+    process.stdout.write(`Source "${name}" added: ${(res.body as Source).path}\n`);
+    return 0;
+  }
+  if (action === 'remove' && rest.length === 1) {
+    const res = await localRequest(config.dataDir, 'DELETE', `/sources/${encodeURIComponent(rest[0]!)}`);
+    if (res.status !== 204) throw new Error(refusal(res));
+    process.stdout.write(`Source "${rest[0]}" removed; its backups are kept.\n`);
+    return 0;
+  }
+  throw new UsageError('Use "safehold sources", "safehold sources add NAME PATH [--exclude PATTERN]..." or "safehold sources remove NAME".');
+}
+
+/** The service's words for a refusal. */
+function refusal(res: { status: number; body: unknown }): string {
+  const error = (res.body as { error?: { message?: string } } | null)?.error;
+  return error?.message ?? `The service answered ${res.status}.`;
 }
 
 async function demo(config: Config, args: string[]): Promise<number> {

@@ -18,6 +18,8 @@ import type { DriveService } from '../drives/drive.service.js';
 import type { EventBus } from '../events.js';
 import type { AlertService } from '../alerts/alert.service.js';
 import { diskHealthRoutes } from '../health/health.routes.js';
+import { sourceRoutes } from '../backups/sources.routes.js';
+import type { SourceService } from '../backups/source.service.js';
 import type { HealthService } from '../health/health.service.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import { jobRoutes } from '../jobs/jobs.routes.js';
@@ -35,6 +37,7 @@ export interface ApiDeps {
   status: StatusService;
   health: HealthService;
   alerts: AlertService;
+  sources: SourceService;
   bus: EventBus;
   streams: EventStreams;
   log: Logger;
@@ -53,6 +56,7 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(activityRoutes(deps.activity));
   router.use(jobRoutes(deps.jobs));
   router.use(diskHealthRoutes(deps.health, deps.alerts));
+  router.use(sourceRoutes(deps.sources));
   router.use(deps.streams.routes(deps.bus, deps.drives, deps.status));
   return router;
 }

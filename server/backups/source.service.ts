@@ -1,0 +1,88 @@
+/**
+ * Backup sources: the named folders on the box that backups protect (`safehold sources add NAME
+ * PATH`, and the page). Later the storage pool's shares become sources too: a share is a folder
+ * with a name, so it fits this model.
+ *
+ * Contract: a source's name is unique and is restic's tag for its snapshots (so it is restricted to
+ * what a tag may hold); its path is absolute, normalized, an existing folder when added, unique,
+ * and never inside Safehold's data folder (that holds the secrets and the catalog; the recovery kit
+ * carries what is needed of it). Removing a source never touches its backups.
+ */
+import { isAbsolute, normalize, resolve, sep } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '../../system/clock.js';
+import { inspectFolder } from '../../system/files.js';
+import type { ActivityService } from '../activity/activity.service.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import type { Source, SourceRepository } from './source.repository.js';
+
+export const SourceName = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'Use 1 to 40 lower-case letters, digits, dot, dash or underscore, starting with a letter or digit');
+
+const Exclude = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((p) => !/[\u0000\n\r]/.test(p), 'An exclude pattern cannot hold a line break');
+
+export const NewSourceBody = z.strictObject({
+  name: SourceName,
+  path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((p) => !p.includes('\u0000'), 'A path cannot hold a NUL byte')
+    .refine((p) => isAbsolute(p), 'Give the full path of the folder, starting with /'),
+  excludes: z.array(Exclude).max(50).default([]),
+});
+
+export const ExcludesBody = z.strictObject({ excludes: z.array(Exclude).max(50) });
+
+export class SourceService {
+  constructor(
+    private readonly o: { repo: SourceRepository; activity: ActivityService; clock: Clock; dataDir: string },
+  ) {}
+
+  list(): Source[] {
+    return this.o.repo.list();
+  }
+
+  get(name: string): Source {
+    const source = this.o.repo.get(name);
+    if (!source) throw new NotFoundError(`There is no source called "${name}".`);
+    return source;
+  }
+
+  async add(input: z.infer<typeof NewSourceBody>): Promise<Source> {
+    const path = normalize(resolve(input.path)).replace(/(.)\/+$/, '$1');
+    const data = normalize(resolve(this.o.dataDir));
+    if (path === data || path.startsWith(data + sep)) {
+      throw new InvalidInputError(`${path} is inside Safehold's own data folder: choose the folders that hold your files.`, [{ path: 'path', message: "Inside Safehold's data folder" }]);
+    }
+    const facts = await inspectFolder(path);
+    if (!facts.exists) throw new InvalidInputError(`${path} does not exist. Is its disk mounted?`, [{ path: 'path', message: 'No such folder' }]);
+    if (!facts.isDirectory) throw new InvalidInputError(`${path} is not a folder.`, [{ path: 'path', message: 'Not a folder' }]);
+    if (!facts.readable) throw new InvalidInputError(`Safehold cannot read ${path}.`, [{ path: 'path', message: 'Not readable' }]);
+    if (this.o.repo.get(input.name)) throw new ConflictError(`A source called "${input.name}" already exists.`);
+    const same = this.o.repo.byPath(path);
+    if (same) throw new ConflictError(`${path} is already the source "${same.name}".`);
+    const source = this.o.repo.add({ name: input.name, path, excludes: input.excludes }, this.o.clock.now());
+    this.o.activity.record({ level: 'info', kind: 'source.added', subject: source.name, message: `Source "${source.name}" added: ${path}${source.excludes.length ? ` (excluding ${source.excludes.join(', ')})` : ''}.` });
+    return source;
+  }
+
+  setExcludes(name: string, excludes: string[]): Source {
+    this.get(name);
+    this.o.repo.setExcludes(name, excludes);
+    this.o.activity.record({ level: 'info', kind: 'source.changed', subject: name, message: `Source "${name}" now excludes ${excludes.length ? excludes.join(', ') : 'nothing'}.` });
+    return this.get(name);
+  }
+
+  remove(name: string): void {
+    const source = this.get(name);
+    this.o.repo.remove(name);
+    this.o.activity.record({ level: 'info', kind: 'source.removed', subject: name, message: `Source "${name}" (${source.path}) removed. Its earlier backups are kept.` });
+  }
+}
