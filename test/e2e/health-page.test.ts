@@ -118,6 +118,25 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     await page.screenshot({ path: join(ARTIFACTS, 'settings-alerts.png'), fullPage: true });
   });
 
+  it('protects a folder from the Settings page, and refuses one that does not exist', async () => {
+    const photos = join(work, 'Family Photos');
+    await mkdir(photos);
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('sources-section').waitFor();
+    await page.getByTestId('source-new-path').fill(join(work, 'missing'));
+    await page.getByTestId('source-new-name').fill('missing');
+    await page.getByTestId('source-add').click();
+    await page.getByTestId('source-new-path-error').filter({ hasText: /No such folder/ }).waitFor();
+    await page.getByTestId('source-new-name').fill('photos');
+    await page.getByTestId('source-new-path').fill(photos);
+    await page.getByTestId('source-new-excludes').fill('*.tmp');
+    await page.getByTestId('source-add').click();
+    const row = page.locator('[data-testid="source-row"][data-source-name="photos"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /Family Photos/);
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-sources.png'), fullPage: true });
+  });
+
   it('ran without script errors or CSP violations', () => {
     assert.deepEqual(problems, []);
   });

@@ -2,7 +2,7 @@
 // more than one of them (entering and leaving a session, keeping the URL in step with it).
 // Components read from here and call these actions; they hold no server state themselves.
 import { ApiClient, ApiError } from './api/client.ts';
-import type { AlertSettingsInput, HealthSettings, Overall, SetupRequest } from './api/types.ts';
+import type { AlertSettingsInput, HealthSettings, Overall, SetupRequest, SourceInput } from './api/types.ts';
 import { ActivityState } from './state/activity.svelte.ts';
 import { AlertsState } from './state/alerts.svelte.ts';
 import { Clock } from './state/clock.svelte.ts';
@@ -14,6 +14,7 @@ import { Notices, type ShownError } from './state/notices.svelte.ts';
 import { Router, type RouteName } from './state/router.svelte.ts';
 import { Session } from './state/session.svelte.ts';
 import { SettingsState } from './state/settings.svelte.ts';
+import { SourcesState } from './state/sources.svelte.ts';
 import { StatusState } from './state/status.svelte.ts';
 
 export type Page = 'starting' | 'offline' | RouteName;
@@ -33,6 +34,7 @@ export class App {
   readonly alerts = new AlertsState(this.api);
   readonly health = new HealthState(this.api, this.jobs);
   readonly settings = new SettingsState(this.api);
+  readonly sources = new SourcesState(this.api);
   readonly live = new LiveEvents({
     url: this.api.eventsUrl,
     handlers: {
@@ -277,6 +279,57 @@ export class App {
     return null;
   }
 
+  async loadSources(): Promise<void> {
+    try {
+      await this.sources.load();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /**
+   * Adds a folder to protect; returns the field errors of a 400 (`name`, `path`, `excludes.N`,
+   * `excludes`), or the 409's message (name or folder already a source); null when added.
+   */
+  async addSource(input: SourceInput): Promise<ShownError | null> {
+    try {
+      await this.sources.add(input);
+    } catch (err) {
+      return this.notices.handleError(err, ['name', 'path', ...excludeFields(input.excludes)]);
+    }
+    this.notices.dismissError();
+    this.notices.info(`${input.path} will be backed up as "${input.name}".`);
+    return null;
+  }
+
+  /** Replaces a source's exclusions; returns the field errors of a 400 (`excludes.N`, `excludes`). */
+  async setSourceExcludes(name: string, excludes: string[]): Promise<ShownError | null> {
+    try {
+      await this.sources.setExcludes(name, excludes);
+    } catch (err) {
+      const shown = this.notices.handleError(err, excludeFields(excludes));
+      if (shown.status === 404) this.#quietly([this.sources.load()]);
+      return shown;
+    }
+    this.notices.dismissError();
+    this.notices.info(`Exclusions of "${name}" saved.`);
+    return null;
+  }
+
+  /** Stops protecting a folder (its backups are kept); returns true when removed. */
+  async removeSource(name: string): Promise<boolean> {
+    try {
+      await this.sources.remove(name);
+    } catch (err) {
+      const shown = this.notices.handleError(err);
+      if (shown.status === 404) this.#quietly([this.sources.load()]);
+      return false;
+    }
+    this.notices.dismissError();
+    this.notices.info(`"${name}" is no longer protected. Its backups are kept.`);
+    return true;
+  }
+
   async sendTestEmail(): Promise<void> {
     try {
       await this.settings.sendTest();
@@ -315,6 +368,7 @@ export class App {
     this.alerts.clear();
     this.health.clear();
     this.settings.clear();
+    this.sources.clear();
   }
 
   async #loadAll(): Promise<void> {
@@ -368,5 +422,8 @@ const ALERT_FIELDS = [
   'enabled', 'smtp.host', 'smtp.port', 'smtp.security', 'smtp.user', 'smtp.password', 'smtp.from', 'smtp.to',
   'digest.enabled', 'digest.hour',
 ];
+
+/** The issue paths of a list of exclusions: each pattern (`excludes.2`), then the list itself. */
+const excludeFields = (excludes: readonly string[]): string[] => [...excludes.map((_, i) => `excludes.${i}`), 'excludes'];
 
 export const app = new App();

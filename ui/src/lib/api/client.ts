@@ -5,7 +5,7 @@
 import type {
   Acknowledgements, ActivityEntry, AlertSettingsInput, AlertSettingsView, ApiErrorBody, ApiIssue, DriveHealthView,
   DriveList, Drive, Health, HealthSettings, Job, LoginAnswer, LoginRequest, OpenAlert, SessionInfo, SetupRequest,
-  Status, TestEmailSent,
+  Source, SourceInput, Status, TestEmailSent,
 } from './types.ts';
 
 export const API_BASE = '/api/v1';
@@ -93,6 +93,16 @@ export class ApiClient {
   saveAlertSettings(body: AlertSettingsInput) { return this.#request<AlertSettingsView>('PUT', '/settings/alerts', { body }); }
   /** 502 `mail_failed` when sending fails: the ApiError's `detail` has the kind and the advice. */
   sendTestEmail() { return this.#request<TestEmailSent>('POST', '/settings/alerts/test', { body: {} }); }
+
+  // ---- backup sources (issue 4) ----
+  sources() { return this.#request<{ sources: Source[] }>('GET', '/sources'); }
+  /** 400 with issues `name`, `path`, `excludes.N`; 409 when the name or the folder is already a source. */
+  addSource(body: SourceInput) { return this.#request<Source>('POST', '/sources', { body }); }
+  setSourceExcludes(name: string, excludes: string[]) {
+    return this.#request<Source>('PUT', `/sources/${encodeURIComponent(name)}`, { body: { excludes } });
+  }
+  /** 204; the source's backups are kept. */
+  removeSource(name: string) { return this.#request<void>('DELETE', `/sources/${encodeURIComponent(name)}`); }
 
   /** URL of the Server-Sent Events stream. */
   readonly eventsUrl = `${API_BASE}/events`;

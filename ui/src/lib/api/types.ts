@@ -87,6 +87,7 @@ export type {
   AcknowledgementView, AlertSettingsInput, AlertSettingsView, AttributeView, DriveHealthSummary, DriveHealthView,
   HealthSettings, OpenAlert, ReadState, SmtpSecurityView, TemperaturePoint,
 } from '../../../../server/health/health.view.ts';
+export type { Source } from '../../../../server/backups/source.repository.ts';
 import type { DriveView } from '../../../../server/drives/drive.model.ts';
 import type { DriveHealthSummary, OpenAlert, AcknowledgementView } from '../../../../server/health/health.view.ts';
 import type { ActivityEntry } from '../../../../server/activity/activity.model.ts';
@@ -120,6 +121,13 @@ export interface Acknowledgements {
 export interface TestEmailSent {
   sent: true;
   to: string[];
+}
+
+/** Body of POST /sources: a folder on the box to protect, and what to leave out of its backups. */
+export interface SourceInput {
+  name: string;
+  path: string;
+  excludes: string[];
 }
 
 /** Job kinds of issue 3 (the `kind` of a Job). */
