@@ -177,3 +177,36 @@ function isLeftover(name: string): boolean {
 function unescapeMount(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
+
+/** A fresh `safehold-test-<pid>-<hex><suffix>` name: folders named so are cleared by `cleanupLeftovers()` after a crash. */
+export function testName(suffix = ''): string {
+  return `${uniqueName()}${suffix}`;
+}
+
+/**
+ * Pulls the medium out from under a loop disk, mounted or not, the way a pulled USB cable does:
+ * the image is emptied and the device's size set to 0 (`losetup --set-capacity`), so every read
+ * and write fails with an I/O error while the kernel still lists the mount. (`losetup --detach`
+ * cannot do this: on a mounted loop device it is deferred until the unmount.) The loop device stays
+ * attached; `cleanup()` still detaches it.
+ */
+export async function pullOut(disk: LoopDisk, runner: CommandRunner = new ProcessCommandRunner()): Promise<void> {
+  const file = await open(disk.image, 'r+');
+  await file.truncate(0);
+  await file.close();
+  await checked(runner, 'losetup', ['--set-capacity', disk.device]);
+}
+
+/** Unmounts `path` for a test's cleanup, lazily when a plain unmount fails; never throws. Returns whether something was mounted. */
+export async function forceUnmount(path: string, runner: CommandRunner = new ProcessCommandRunner()): Promise<boolean> {
+  try {
+    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+    const mounted = mountinfo.split('\n').some((line) => line.split(' ')[4] !== undefined && unescapeMount(line.split(' ')[4]!) === path);
+    if (!mounted) return false;
+    const result = await runner.run('umount', [path]);
+    if (result.exitCode !== 0) await runner.run('umount', ['--lazy', path]);
+    return true;
+  } catch {
+    return false;
+  }
+}
