@@ -12,6 +12,7 @@
  * - Errors carry the command line with secrets redacted and at most ~1000 bytes of output.
  */
 import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface CommandResult {
   exitCode: number;
@@ -34,6 +35,26 @@ export interface RunOptions {
   secrets?: string[];
   /** Refuse output larger than this (stdout + stderr). Default 64 MiB. */
   maxOutputBytes?: number;
+  /**
+   * Called with each complete line of standard output as it arrives (UTF-8 decoded, without its
+   * `\n`; a last line without one is passed when the program exits). For long jobs that report
+   * progress (restic's `--json` status lines). If it throws, the program is stopped and `run()`
+   * rejects with that error. Default: none.
+   */
+  onStdoutLine?: (line: string) => void;
+  /**
+   * Keep standard output in `CommandResult.stdout`. Default true. With false, `stdout` is `''`
+   * and standard output does not count toward `maxOutputBytes` (only one line longer than it
+   * does): a long job's progress is never held in memory. Use with `onStdoutLine`.
+   */
+  collectStdout?: boolean;
+  /**
+   * Signal sent first when the timeout or the AbortSignal stops the program. Default `SIGTERM`.
+   * (restic 0.14 cleans up its repository lock only on `SIGINT`.)
+   */
+  killSignal?: NodeJS.Signals;
+  /** Milliseconds between `killSignal` and `SIGKILL`. Default 2000. */
+  killGraceMs?: number;
 }
 
 export interface CommandRunner {
@@ -106,6 +127,7 @@ export function outputTail(stdout: string, stderr: string, secrets: readonly str
 export class ProcessCommandRunner implements CommandRunner {
   run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const { timeoutMs = 60_000, signal, input, env, cwd, secrets = [], maxOutputBytes = 64 * 1024 * 1024 } = options;
+    const { onStdoutLine, collectStdout = true, killSignal = 'SIGTERM', killGraceMs = 2000 } = options;
     const shown = describeCommand(command, args, secrets);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
@@ -121,14 +143,15 @@ export class ProcessCommandRunner implements CommandRunner {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let size = 0;
-      let stopReason: 'timeout' | 'aborted' | 'too-large' | undefined;
+      let stopReason: 'timeout' | 'aborted' | 'too-large' | 'callback' | undefined;
+      let callbackError: unknown;
       let killTimer: NodeJS.Timeout | undefined;
 
-      const stop = (reason: 'timeout' | 'aborted' | 'too-large') => {
+      const stop = (reason: 'timeout' | 'aborted' | 'too-large' | 'callback') => {
         if (stopReason) return;
         stopReason = reason;
-        child.kill('SIGTERM');
-        killTimer = setTimeout(() => child.kill('SIGKILL'), 2000);
+        child.kill(killSignal);
+        killTimer = setTimeout(() => child.kill('SIGKILL'), killGraceMs);
         killTimer.unref();
       };
       const timer = setTimeout(() => stop('timeout'), timeoutMs);
@@ -141,7 +164,28 @@ export class ProcessCommandRunner implements CommandRunner {
         if (size > maxOutputBytes) stop('too-large');
         else into.push(chunk);
       };
-      child.stdout!.on('data', collect(out));
+      // Line streaming: a decoder keeps multi-byte characters split across chunks whole.
+      const decoder = new StringDecoder('utf8');
+      let pending = '';
+      const emitLines = (text: string, final: boolean) => {
+        if (!onStdoutLine || stopReason === 'callback') return;
+        pending += text;
+        const lines = pending.split('\n');
+        pending = final ? '' : lines.pop()!;
+        if (final && lines.at(-1) === '') lines.pop();
+        if (pending.length > maxOutputBytes) stop('too-large');
+        try {
+          for (const line of lines) onStdoutLine(line);
+        } catch (error) {
+          callbackError = error;
+          stop('callback');
+        }
+      };
+      const collectOut = collect(out);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (collectStdout) collectOut(chunk);
+        if (onStdoutLine) emitLines(decoder.write(chunk), false);
+      });
       child.stderr!.on('data', collect(err));
       if (input !== undefined) {
         child.stdin!.on('error', () => {}); // the program may exit without reading; its exit status tells
@@ -160,6 +204,11 @@ export class ProcessCommandRunner implements CommandRunner {
       });
       child.on('close', (code, killedBy) => {
         cleanup();
+        if (onStdoutLine && !stopReason) emitLines(decoder.end(), true);
+        if (stopReason === 'callback') {
+          reject(callbackError);
+          return;
+        }
         const stdout = Buffer.concat(out).toString('utf8');
         const stderr = Buffer.concat(err).toString('utf8');
         const tail = outputTail(stdout, stderr, secrets);

@@ -46,4 +46,49 @@ describe('the command runner', () => {
     assert.ok(error.message.includes('***'));
     assert.ok(error.output.length <= 1001);
   });
+  it('streams standard output line by line, and can leave it uncollected', async () => {
+    const lines: string[] = [];
+    const script = 'printf "one\\n"; sleep 0.05; printf "t"; sleep 0.05; printf "w\\303"; sleep 0.05; printf "\\251o\\nthree"';
+    const collected = await runner.run('sh', ['-c', script], { onStdoutLine: (line) => lines.push(line) });
+    assert.deepEqual(lines, ['one', 'twéo', 'three']);
+    assert.equal(collected.stdout, 'one\ntwéo\nthree');
+
+    const streamed: string[] = [];
+    const big = await runner.run('sh', ['-c', 'seq 1 20000'], {
+      onStdoutLine: (line) => streamed.push(line),
+      collectStdout: false,
+      maxOutputBytes: 1000, // stdout is not held, so it does not count
+    });
+    assert.equal(big.stdout, '');
+    assert.equal(big.exitCode, 0);
+    assert.equal(streamed.length, 20000);
+    assert.equal(streamed.at(-1), '20000');
+  });
+
+  it('stops the program when the line callback throws, and rejects with its error', async () => {
+    const boom = new Error('bad line');
+    let lines = 0;
+    await assert.rejects(
+      runner.run('sh', ['-c', 'echo first; echo second; exec sleep 5'], { onStdoutLine: () => { lines += 1; throw boom; } }),
+      (e: unknown) => e === boom,
+    );
+    assert.equal(lines, 1, 'no line is passed after the callback threw');
+  });
+
+  it('sends the chosen signal first when stopping', async () => {
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const script = 'trap "echo got-INT; exit 7" INT; echo ready; while :; do sleep 0.02; done';
+    const running = runner.run('sh', ['-c', script], {
+      signal: controller.signal,
+      killSignal: 'SIGINT',
+      onStdoutLine: (line) => {
+        lines.push(line);
+        if (line === 'ready') controller.abort();
+      },
+    });
+    const error = await running.catch((e: unknown) => e);
+    assert.ok(error instanceof CommandAbortedError && error.reason === 'aborted');
+    assert.deepEqual(lines, ['ready', 'got-INT']);
+  });
 });
