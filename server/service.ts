@@ -45,6 +45,12 @@ import { SmartHistoryRepository } from './health/smart-history.repository.js';
 import { SecretStore } from './settings/secrets.js';
 import { SourceRepository } from './backups/source.repository.js';
 import { SourceService } from './backups/source.service.js';
+import { RotationRepository } from './backups/rotation.repository.js';
+import { RotationService } from './backups/rotation.service.js';
+import { LinuxMounts } from '../system/mounts/linux-mounts.adapter.js';
+import { SimulatedMounts } from '../system/mounts/mounts.sim.js';
+import type { Mounts } from '../system/mounts/mounts.js';
+import { ResticAdapter } from '../system/restic/restic.adapter.js';
 import { SettingsRepository } from './settings/settings.repository.js';
 import { lanApp, localApp, type ApiDeps } from './http/app.js';
 import { EventStreams } from './http/events.routes.js';
@@ -76,6 +82,7 @@ export interface ServiceOverrides {
   devices?: BlockDevices;
   smart?: SmartReader | null;
   mail?: MailTransport;
+  mounts?: Mounts;
   /** Where the built admin page is. Default: ui/dist beside the package. */
   uiDir?: string;
   /** Poll period of the hot-plug watcher in ms. Default 1000. */
@@ -143,6 +150,23 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const health = new HealthService({ reader: smart, history: new SmartHistoryRepository(catalog), drives, jobs, alerts, activity, settings, scheduler, bus, clock, log });
   drives.setHealthSource((id) => health.summary(id));
   health.start();
+  const mounts: Mounts =
+    overrides.mounts ?? (config.simulate ? new SimulatedMounts(await SimulatedHost.open(join(dataDir, SIMULATED_HOST_DIR))) : new LinuxMounts({ runner, protectedPaths: ['/', '/boot', '/boot/firmware', '/boot/efi', '/usr', '/var', dataDir] }));
+  const rotation = new RotationService({
+    repo: new RotationRepository(catalog),
+    drives,
+    jobs,
+    mounts,
+    restic: missing.has('restic') ? null : new ResticAdapter({ runner }),
+    secrets: new SecretStore(dataDir),
+    settings,
+    activity,
+    clock,
+    log,
+    dataDir,
+  });
+  drives.setRotationSource((id) => rotation.of(id));
+  rotation.start();
   const armDigest = (digest: { enabled: boolean; hour: number }) => {
     if (!digest.enabled) return scheduler.remove('alerts.digest');
     scheduler.set('alerts.digest', `0 ${digest.hour} * * *`, () =>
@@ -191,7 +215,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const streams = new EventStreams();
   const sources = new SourceService({ repo: new SourceRepository(catalog), activity, clock, dataDir });
-  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, bus, streams, log, version: VERSION, startedAt };
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts }));
   const local = createServer(localApp(deps));

@@ -141,4 +141,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'rotation backup drives',
+    sql: `
+      CREATE TABLE rotation_drives (
+        drive_id      TEXT PRIMARY KEY REFERENCES drives (id),
+        name          TEXT NOT NULL UNIQUE,                     -- "A", "B": the owner's name in the rotation
+        password_secret TEXT NOT NULL,                          -- the secret file holding the restic repository's password
+        filesystem_uuid TEXT,                                   -- the filesystem the marker was written on
+        registered_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -7,6 +7,7 @@
  *   safehold demo list|plug NAME|unplug NAME   the simulated host of `make demo`
  *   safehold smart assess FILE|- [--json]       judge a saved `smartctl --json` output, offline
  *   safehold sources [list] [--json] | add NAME PATH [--exclude PATTERN…] | remove NAME
+ *   safehold rotation [list] [--json] | add DEVICE --name NAME [--format --yes]
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
  * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
@@ -14,6 +15,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Source } from '../backups/source.repository.js';
+import type { RotationView } from '../backups/rotation.service.js';
 import type { DriveView } from '../drives/drive.model.js';
 import { busName, formatSize } from '../drives/drive.model.js';
 import { InvalidInputError } from '../errors.js';
@@ -37,6 +39,10 @@ Commands:
   sources add NAME PATH [--exclude PATTERN]...
                         add a folder to protect (its name tags its backups)
   sources remove NAME   stop protecting a folder (its backups are kept)
+  rotation [--json]     the rotation backup drives
+  rotation add DEVICE --name NAME [--format --yes]
+                        make the drive at DEVICE (e.g. /dev/sdb) rotation drive NAME; keeps its
+                        files, or with --format --yes erases it first
   smart assess FILE [--json]
                         judge a saved "smartctl --json -x" output offline (FILE "-": standard input)
 
@@ -64,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
       return drives(loadConfig(flags), json);
     case 'sources':
       return sourcesCommand(loadConfig(flags), more, json);
+    case 'rotation':
+      return rotationCommand(loadConfig(flags), more, json);
     case 'smart':
       if (more[0] !== 'assess') throw new UsageError('Use "safehold smart assess FILE [--json]".');
       return smartAssessCommand([...more.slice(1), ...(json ? ['--json'] : [])], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
@@ -172,6 +180,46 @@ async function sourcesCommand(config: Config, args: string[], json: boolean): Pr
     return 0;
   }
   throw new UsageError('Use "safehold sources", "safehold sources add NAME PATH [--exclude PATTERN]..." or "safehold sources remove NAME".');
+}
+
+async function rotationCommand(config: Config, args: string[], json: boolean): Promise<number> {
+  const [action = 'list', ...rest] = args;
+  if (action === 'list') {
+    const body = await getJson<{ drives: RotationView[] }>(config, '/rotation/drives');
+    if (json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    else if (body.drives.length === 0) process.stdout.write('No rotation drives yet. Add one with "safehold rotation add DEVICE --name A".\n');
+    else for (const d of body.drives) process.stdout.write(`${d.name.padEnd(6)} ${d.connected ? 'plugged in ' : 'away      '} ${d.model ?? ''} ${d.serial ?? ''}  registered ${d.registeredAt.slice(0, 10)}\n`);
+    return 0;
+  }
+  if (action !== 'add') throw new UsageError('Use "safehold rotation" or "safehold rotation add DEVICE --name NAME [--format --yes]".');
+  let name: string | undefined;
+  let format = false;
+  let yes = false;
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--name') name = rest[++i];
+    else if (rest[i] === '--format') format = true;
+    else if (rest[i] === '--yes') yes = true;
+    else positional.push(rest[i]!);
+  }
+  const [device] = positional;
+  if (!device || !name || positional.length > 1) throw new UsageError('Use "safehold rotation add DEVICE --name NAME [--format --yes]".');
+  if (format && !yes) throw new UsageError(`--format erases everything on ${device}: add --yes to confirm.`);
+  const { drives } = await getJson<{ drives: DriveView[] }>(config, '/drives');
+  const drive = drives.find((d) => d.path === device || d.partitions.some((p) => p.path === device));
+  if (!drive) throw new Error(`No connected drive is ${device}. "safehold drives" lists them.`);
+  const res = await localRequest(config.dataDir, 'POST', '/rotation/drives', { driveId: drive.id, name, mode: format ? 'format' : 'keep', ...(format ? { confirm: name } : {}) });
+  if (res.status !== 202) throw new Error(refusal(res));
+  const job = (res.body as { job: { id: number } }).job;
+  process.stdout.write(`Registering ${drive.displayName} as rotation drive ${name}…\n`);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 300));
+    const state = await getJson<{ state: string; message: string | null }>(config, `/jobs/${job.id}`);
+    if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(state.state)) {
+      process.stdout.write(`${state.message ?? state.state}\n`);
+      return state.state === 'succeeded' ? 0 : 1;
+    }
+  }
 }
 
 /** The service's words for a refusal. */

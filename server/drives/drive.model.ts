@@ -15,8 +15,8 @@ export interface DriveIdentity {
   id: string;
 }
 
-/** Roles the owner gives (later issues add pool member, rotation drive); `system` is computed. */
-export type DriveRole = 'system' | 'unassigned';
+/** `system` is computed from what the disk holds; `rotation` once registered as a rotation backup drive; later issues add pool member. */
+export type DriveRole = 'system' | 'unassigned' | 'rotation';
 
 export interface DriveView {
   id: string;
@@ -43,6 +43,8 @@ export interface DriveView {
   partitions: PartitionFacts[];
   /** SMART health, null before the first read (docs/health.md). */
   health: DriveHealthSummary | null;
+  /** Its place in the rotation of backup drives, or null. */
+  rotation: { name: string; registeredAt: string } | null;
   firstSeenAt: string;
   lastSeenAt: string;
 }

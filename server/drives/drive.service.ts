@@ -42,6 +42,7 @@ export class DriveService {
   #drives: DriveView[] = [];
   #refreshedAt: number | null = null;
   #healthOf: (driveId: string) => DriveHealthSummary | null = () => null;
+  #rotationOf: (driveId: string) => DriveView['rotation'] = () => null;
   readonly #o: DriveServiceOptions;
 
   constructor(options: DriveServiceOptions) {
@@ -55,7 +56,13 @@ export class DriveService {
     this.#drives = this.#toViews(this.#o.repo.connected());
   }
 
-  /** Recompute the views (health changed) and publish them if anything differs. */
+  /** Where each drive's rotation facts come from (the rotation service, set once at start-up). */
+  setRotationSource(rotationOf: (driveId: string) => DriveView['rotation']): void {
+    this.#rotationOf = rotationOf;
+    this.#drives = this.#toViews(this.#o.repo.connected());
+  }
+
+  /** Recompute the views (health or roles changed) and publish them if anything differs. */
   republish(): void {
     const views = this.#toViews(this.#o.repo.connected());
     const changed = JSON.stringify(stripTimes(views)) !== JSON.stringify(stripTimes(this.#drives));
@@ -154,7 +161,9 @@ export class DriveService {
     return stored
       .map((s): DriveView => {
         const f = s.facts;
-        const reason = roles.get(f.name) ?? null;
+        const systemReason = roles.get(f.name) ?? null;
+        const rotation = systemReason ? null : this.#rotationOf(s.id);
+        const reason = systemReason ?? (rotation ? `Rotation backup drive ${rotation.name}` : null);
         return {
           id: s.id,
           identity: { kind: s.identityKind, value: identify(f).value },
@@ -172,10 +181,11 @@ export class DriveService {
           removable: f.removable,
           rotational: f.rotational,
           readOnly: f.readOnly,
-          role: reason ? 'system' : 'unassigned',
+          role: systemReason ? 'system' : rotation ? 'rotation' : 'unassigned',
           roleReason: reason,
           partitions: f.partitions,
           health: this.#healthOf(s.id),
+          rotation,
           firstSeenAt: new Date(s.firstSeenAt).toISOString(),
           lastSeenAt: new Date(s.lastSeenAt).toISOString(),
         };

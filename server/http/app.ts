@@ -19,6 +19,8 @@ import type { EventBus } from '../events.js';
 import type { AlertService } from '../alerts/alert.service.js';
 import { diskHealthRoutes } from '../health/health.routes.js';
 import { sourceRoutes } from '../backups/sources.routes.js';
+import { rotationRoutes } from '../backups/rotation.routes.js';
+import type { RotationService } from '../backups/rotation.service.js';
 import type { SourceService } from '../backups/source.service.js';
 import type { HealthService } from '../health/health.service.js';
 import type { JobRunner } from '../jobs/job-runner.js';
@@ -38,6 +40,7 @@ export interface ApiDeps {
   health: HealthService;
   alerts: AlertService;
   sources: SourceService;
+  rotation: RotationService;
   bus: EventBus;
   streams: EventStreams;
   log: Logger;
@@ -57,6 +60,7 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(jobRoutes(deps.jobs));
   router.use(diskHealthRoutes(deps.health, deps.alerts));
   router.use(sourceRoutes(deps.sources));
+  router.use(rotationRoutes(deps.rotation));
   router.use(deps.streams.routes(deps.bus, deps.drives, deps.status));
   return router;
 }

@@ -19,6 +19,11 @@ export class SecretStore {
     return join(this.#dir, name);
   }
 
+  /** Where secret `name` is kept (for programs that take a password file, like restic). */
+  pathOf(name: string): string {
+    return this.#file(name);
+  }
+
   async read(name: string): Promise<string | null> {
     try {
       return await readFile(this.#file(name), 'utf8');

@@ -2,7 +2,7 @@
 // more than one of them (entering and leaving a session, keeping the URL in step with it).
 // Components read from here and call these actions; they hold no server state themselves.
 import { ApiClient, ApiError } from './api/client.ts';
-import type { AlertSettingsInput, HealthSettings, Overall, SetupRequest, SourceInput } from './api/types.ts';
+import type { AlertSettingsInput, HealthSettings, Job, Overall, RotationRegisterInput, SetupRequest, SourceInput } from './api/types.ts';
 import { ActivityState } from './state/activity.svelte.ts';
 import { AlertsState } from './state/alerts.svelte.ts';
 import { Clock } from './state/clock.svelte.ts';
@@ -11,6 +11,7 @@ import { HealthState, type SelfTestKind } from './state/health.svelte.ts';
 import { JobsState } from './state/jobs.svelte.ts';
 import { LiveEvents } from './state/live.svelte.ts';
 import { Notices, type ShownError } from './state/notices.svelte.ts';
+import { RotationState } from './state/rotation.svelte.ts';
 import { Router, type RouteName } from './state/router.svelte.ts';
 import { Session } from './state/session.svelte.ts';
 import { SettingsState } from './state/settings.svelte.ts';
@@ -35,6 +36,7 @@ export class App {
   readonly health = new HealthState(this.api, this.jobs);
   readonly settings = new SettingsState(this.api);
   readonly sources = new SourcesState(this.api);
+  readonly rotation = new RotationState(this.api, this.jobs);
   readonly live = new LiveEvents({
     url: this.api.eventsUrl,
     handlers: {
@@ -48,6 +50,7 @@ export class App {
         // A rescan that found no change sends no `drives` event; read the new refresh time.
         if (j.kind === 'drives.refresh' && j.state === 'succeeded') void this.drives.load().catch(() => undefined);
         this.#quietly(this.health.jobChanged(j));
+        this.#rotationJobChanged(j);
       },
       status: (s) => this.status.apply(s),
       alert: (a) => this.alerts.apply(a),
@@ -338,6 +341,37 @@ export class App {
     }
   }
 
+  /** Reads the registered rotation drives (for the next free name); failures go to the banner. */
+  async loadRotationDrives(): Promise<void> {
+    try {
+      await this.rotation.load();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /** "Use as a rotation backup drive" was opened: start afresh and read the names in use. */
+  openRotationPanel(driveId: string): void {
+    this.rotation.forget(driveId);
+    void this.loadRotationDrives();
+  }
+
+  /**
+   * Starts registering a rotation drive (202: its job is then followed live). Returns the field
+   * errors of a 400 (`name`, `confirm`, `mode`) or the message of a 409; null when started.
+   */
+  async registerRotationDrive(input: RotationRegisterInput): Promise<ShownError | null> {
+    try {
+      await this.rotation.register(input);
+    } catch (err) {
+      const shown = this.notices.handleError(err, ['name', 'confirm', 'mode']);
+      if (shown.status === 409) this.#quietly([this.drives.load()]);
+      return shown;
+    }
+    this.notices.dismissError();
+    return null;
+  }
+
   async loadMoreActivity(): Promise<void> {
     try {
       await this.activity.loadMore();
@@ -369,6 +403,7 @@ export class App {
     this.health.clear();
     this.settings.clear();
     this.sources.clear();
+    this.rotation.clear();
   }
 
   async #loadAll(): Promise<void> {
@@ -379,9 +414,23 @@ export class App {
       this.activity.load(),
       this.alerts.load(),
       ...this.health.reloadAll(),
+      ...(this.rotation.loaded ? [this.rotation.load()] : []),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) this.notices.handleError(failed.reason);
+  }
+
+  /**
+   * A registration ended: re-read the rotation drives, and the drive list when it succeeded (the
+   * new role), in case no `drives` event brought it; say how one started here ended.
+   */
+  #rotationJobChanged(job: Job): void {
+    const ended = this.rotation.jobChanged(job);
+    if (!ended) return;
+    const work = [this.rotation.load()];
+    if (ended.state === 'succeeded') work.push(this.drives.load());
+    this.#quietly(work);
+    if (ended.ours && ended.state === 'succeeded') this.notices.info(job.message ?? 'The drive is now a rotation backup drive.', 6000);
   }
 
   /** Background re-reads: a failure shows in the banner, once. */

@@ -80,6 +80,7 @@ export function roleLabel(role: string): string {
   switch (role) {
     case 'system': return 'System disk';
     case 'unassigned': return 'Not in use';
+    case 'rotation': return 'Rotation drive';
     default: return role.charAt(0).toUpperCase() + role.slice(1).replace(/[-_]/g, ' ');
   }
 }

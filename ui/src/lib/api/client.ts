@@ -5,7 +5,7 @@
 import type {
   Acknowledgements, ActivityEntry, AlertSettingsInput, AlertSettingsView, ApiErrorBody, ApiIssue, DriveHealthView,
   DriveList, Drive, Health, HealthSettings, Job, LoginAnswer, LoginRequest, OpenAlert, SessionInfo, SetupRequest,
-  Source, SourceInput, Status, TestEmailSent,
+  RotationDrive, RotationRegisterInput, Source, SourceInput, Status, TestEmailSent,
 } from './types.ts';
 
 export const API_BASE = '/api/v1';
@@ -103,6 +103,14 @@ export class ApiClient {
   }
   /** 204; the source's backups are kept. */
   removeSource(name: string) { return this.#request<void>('DELETE', `/sources/${encodeURIComponent(name)}`); }
+
+  // ---- rotation backup drives (issue 4) ----
+  rotationDrives() { return this.#request<{ drives: RotationDrive[] }>('GET', '/rotation/drives'); }
+  /**
+   * 202 with the `rotation.register` job. 400 with issues `name`, `confirm`, `mode` (keep without a
+   * filesystem, a name in use); 409 for the system disk, a registered or a disconnected drive.
+   */
+  registerRotationDrive(body: RotationRegisterInput) { return this.#request<{ job: Job }>('POST', '/rotation/drives', { body }); }
 
   /** URL of the Server-Sent Events stream. */
   readonly eventsUrl = `${API_BASE}/events`;

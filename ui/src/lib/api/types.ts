@@ -93,7 +93,7 @@ import type { DriveHealthSummary, OpenAlert, AcknowledgementView } from '../../.
 import type { ActivityEntry } from '../../../../server/activity/activity.model.ts';
 import type { JobView } from '../../../../server/jobs/job.model.ts';
 
-/** A connected drive (GET /drives), with its health summary (null before its first read). */
+/** A connected drive (GET /drives), with its health summary and rotation facts. */
 export type Drive = DriveView;
 
 export interface DriveList {
@@ -129,6 +129,23 @@ export interface SourceInput {
   path: string;
   excludes: string[];
 }
+
+/** A registered rotation drive (GET /rotation/drives), plugged in or not. */
+export type { RotationView as RotationDrive } from '../../../../server/backups/rotation.view.ts';
+
+/** How a drive becomes a rotation drive: keep its files (Safehold's own folder) or erase it. */
+export type RotationMode = 'keep' | 'format';
+
+/** Body of POST /rotation/drives; `confirm` must equal `name` when `mode` is `format`. */
+export interface RotationRegisterInput {
+  driveId: string;
+  name: string;
+  mode: RotationMode;
+  confirm?: string;
+}
+
+/** Job kind of a rotation drive's registration (issue 4). */
+export const JOB_ROTATION_REGISTER = 'rotation.register';
 
 /** Job kinds of issue 3 (the `kind` of a Job). */
 export const JOB_SELF_TEST = 'health.self-test';
