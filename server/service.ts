@@ -120,7 +120,8 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const bus = new EventBus();
 
   const activity = new ActivityService(new ActivityRepository(catalog), bus, clock);
-  const jobs = new JobRunner({ repo: new JobRepository(catalog), clock, bus, log });
+  const jobRepo = new JobRepository(catalog);
+  const jobs = new JobRunner({ repo: jobRepo, clock, bus, log });
   const drives = new DriveService({ repo: new DriveRepository(catalog), devices, activity, bus, clock, log, dataDir });
   jobs.define(drives.refreshJob());
 
@@ -133,11 +134,13 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const scheduler = new Scheduler(clock, log);
   const settings = new SettingsRepository(catalog);
+  const secrets = new SecretStore(dataDir);
+  const history = new SmartHistoryRepository(catalog);
   let port = config.port;
   const alerts = new AlertService({
     repo: new AlertRepository(catalog),
     settings,
-    secrets: new SecretStore(dataDir),
+    secrets,
     transport: overrides.mail ?? (config.simulate ? new OutboxMailTransport(join(dataDir, SIMULATED_HOST_DIR, 'outbox')) : new SmtpMailTransport()),
     activity,
     bus,
@@ -147,7 +150,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     onDigestChange: (digest) => armDigest(digest),
   });
   const smart = overrides.smart !== undefined ? overrides.smart : await chooseSmart(config, runner, missing.has('smartctl'), log);
-  const health = new HealthService({ reader: smart, history: new SmartHistoryRepository(catalog), drives, jobs, alerts, activity, settings, scheduler, bus, clock, log });
+  const health = new HealthService({ reader: smart, history, drives, jobs, alerts, activity, settings, scheduler, bus, clock, log });
   drives.setHealthSource((id) => health.summary(id));
   health.start();
   const mounts: Mounts =
@@ -158,7 +161,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     jobs,
     mounts,
     restic: missing.has('restic') ? null : new ResticAdapter({ runner }),
-    secrets: new SecretStore(dataDir),
+    secrets,
     settings,
     activity,
     clock,
@@ -242,8 +245,8 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   scheduler.set('housekeeping', SCHEDULES.housekeeping, () => {
     const now = clock.now();
     activity.pruneOld();
-    new JobRepository(catalog).prune(now - 30 * DAY, now - 400 * DAY);
-    new SmartHistoryRepository(catalog).compact(now - 30 * DAY, now - 400 * DAY);
+    jobRepo.prune(now - 30 * DAY, now - 400 * DAY);
+    history.compact(now - 30 * DAY, now - 400 * DAY);
     auth.pruneSessions();
   });
 

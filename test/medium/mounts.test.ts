@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SimulatedHost } from '../../system/drives/simulated-host.js';
 import { LinuxMounts } from '../../system/mounts/linux-mounts.adapter.js';
-import { MountError, type Mounts } from '../../system/mounts/mounts.js';
+import type { Mounts } from '../../system/mounts/mounts.js';
 import { SimulatedMounts } from '../../system/mounts/mounts.sim.js';
 import { parseMountinfo, deviceNumbers } from '../../system/mounts/mountinfo.parse.js';
 import { ProcessCommandRunner } from '../../system/process/command-runner.js';
 import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, testName, type LoopDisk } from '../testing/loop-disk.js';
+import { refusal } from '../testing/mounts.js';
 
 interface Subject {
   mounts: Mounts;
@@ -25,15 +26,6 @@ interface Subject {
   /** Pull the device out (mounted or not). */
   pull(): Promise<void>;
   close(): Promise<void>;
-}
-
-async function refusal(promise: Promise<unknown>, kind: MountError['kind'], pattern: RegExp) {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MountError, `a MountError, got ${String(error)}`);
-    assert.equal(error.kind, kind, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  });
 }
 
 function mountsContract(name: string, skip: string | undefined, open: () => Promise<Subject>) {

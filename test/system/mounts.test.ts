@@ -15,6 +15,7 @@ import { parseMountinfo } from '../../system/mounts/mountinfo.parse.js';
 import { MountError } from '../../system/mounts/mounts.js';
 import { checked, ProcessCommandRunner, type RunOptions } from '../../system/process/command-runner.js';
 import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, testName, type LoopDisk } from '../testing/loop-disk.js';
+import { refusal } from '../testing/mounts.js';
 
 /** The real runner with a seatbelt: wipefs and mkfs may only ever touch this test's loop devices. */
 class GuardedRunner extends ProcessCommandRunner {
@@ -25,15 +26,6 @@ class GuardedRunner extends ProcessCommandRunner {
     }
     return super.run(command, args, options);
   }
-}
-
-async function refusal(promise: Promise<unknown>, kind: MountError['kind'], pattern: RegExp) {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MountError, `a MountError, got ${String(error)}`);
-    assert.equal(error.kind, kind, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  });
 }
 
 const mountEntry = async (path: string) => parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8')).reverse().find((e) => e.mountpoint === path);
