@@ -47,6 +47,11 @@ import { SourceRepository } from './backups/source.repository.js';
 import { SourceService } from './backups/source.service.js';
 import { RotationRepository } from './backups/rotation.repository.js';
 import { RotationService } from './backups/rotation.service.js';
+import { BackupRepository } from './backups/backup.repository.js';
+import { BackupService } from './backups/backup.service.js';
+import { DriveAccess } from './backups/drive-access.js';
+import { RestoreService } from './backups/restore.service.js';
+import { RecoveryKitService } from './backups/recovery-kit.service.js';
 import { LinuxMounts } from '../system/mounts/linux-mounts.adapter.js';
 import { SimulatedMounts } from '../system/mounts/mounts.sim.js';
 import type { Mounts } from '../system/mounts/mounts.js';
@@ -155,12 +160,17 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   health.start();
   const mounts: Mounts =
     overrides.mounts ?? (config.simulate ? new SimulatedMounts(await SimulatedHost.open(join(dataDir, SIMULATED_HOST_DIR))) : new LinuxMounts({ runner, protectedPaths: ['/', '/boot', '/boot/firmware', '/boot/efi', '/usr', '/var', dataDir] }));
+  const restic = missing.has('restic') ? null : new ResticAdapter({ runner });
+  const rotationRepo = new RotationRepository(catalog);
+  const backupRepo = new BackupRepository(catalog);
+  const sourceRepo = new SourceRepository(catalog);
+  const driveAccess = new DriveAccess({ mounts, drives, repo: rotationRepo, secrets, dataDir, log });
   const rotation = new RotationService({
-    repo: new RotationRepository(catalog),
+    repo: rotationRepo,
     drives,
     jobs,
     mounts,
-    restic: missing.has('restic') ? null : new ResticAdapter({ runner }),
+    restic,
     secrets,
     settings,
     activity,
@@ -170,6 +180,21 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   });
   drives.setRotationSource((id) => rotation.of(id));
   rotation.start();
+  const backups = new BackupService();
+  backups.start();
+  const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, clock, log, dataDir });
+  restore.start();
+  const recoveryKit = new RecoveryKitService({
+    rotation: rotationRepo,
+    driveRepo: new DriveRepository(catalog),
+    backups: backupRepo,
+    secrets,
+    settings,
+    boxIds: () => rotation.boxIds(),
+    restic,
+    activity,
+    clock,
+  });
   const armDigest = (digest: { enabled: boolean; hour: number }) => {
     if (!digest.enabled) return scheduler.remove('alerts.digest');
     scheduler.set('alerts.digest', `0 ${digest.hour} * * *`, () =>
@@ -217,8 +242,8 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   activity.record({ level: 'info', kind: 'service.started', message: `Safehold ${VERSION} started${config.simulate ? ' on the simulated host (demo)' : ''}.` });
 
   const streams = new EventStreams();
-  const sources = new SourceService({ repo: new SourceRepository(catalog), activity, clock, dataDir });
-  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, bus, streams, log, version: VERSION, startedAt };
+  const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts }));
   const local = createServer(localApp(deps));
@@ -260,6 +285,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       streams.closeAll();
       lan.closeIdleConnections();
       await jobs.shutdown(overrides.graceMs ?? 10_000);
+      await driveAccess.closeIdle();
       lan.closeAllConnections();
       local.closeAllConnections();
       await closed;

@@ -154,4 +154,53 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: 'backups onto rotation drives: runs, the snapshots on each drive, the rotation ledger',
+    sql: `
+      ALTER TABLE rotation_drives ADD COLUMN last_plugged_at INTEGER;      -- last seen plugged in (ms)
+      ALTER TABLE rotation_drives ADD COLUMN last_unplugged_at INTEGER;    -- last seen going away (ms): "away since"
+      ALTER TABLE rotation_drives ADD COLUMN capacity_bytes INTEGER;       -- of its filesystem, measured while mounted
+      ALTER TABLE rotation_drives ADD COLUMN free_bytes INTEGER;           -- free on its filesystem at the end of the last run
+      ALTER TABLE rotation_drives ADD COLUMN check_next_slice INTEGER NOT NULL DEFAULT 1; -- n of the next --read-data-subset n/t
+      ALTER TABLE rotation_drives ADD COLUMN slices_read TEXT NOT NULL DEFAULT '[]';       -- JSON: slices read back in the current round
+      ALTER TABLE rotation_drives ADD COLUMN fully_read_at INTEGER;        -- when a round read every slice back (ms)
+      ALTER TABLE rotation_drives ADD COLUMN prune_suspended_at INTEGER;   -- tripwire fired: no forget/prune until the owner looks
+      ALTER TABLE rotation_drives ADD COLUMN prune_suspended_reason TEXT;
+      ALTER TABLE rotation_drives ADD COLUMN last_pruned_at INTEGER;
+
+      CREATE TABLE backup_runs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        drive_id      TEXT NOT NULL,
+        job_id        INTEGER,
+        started_at    INTEGER NOT NULL,
+        finished_at   INTEGER,
+        outcome       TEXT NOT NULL CHECK (outcome IN ('running','good','partial','failed','interrupted')),
+        message       TEXT,
+        sources       TEXT NOT NULL DEFAULT '[]',   -- JSON: per source { name, outcome, snapshotId, files, bytes, message }
+        check_result  TEXT,                          -- JSON: { ok, slice, problems }
+        drill_result  TEXT,                          -- JSON: { ok, files, bytes, mismatches }
+        used_bytes    INTEGER,                       -- used on the drive's filesystem at the end (for the "full" forecast)
+        capacity_bytes INTEGER,
+        safe_to_unplug INTEGER NOT NULL DEFAULT 0    -- synced, unmounted and flushed at the end
+      );
+      CREATE INDEX backup_runs_by_drive ON backup_runs (drive_id, id);
+
+      CREATE TABLE snapshots (
+        drive_id      TEXT NOT NULL,
+        id            TEXT NOT NULL,                 -- restic's full snapshot id
+        source        TEXT NOT NULL,                 -- the source's name (restic tag)
+        paths         TEXT NOT NULL DEFAULT '[]',    -- JSON: the snapshot's paths
+        time          INTEGER NOT NULL,              -- the snapshot's time (ms)
+        run_id        INTEGER,                       -- the run that made it; null when first seen on the drive
+        files         INTEGER,                       -- files in the snapshot, when known
+        bytes         INTEGER,
+        files_new     INTEGER,
+        files_changed INTEGER,
+        suspicious    TEXT,                          -- why the mass-change tripwire fired, or null
+        PRIMARY KEY (drive_id, id)
+      );
+      CREATE INDEX snapshots_by_source ON snapshots (source, time);
+    `,
+  },
 ];

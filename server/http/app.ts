@@ -22,6 +22,12 @@ import { sourceRoutes } from '../backups/sources.routes.js';
 import { rotationRoutes } from '../backups/rotation.routes.js';
 import type { RotationService } from '../backups/rotation.service.js';
 import type { SourceService } from '../backups/source.service.js';
+import { backupRoutes } from '../backups/backups.routes.js';
+import type { BackupService } from '../backups/backup.service.js';
+import { restoreRoutes } from '../backups/restore.routes.js';
+import type { RestoreService } from '../backups/restore.service.js';
+import { recoveryKitRoutes } from '../backups/recovery-kit.routes.js';
+import type { RecoveryKitService } from '../backups/recovery-kit.service.js';
 import type { HealthService } from '../health/health.service.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import { jobRoutes } from '../jobs/jobs.routes.js';
@@ -41,6 +47,9 @@ export interface ApiDeps {
   alerts: AlertService;
   sources: SourceService;
   rotation: RotationService;
+  backups: BackupService;
+  restore: RestoreService;
+  recoveryKit: RecoveryKitService;
   bus: EventBus;
   streams: EventStreams;
   log: Logger;
@@ -61,6 +70,9 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(diskHealthRoutes(deps.health, deps.alerts));
   router.use(sourceRoutes(deps.sources));
   router.use(rotationRoutes(deps.rotation));
+  router.use(backupRoutes(deps.backups));
+  router.use(restoreRoutes(deps.restore));
+  router.use(recoveryKitRoutes(deps.recoveryKit));
   router.use(deps.streams.routes(deps.bus, deps.drives, deps.status));
   return router;
 }

@@ -1,0 +1,4 @@
+/** Backups onto rotation drives. (Being built.) */
+export class BackupService {
+  start(): void {}
+}
