@@ -25,6 +25,8 @@ import type { StatusView } from '../status/status.service.js';
 import { SimulatedHost, UnknownSimulatedDiskError } from '../../system/drives/simulated-host.js';
 import { localRequest, NoServiceError } from './local-client.js';
 import { smartAssessCommand } from './smart-assess.command.js';
+import { restoreCommand } from './restore.command.js';
+import { recoveryKitCommand } from './recovery-kit.command.js';
 
 const USAGE = `Usage: safehold <command> [options]
 
@@ -72,6 +74,10 @@ export async function main(argv: string[]): Promise<number> {
       return sourcesCommand(loadConfig(flags), more, json);
     case 'rotation':
       return rotationCommand(loadConfig(flags), more, json);
+    case 'restore':
+      return restoreCommand(loadConfig(flags), more, json);
+    case 'recovery-kit':
+      return recoveryKitCommand(loadConfig(flags), more, json);
     case 'smart':
       if (more[0] !== 'assess') throw new UsageError('Use "safehold smart assess FILE [--json]".');
       return smartAssessCommand([...more.slice(1), ...(json ? ['--json'] : [])], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
