@@ -8,6 +8,7 @@
  *   safehold smart assess FILE|- [--json]       judge a saved `smartctl --json` output, offline
  *   safehold sources [list] [--json] | add NAME PATH [--exclude PATTERN…] | remove NAME
  *   safehold rotation [list] [--json] | add DEVICE --name NAME [--format --yes]
+ *   safehold recovery-kit [--json]      the recovery kit: every backup drive, its password, the restic commands
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
  * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
@@ -45,6 +46,8 @@ Commands:
   rotation add DEVICE --name NAME [--format --yes]
                         make the drive at DEVICE (e.g. /dev/sdb) rotation drive NAME; keeps its
                         files, or with --format --yes erases it first
+  recovery-kit [--json] the recovery kit to print and keep safe: every backup drive, its
+                        password and the restic commands to restore without this box
   smart assess FILE [--json]
                         judge a saved "smartctl --json -x" output offline (FILE "-": standard input)
 
