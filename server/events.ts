@@ -16,6 +16,8 @@ export interface EventMap {
   activity: ActivityEntry;
   job: JobView;
   status: StatusView;
+  /** A drive became a rotation drive (its id after any format: a drive without a serial is known by its new filesystem). */
+  rotation: { registered: string };
   /** An alert opened or changed, or one that closed. */
   alert: OpenAlert | { key: string; resolved: true };
 }

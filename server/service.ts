@@ -174,14 +174,13 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     secrets,
     settings,
     activity,
+    bus,
     clock,
     log,
     dataDir,
   });
   drives.setRotationSource((id) => rotation.of(id));
   rotation.start();
-  const backups = new BackupService();
-  backups.start();
   const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, clock, log, dataDir });
   restore.start();
   const recoveryKit = new RecoveryKitService({
@@ -195,6 +194,27 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     activity,
     clock,
   });
+  const backups = new BackupService({
+    repo: backupRepo,
+    rotation: rotationRepo,
+    sources: sourceRepo,
+    drives,
+    access: driveAccess,
+    mounts,
+    restic,
+    jobs,
+    alerts,
+    activity,
+    settings,
+    scheduler,
+    bus,
+    clock,
+    log,
+    dataDir,
+    boxIds: () => rotation.boxIds(),
+    recoveryKitNeeded: () => recoveryKit.needed(),
+  });
+  backups.start();
   const armDigest = (digest: { enabled: boolean; hour: number }) => {
     if (!digest.enabled) return scheduler.remove('alerts.digest');
     scheduler.set('alerts.digest', `0 ${digest.hour} * * *`, () =>
@@ -263,7 +283,13 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   // The first health check reads the disks the first inventory read finds.
   const firstInventory = requestRefresh(jobs);
-  void jobs.settled(firstInventory.id).then(() => health.requestCheck()).catch(() => undefined); // stopping: no check
+  void jobs
+    .settled(firstInventory.id)
+    .then(() => {
+      health.requestCheck();
+      backups.resumeInterrupted();
+    })
+    .catch(() => undefined); // stopping: no check
   const watcher = new DriveWatcher({ devices, clock, log, onChange: () => requestRefresh(jobs), intervalMs: overrides.watchIntervalMs });
   await watcher.start();
   scheduler.set('inventory', SCHEDULES.inventory, () => requestRefresh(jobs));

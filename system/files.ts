@@ -72,3 +72,70 @@ export async function inspectFolder(path: string): Promise<FolderFacts> {
   }
   return facts;
 }
+
+export interface SampledFile {
+  /** Absolute path on the box. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * Up to `count` regular files under `root`, chosen at random (reservoir sampling over one walk, so
+ * memory stays at `count` entries whatever the tree's size), each last modified before
+ * `modifiedBefore` (ms) and at most `maxBytes` long. Symbolic links are not followed; folders that
+ * cannot be read are skipped. Never throws for a missing root (no files).
+ */
+export async function sampleFiles(root: string, options: { count: number; maxBytes: number; modifiedBefore: number; random?: () => number }): Promise<SampledFile[]> {
+  const { lstat, opendir } = await import('node:fs/promises');
+  const random = options.random ?? Math.random;
+  const chosen: SampledFile[] = [];
+  let seen = 0;
+  const folders = [root];
+  while (folders.length) {
+    const folder = folders.pop()!;
+    let dir;
+    try {
+      dir = await opendir(folder);
+    } catch {
+      continue;
+    }
+    for await (const entry of dir) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) folders.push(path);
+      else if (entry.isFile() && options.count > 0) {
+        const info = await lstat(path).catch(() => null);
+        if (!info || info.size > options.maxBytes || info.mtimeMs >= options.modifiedBefore) continue;
+        seen++;
+        const file = { path, size: info.size, mtimeMs: info.mtimeMs };
+        if (chosen.length < options.count) chosen.push(file);
+        else {
+          const slot = Math.floor(random() * seen);
+          if (slot < options.count) chosen[slot] = file;
+        }
+      }
+    }
+  }
+  return chosen;
+}
+
+/** Whether two files hold the same bytes, read in 1 MiB chunks (asynchronously, so the event loop stays free). */
+export async function sameBytes(a: string, b: string): Promise<boolean> {
+  const { open: openFile } = await import('node:fs/promises');
+  const [fa, fb] = await Promise.all([openFile(a, 'r'), openFile(b, 'r')]);
+  try {
+    const [sa, sb] = await Promise.all([fa.stat(), fb.stat()]);
+    if (sa.size !== sb.size) return false;
+    const size = 1 << 20;
+    const ba = Buffer.allocUnsafe(size);
+    const bb = Buffer.allocUnsafe(size);
+    for (;;) {
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, size, null), fb.read(bb, 0, size, null)]);
+      if (ra.bytesRead !== rb.bytesRead) return false;
+      if (ra.bytesRead === 0) return true;
+      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+    }
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}

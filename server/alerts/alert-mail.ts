@@ -688,6 +688,45 @@ export function composeAlert(event: AlertEvent, box: BoxInfo): MailMessage {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Notices: mails about things that are not one disk's health (backups, rotation reminders).
+
+/** A mail about a backup, a rotation reminder or another happening that is not a disk's health. */
+export interface NoticeMail {
+  /** Without the host name (added). */
+  subject: string;
+  banner: string;
+  tone: 'bad' | 'warn' | 'good' | 'info';
+  /** Paragraphs: what happened. */
+  happened: string[];
+  /** Facts shown as "key: value" lines (drive, serial, sizes). */
+  facts?: Array<[string, string]>;
+  /** Paragraphs: what it means. */
+  means?: string[];
+  /** Numbered steps: what to do next. */
+  steps?: string[];
+  /** A page of the admin page, relative to its address (`backups`). */
+  link?: { label: string; path: string };
+}
+
+/** Renders a notice like every other alert mail (the same plain text and HTML). */
+export function composeNotice(notice: NoticeMail, box: BoxInfo, at: string): MailMessage {
+  const host = clean(box.hostname) || 'Safehold';
+  const sections: Section[] = [{ title: 'What happened', blocks: notice.happened.map((p) => ({ p })) }];
+  if (notice.facts?.length) sections.push({ title: 'Details', blocks: [{ kv: notice.facts }] });
+  if (notice.means?.length) sections.push({ title: 'What it means', blocks: notice.means.map((p) => ({ p })) });
+  const next: Block[] = [];
+  if (notice.steps?.length) next.push({ ol: notice.steps });
+  if (notice.link) next.push({ link: { label: notice.link.label, url: `${baseUrl(box.pageUrl)}${notice.link.path}` } });
+  if (next.length) sections.push({ title: 'What to do next', blocks: next });
+  return render({
+    subject: `${notice.subject} — ${host}`,
+    banner: { text: notice.banner, tone: notice.tone },
+    sections,
+    footer: [`Sent by Safehold on ${host}, ${formatTime(at, box.timeZone)}.`],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // The daily digest.
 
 const VERDICT_RANK: Record<Verdict, number> = { failing: 0, warning: 1, unknown: 2, healthy: 3 };

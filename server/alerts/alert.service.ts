@@ -23,7 +23,7 @@ import type { Reason } from '../health/health.model.js';
 import type { AlertSettingsInput, AlertSettingsView, OpenAlert } from '../health/health.view.js';
 import type { SecretStore } from '../settings/secrets.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
-import { composeAlert, composeDigest, composeTestMail, type AlertDisk, type AlertKind, type BoxInfo } from './alert-mail.js';
+import { composeAlert, composeDigest, composeNotice, composeTestMail, type AlertDisk, type AlertKind, type BoxInfo, type NoticeMail } from './alert-mail.js';
 import { decide, reminderGapMs } from './alert-policy.js';
 import type { AlertRepository, StoredAlert } from './alert.repository.js';
 
@@ -94,6 +94,22 @@ export interface Observation {
   reasons: Reason[];
 }
 
+/** A lasting condition that is not one disk's health (see `observeCondition`). */
+export interface ConditionObservation {
+  /** Stable key: `source:<name>`, `rotation:swap`, `backups:stale`. */
+  key: string;
+  /** For the activity log: `alert.<kind>`. */
+  kind: string;
+  state: string;
+  normal: boolean;
+  severity: 'warning' | 'error';
+  /** One line for the dashboard and the activity log. */
+  message: string;
+  /** The drive it is about, when one. */
+  driveId?: string | null;
+  mail: NoticeMail;
+}
+
 export type OpenAlertEvent = OpenAlert | { key: string; resolved: true };
 
 export interface AlertServiceOptions {
@@ -153,29 +169,14 @@ export class AlertService {
 
   /** Tell the owner about this condition if, and only if, the policy says so. */
   async observe(observation: Observation): Promise<void> {
-    const now = this.o.clock.now();
-    const before = this.o.repo.get(observation.key) ?? null;
-    const decision = decide(now, { key: observation.key, state: observation.state, normal: observation.normal }, before);
-    if (decision.memory) {
-      this.o.repo.save({ ...decision.memory, driveId: observation.disk.id, severity: observation.severity, message: observation.message });
-    } else {
-      this.o.repo.remove(observation.key);
-    }
-    if (!decision.send) return;
-
-    const stored = decision.memory ? this.o.repo.get(observation.key)! : null;
-    this.o.activity.record({
-      level: observation.normal ? 'info' : observation.severity,
-      kind: `alert.${observation.kind}`,
-      subject: observation.disk.id,
-      message: decision.send === 'reminder' ? `Still: ${observation.message}` : observation.message,
-    });
-    this.o.bus.publish('alert', stored ? toOpenAlert(stored) : { key: observation.key, resolved: true });
+    const told = this.#remember({ ...observation, driveId: observation.disk.id, kind: `alert.${observation.kind}` });
+    if (!told) return;
+    const { decision, before, stored, now } = told;
     await this.#mail(
       composeAlert(
         {
           kind: observation.kind,
-          reason: decision.send,
+          reason: decision,
           state: observation.state,
           previousState: before?.state ?? null,
           disk: observation.disk,
@@ -187,6 +188,48 @@ export class AlertService {
         this.box(),
       ),
     );
+  }
+
+  /**
+   * A lasting condition that is not one disk's health (a source that is missing, a rotation swap
+   * that is due): the same policy as `observe()` — told at once, reminded after 1, 2, 4, 8 … days
+   * (never more than once a day), an open alert on the dashboard while it lasts. The return to
+   * normal is logged, not mailed.
+   */
+  async observeCondition(condition: ConditionObservation): Promise<void> {
+    const told = this.#remember({ ...condition, kind: `alert.${condition.kind}` });
+    if (!told || condition.normal) return;
+    const mail = told.decision === 'reminder' ? { ...condition.mail, subject: `Reminder: ${condition.mail.subject}` } : condition.mail;
+    await this.#mail(composeNotice(mail, this.box(), new Date(told.now).toISOString()));
+  }
+
+  /** A one-off happening that is not about a disk's health (a backup ended, a snapshot looks suspicious): logged, and mailed once unless `mailed: false`. */
+  async notify(notice: { kind: string; severity: 'info' | 'warning' | 'error'; subject?: string | null; message: string; mail: NoticeMail; mailed?: boolean }): Promise<void> {
+    this.o.activity.record({ level: notice.severity, kind: `alert.${notice.kind}`, subject: notice.subject ?? undefined, message: notice.message });
+    if (notice.mailed === false) return;
+    await this.#mail(composeNotice(notice.mail, this.box(), new Date(this.o.clock.now()).toISOString()));
+  }
+
+  /** The alert memory and activity log side of a lasting condition; what to mail, or null when nothing is told. */
+  #remember(c: { key: string; kind: string; state: string; normal: boolean; severity: 'warning' | 'error'; message: string; driveId?: string | null }) {
+    const now = this.o.clock.now();
+    const before = this.o.repo.get(c.key) ?? null;
+    const decision = decide(now, { key: c.key, state: c.state, normal: c.normal }, before);
+    if (decision.memory) {
+      this.o.repo.save({ ...decision.memory, driveId: c.driveId ?? null, severity: c.severity, message: c.message });
+    } else {
+      this.o.repo.remove(c.key);
+    }
+    if (!decision.send) return null;
+    const stored = decision.memory ? this.o.repo.get(c.key)! : null;
+    this.o.activity.record({
+      level: c.normal ? 'info' : c.severity,
+      kind: c.kind,
+      subject: c.driveId ?? undefined,
+      message: decision.send === 'reminder' ? `Still: ${c.message}` : c.message,
+    });
+    this.o.bus.publish('alert', stored ? toOpenAlert(stored) : { key: c.key, resolved: true });
+    return { decision: decision.send, before, stored, now };
   }
 
   /** A one-off happening (a failed self-test, a growing counter): logged and mailed once. */

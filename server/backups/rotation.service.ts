@@ -10,7 +10,8 @@
  * - the drive is mounted at `<data>/mnt/<drive id>` and written to only when a real device is
  *   behind that folder; the marker is written, then the restic repository `Safehold/repository` is
  *   created with a new random password kept in the secret store; the drive is unmounted (synced);
- * - the catalog records the drive only when all of that succeeded. On failure, what this attempt
+ * - the catalog records the drive only when all of that succeeded, and the event `rotation`
+ *   announces it (the backup service starts the first backup onto it). On failure, what this attempt
  *   created on the drive (`Safehold/`) and the password are removed, and the drive is unmounted.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -26,6 +27,7 @@ import type { ActivityService } from '../activity/activity.service.js';
 import { describeForLog, type DriveView } from '../drives/drive.model.js';
 import type { DriveService } from '../drives/drive.service.js';
 import { ConflictError, InvalidInputError } from '../errors.js';
+import type { EventBus } from '../events.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { JobDefinition, JobView } from '../jobs/job.model.js';
 import type { SecretStore } from '../settings/secrets.js';
@@ -67,6 +69,7 @@ export interface RotationServiceOptions {
   secrets: SecretStore;
   settings: SettingsRepository;
   activity: ActivityService;
+  bus: EventBus;
   clock: Clock;
   log: Logger;
   dataDir: string;
@@ -203,6 +206,7 @@ export class RotationService {
         }
         this.o.repo.add({ driveId: drive.id, name, passwordSecret: secretName, filesystemUuid: partition?.uuid ?? null, registeredAt: this.o.clock.now() });
         this.o.drives.republish();
+        this.o.bus.publish('rotation', { registered: drive.id });
         this.o.activity.record({
           level: 'info',
           kind: 'rotation.registered',

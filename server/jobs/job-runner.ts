@@ -10,6 +10,8 @@
  *   (its AbortSignal fires); it ends `cancelled`.
  * - `shutdown()` refuses new work, signals every running job, waits for them up to a limit, and
  *   marks what is still running `interrupted`.
+ * - A job that throws `JobInterruptedError` (cut off from outside: a drive pulled out) ends
+ *   `interrupted` with its message; any other error ends it `failed`.
  * - `start()` first turns rows left `running` by a previous process into `interrupted`; since locks
  *   are held only by running jobs, that frees them.
  * Every change of state or progress is written to the catalog and published on the event bus.
@@ -21,6 +23,7 @@ import type { EventBus } from '../events.js';
 import {
   estimateEta,
   FINISHED_STATES,
+  JobInterruptedError,
   type JobContext,
   type JobDefinition,
   type JobProgress,
@@ -253,6 +256,9 @@ export class JobRunner {
         } else if (reason === 'shutdown') {
           state = 'interrupted';
           message = SHUTDOWN_MESSAGE;
+        } else if (error instanceof JobInterruptedError) {
+          state = 'interrupted';
+          message = error.message;
         } else {
           state = 'failed';
           message = error instanceof Error ? error.message : String(error);

@@ -58,6 +58,17 @@ export interface JobDefinition {
   run(context: JobContext): Promise<string | void>;
 }
 
+/**
+ * Thrown by a job whose work was cut off from outside (a drive pulled out mid-way): the job ends
+ * `interrupted`, not `failed`, with this message, and may run again when the cause is gone.
+ */
+export class JobInterruptedError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'JobInterruptedError';
+  }
+}
+
 /** Why a running job's signal fired. */
 export type StopReason = 'cancel' | 'shutdown';
 

@@ -54,12 +54,29 @@ export interface LoopDiskOptions {
 
 /** Creates, attaches and formats (ext4, labelled, random uuid) a loop disk. */
 export async function createLoopDisk(options: LoopDiskOptions = {}): Promise<LoopDisk> {
-  const runner = options.runner ?? new ProcessCommandRunner();
   const sizeBytes = (options.sizeMiB ?? 64) * 1024 * 1024;
   const image = join(tmpdir(), `${uniqueName()}.img`);
   const file = await open(image, 'w');
   await file.truncate(sizeBytes);
   await file.close();
+  const disk = await attachImage(image, options);
+  try {
+    await disk.reformat(disk.label);
+  } catch (error) {
+    await disk.cleanup();
+    throw error;
+  }
+  return disk;
+}
+
+/**
+ * Attaches an existing image (a disk unplugged earlier with `detach()`, or a copy of one) as a
+ * loop device, without formatting it: plugging a USB drive in again. `cleanup()` deletes the image.
+ */
+export async function attachImage(image: string, options: Omit<LoopDiskOptions, 'sizeMiB'> = {}): Promise<LoopDisk> {
+  const runner = options.runner ?? new ProcessCommandRunner();
+  const { stat } = await import('node:fs/promises');
+  const sizeBytes = (await stat(image)).size;
   let device: string;
   try {
     device = (await checked(runner, 'losetup', ['--find', '--show', image])).stdout.trim();
@@ -114,12 +131,6 @@ export async function createLoopDisk(options: LoopDiskOptions = {}): Promise<Loo
       await checked(runner, 'mkfs.ext4', ['-q', '-F', '-L', label, '-U', disk.uuid, device]);
     },
   };
-  try {
-    await disk.reformat(disk.label);
-  } catch (error) {
-    await disk.cleanup();
-    throw error;
-  }
   return disk;
 }
 

@@ -1,0 +1,158 @@
+/**
+ * The rotation as an owner lives it (root only; real service, real restic, loop disks as USB
+ * drives, a real SMTP server): register drive A keeping its files and drive B erased; each backs up
+ * by itself, is verified, drilled and unmounted, and is announced "safe to unplug" on the page and
+ * by mail; the sources change; B is plugged in, then A again; the ledger and the snapshots on each
+ * drive are what happened.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { attachImage, cleanupLeftovers, createLoopDisk, type LoopDisk } from '../testing/loop-disk.js';
+import { BackupBox, backupSkipReason } from '../testing/backups.js';
+import { waitFor } from '../testing/service.js';
+
+const run = promisify(execFile);
+const skip = await backupSkipReason();
+
+describe('backups onto rotated drives', { skip }, () => {
+  let box: BackupBox;
+  const disks: LoopDisk[] = [];
+  let photos: string;
+  let documents: string;
+  let idA = '';
+  let idB = '';
+
+  before(async () => {
+    await cleanupLeftovers();
+    box = await BackupBox.start();
+    photos = join(box.scratch, 'photos');
+    documents = join(box.scratch, 'documents');
+    for (let i = 0; i < 30; i++) {
+      await mkdir(join(photos, `20${10 + (i % 5)}`), { recursive: true });
+      await writeFile(join(photos, `20${10 + (i % 5)}`, `img-${i}.jpg`), Buffer.alloc(20_000 + i * 1000, i));
+    }
+    await mkdir(documents, { recursive: true });
+    await writeFile(join(documents, 'letter.txt'), 'Dear grandma,\n');
+    await writeFile(join(documents, 'taxes.tmp'), 'scratch');
+    await box.addSource('photos', photos);
+    await box.addSource('documents', documents, ['*.tmp']);
+  });
+
+  after(async () => {
+    for (const d of disks) await d.cleanup().catch(() => undefined);
+    await box?.dispose();
+  });
+
+  it('backs up onto drive A right after it is registered, verifies it, unmounts it and says it is safe to unplug', async () => {
+    const a = await createLoopDisk({ sizeMiB: 128, label: 'FAMILY-A' });
+    disks.push(a);
+    await a.mount();
+    await writeFile(join(a.mountpoint!, 'keep-me.txt'), 'the owner\'s own file\n');
+    await a.unmount();
+    const { driveId, backup } = await box.register(a, 'A', 'keep');
+    idA = driveId;
+    assert.equal(backup.state, 'succeeded', backup.message ?? '');
+    assert.match(backup.message ?? '', /2 of 2 sources backed up onto drive A, verified\. Drive A is safe to unplug\./);
+    assert.equal(await box.somethingMounted(), false, 'the drive is unmounted');
+
+    const entry = await box.entry('A');
+    assert.equal(entry.state, 'safe-to-unplug');
+    assert.equal(entry.snapshotCount, 2);
+    assert.ok(entry.lastGoodBackupAt);
+    assert.deepEqual(entry.lastCheck && { ok: entry.lastCheck.ok, slice: entry.lastCheck.slice }, { ok: true, slice: '1/8' });
+    assert.equal(entry.readBackFraction, 1 / 8);
+    assert.equal(entry.lastDrill?.ok, true);
+    assert.ok(entry.lastDrill!.files > 0 && entry.lastDrill!.files <= 20, `the drill restored ${entry.lastDrill!.files} files`);
+    assert.ok(entry.capacityBytes! > 100 * 1024 * 1024 && entry.freeBytes! > 0);
+
+    const [last] = await box.runs(idA);
+    assert.equal(last!.outcome, 'good');
+    assert.equal(last!.safeToUnplug, true);
+    assert.deepEqual(last!.sources.map((s) => [s.name, s.outcome, s.files]), [['documents', 'backed-up', 1], ['photos', 'backed-up', 30]]);
+
+    assert.ok((await box.activity()).some((e) => e.kind === 'alert.backup.safe-to-unplug' && /Drive A is safe to unplug/.test(e.message)));
+    assert.match(await box.waitForMail(/Drive A is safe to unplug/), /^Drive A is safe to unplug — /);
+
+    // Seen as another computer would: the owner's file, and the snapshots in the repository.
+    const snapshots = await box.admin.get(`/backups/drives/${encodeURIComponent(idA)}/snapshots`);
+    assert.deepEqual(snapshots.json.snapshots.map((s: { source: string }) => s.source).sort(), ['documents', 'photos']);
+    await a.mount();
+    try {
+      assert.equal(await readFile(join(a.mountpoint!, 'keep-me.txt'), 'utf8'), 'the owner\'s own file\n');
+    } finally {
+      await a.unmount();
+    }
+  });
+
+  it('shows drive A away once unplugged, and backs up onto drive B (erased) with the sources as they are now', async () => {
+    const a = disks[0]!;
+    await a.detach();
+    await waitFor(async () => !(await box.entry('A')).connected, 10_000, 'drive A away');
+    assert.ok((await box.entry('A')).awaySince);
+
+    await writeFile(join(photos, '2010', 'img-0.jpg'), Buffer.alloc(5000, 99)); // changed
+    await writeFile(join(photos, 'new.jpg'), Buffer.alloc(7000, 7)); // added
+
+    const b = await createLoopDisk({ sizeMiB: 128, label: 'OLD-STUFF' });
+    disks.push(b);
+    const { driveId, backup } = await box.register(b, 'B', 'format');
+    idB = driveId;
+    assert.equal(backup.state, 'succeeded', backup.message ?? '');
+    const entry = await box.entry('B');
+    assert.equal(entry.snapshotCount, 2);
+    assert.equal(entry.state, 'safe-to-unplug');
+    const [last] = await box.runs(idB);
+    assert.equal(last!.sources.find((s) => s.name === 'photos')!.files, 31);
+
+    const protection = (await box.admin.get('/backups/protection')).json;
+    assert.equal(protection.newestBackup.driveName, 'B');
+    assert.equal(protection.longestAway.driveName, 'A');
+    assert.equal(protection.recoveryKitNeeded, true, 'a new drive: the kit must be saved again');
+  });
+
+  it('backs up by itself when drive A is plugged in again, on top of its earlier backups', async () => {
+    await disks[1]!.detach();
+    await waitFor(async () => !(await box.entry('B')).connected, 10_000, 'drive B away');
+    const since = await box.lastJobId();
+    const again = await attachImage(disks[0]!.image);
+    disks.push(again);
+    const backup = await box.jobEnded('backup.rotation', idA, since);
+    assert.equal(backup.state, 'succeeded', backup.message ?? '');
+
+    const entry = await box.entry('A');
+    assert.equal(entry.connected, true);
+    // Retention keeps one backup a day (the newest): the morning's snapshots gave way to these.
+    assert.equal(entry.snapshotCount, 2, 'one snapshot a day per source');
+    assert.equal(entry.lastCheck?.slice, '2/8', 'the next slice of the data is read back');
+    assert.equal(entry.readBackFraction, 2 / 8);
+    const runs = await box.runs(idA);
+    assert.equal(runs.length, 2);
+    const photosRun = runs[0]!.sources.find((s) => s.name === 'photos')!;
+    assert.deepEqual([photosRun.files, photosRun.filesNew, photosRun.filesChanged], [31, 1, 1], 'only what changed since drive A\'s last backup is new');
+
+    // The newest snapshot of photos on A has the changed file's new bytes.
+    const snaps = (await box.admin.get(`/backups/drives/${encodeURIComponent(idA)}/snapshots`)).json.snapshots as Array<{ id: string; source: string; time: string }>;
+    const newest = snaps.filter((s) => s.source === 'photos').pop()!;
+    const look = join(box.scratch, 'look');
+    await again.mount();
+    try {
+      const secrets = join(box.svc.dataDir, 'secrets');
+      const password = (await run('ls', [secrets])).stdout.split('\n').filter((f) => f.startsWith('restic-'));
+      let restored = false;
+      for (const p of password) {
+        const res = await run('restic', ['-r', join(again.mountpoint!, 'Safehold', 'repository'), '--password-file', join(secrets, p), '--no-cache', '--no-lock', 'restore', newest.id, '--target', look, '--include', join(photos, '2010', 'img-0.jpg')]).catch(() => null);
+        if (res) restored = true;
+      }
+      assert.ok(restored, 'one of the stored passwords opens drive A');
+      assert.deepEqual(await readFile(join(look, photos, '2010', 'img-0.jpg')), Buffer.alloc(5000, 99));
+    } finally {
+      await again.unmount();
+      await rm(look, { recursive: true, force: true });
+    }
+    assert.equal(await box.somethingMounted(), false);
+  });
+});
