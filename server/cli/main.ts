@@ -8,6 +8,7 @@
  *   safehold smart assess FILE|- [--json]       judge a saved `smartctl --json` output, offline
  *   safehold sources [list] [--json] | add NAME PATH [--exclude PATTERN…] | remove NAME
  *   safehold rotation [list] [--json] | add DEVICE --name NAME [--format --yes]
+ *   safehold restore snapshots|ls|get|DRIVE …   restore from a plugged-in rotation drive (restore.command.ts)
  *   safehold recovery-kit [--json]      the recovery kit: every backup drive, its password, the restic commands
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
@@ -46,6 +47,15 @@ Commands:
   rotation add DEVICE --name NAME [--format --yes]
                         make the drive at DEVICE (e.g. /dev/sdb) rotation drive NAME; keeps its
                         files, or with --format --yes erases it first
+  restore snapshots DRIVE [--source NAME] [--json]
+                        the snapshots on rotation drive DRIVE (plugged in), read from the drive
+  restore ls DRIVE SNAPSHOT [PATH] [--source NAME] [--json]
+                        one folder of a snapshot (SNAPSHOT: an id, or latest)
+  restore DRIVE SNAPSHOT PATH... [--original --overwrite] [--source NAME]
+                        restore files or folders into a new folder beside the source
+                        (<source>-restored-<date>), or over the originals with --original --overwrite
+  restore get DRIVE SNAPSHOT PATH --output FILE
+                        download one file of a snapshot (FILE must not exist; "-": standard output)
   recovery-kit [--json] the recovery kit to print and keep safe: every backup drive, its
                         password and the restic commands to restore without this box
   smart assess FILE [--json]

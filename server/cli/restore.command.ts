@@ -1,6 +1,297 @@
-/** `safehold restore …` (being built: see docs/api.md, "Restore"). */
+/**
+ * `safehold restore …`: restore from a plugged-in rotation drive, through the running service's
+ * local socket (docs/restore.md).
+ *
+ *   safehold restore snapshots DRIVE [--source NAME] [--json]
+ *   safehold restore ls DRIVE SNAPSHOT [PATH] [--source NAME] [--json]
+ *   safehold restore [files] DRIVE SNAPSHOT PATH... [--original --overwrite] [--source NAME] [--json]
+ *   safehold restore get DRIVE SNAPSHOT PATH --output FILE|- [--source NAME]
+ *
+ * DRIVE is the rotation drive's name (`A`). SNAPSHOT is a snapshot id (8 to 64 hex digits) or
+ * `latest` (the newest snapshot of `--source NAME`, needed when the drive holds several sources).
+ * PATH is a path inside the snapshot as `ls` prints it, absolute or relative to the snapshot's
+ * folder. Restoring waits for the job and prints where the files are. `get` never overwrites FILE.
+ * Wrong usage throws `InvalidInputError` (exit status 2); a refusal by the service, exit status 1.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, lstat, rm } from 'node:fs/promises';
+import { request, type IncomingMessage } from 'node:http';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { BrowseEntry, SnapshotView } from '../backups/backup.view.js';
+import type { RotationView } from '../backups/rotation.view.js';
 import type { Config } from '../config.js';
+import { formatSize } from '../drives/drive.model.js';
+import { InvalidInputError } from '../errors.js';
+import type { JobView } from '../jobs/job.model.js';
+import { SOCKET_FILE } from '../service.js';
+import { localRequest, NoServiceError } from './local-client.js';
 
-export async function restoreCommand(_config: Config, _args: string[], _json: boolean): Promise<number> {
-  throw new Error('safehold restore is not built yet.');
+const USAGE = [
+  'Use one of:',
+  '  safehold restore snapshots DRIVE [--source NAME] [--json]',
+  '  safehold restore ls DRIVE SNAPSHOT [PATH] [--source NAME] [--json]',
+  '  safehold restore DRIVE SNAPSHOT PATH... [--original --overwrite] [--source NAME] [--json]',
+  '  safehold restore get DRIVE SNAPSHOT PATH --output FILE',
+].join('\n');
+
+const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+interface Parsed {
+  positional: string[];
+  source: string | null;
+  output: string | null;
+  original: boolean;
+  overwrite: boolean;
+}
+
+function usage(problem: string): InvalidInputError {
+  return new InvalidInputError(`${problem}\n${USAGE}`);
+}
+
+function parse(args: string[]): Parsed {
+  const out: Parsed = { positional: [], source: null, output: null, original: false, overwrite: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      out.positional.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === '--source' || arg === '--output') {
+      const value = args[++i];
+      if (value === undefined) throw usage(`${arg} needs a value.`);
+      if (arg === '--source') out.source = value;
+      else out.output = value;
+    } else if (arg === '--original') out.original = true;
+    else if (arg === '--overwrite') out.overwrite = true;
+    else if (arg.startsWith('--')) throw usage(`Unknown option ${arg}.`);
+    else out.positional.push(arg);
+  }
+  return out;
+}
+
+export async function restoreCommand(config: Config, args: string[], json: boolean): Promise<number> {
+  const parsed = parse(args);
+  const [first, ...rest] = parsed.positional;
+  const dataDir = config.dataDir;
+  const only = (allowed: Array<keyof Parsed>, what: string) => {
+    for (const key of ['output', 'original', 'overwrite'] as const) {
+      if (!allowed.includes(key) && parsed[key]) throw usage(`--${key} does not go with "safehold restore ${what}".`);
+    }
+  };
+  switch (first) {
+    case undefined:
+      throw usage('Say what to restore.');
+    case 'snapshots':
+      only([], 'snapshots');
+      if (rest.length !== 1) throw usage('"safehold restore snapshots" takes the drive\'s name.');
+      return listSnapshots(dataDir, rest[0]!, parsed.source, json);
+    case 'ls':
+      only([], 'ls');
+      if (rest.length < 2 || rest.length > 3) throw usage('"safehold restore ls" takes DRIVE SNAPSHOT [PATH].');
+      return ls(dataDir, rest[0]!, rest[1]!, rest[2], parsed.source, json);
+    case 'get':
+      only(['output'], 'get');
+      if (rest.length !== 3 || !parsed.output) throw usage('"safehold restore get" takes DRIVE SNAPSHOT PATH --output FILE.');
+      return get(dataDir, rest[0]!, rest[1]!, rest[2]!, parsed.source, parsed.output);
+    default: {
+      const words = first === 'files' ? rest : parsed.positional;
+      only(['original', 'overwrite'], 'DRIVE SNAPSHOT PATH...');
+      if (words.length < 3) throw usage('Restoring takes DRIVE SNAPSHOT PATH...');
+      if (parsed.original && !parsed.overwrite) throw usage('--original writes over the files where they are now: add --overwrite to confirm.');
+      if (parsed.overwrite && !parsed.original) throw usage('--overwrite goes with --original; without it the files go into a new folder and nothing is overwritten.');
+      return restoreFiles(dataDir, words[0]!, words[1]!, words.slice(2), parsed.source, parsed.original, json);
+    }
+  }
+}
+
+// --- the commands ---------------------------------------------------------------------------------
+
+async function listSnapshots(dataDir: string, driveName: string, source: string | null, json: boolean): Promise<number> {
+  const drive = await driveNamed(dataDir, driveName);
+  const snapshots = (await snapshotsOn(dataDir, drive)).filter((s) => source === null || s.source === source);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ snapshots }, null, 2)}\n`);
+    return 0;
+  }
+  if (snapshots.length === 0) {
+    process.stdout.write(`No snapshots${source ? ` of ${source}` : ''} on drive ${drive.name}.\n`);
+    return 0;
+  }
+  for (const s of snapshots) {
+    const size = s.bytes === null ? '' : `  ${s.files ?? '?'} files, ${formatSize(s.bytes)}`;
+    process.stdout.write(`${s.shortId}  ${s.time.slice(0, 19).replace('T', ' ')}  ${s.source.padEnd(12)} ${s.paths.map(printable).join(', ')}${size}${s.suspicious ? `  SUSPICIOUS: ${s.suspicious}` : ''}\n`);
+  }
+  return 0;
+}
+
+async function ls(dataDir: string, driveName: string, snapshotWord: string, pathWord: string | undefined, source: string | null, json: boolean): Promise<number> {
+  const drive = await driveNamed(dataDir, driveName);
+  const snapshot = await snapshotFor(dataDir, drive, snapshotWord, source);
+  const query = pathWord === undefined ? '' : `?path=${encodeURIComponent(inSnapshot(snapshot, pathWord))}`;
+  const listing = (await call(dataDir, 'GET', `${snapshotRoute(drive, snapshot)}/ls${query}`, undefined, 200)) as { path: string; entries: BrowseEntry[] };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(listing, null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`${printable(listing.path)}  (drive ${drive.name}, snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)})\n`);
+  if (listing.entries.length === 0) process.stdout.write('  (empty folder)\n');
+  for (const e of listing.entries) {
+    const size = e.type === 'file' && e.size !== null ? formatSize(e.size) : '';
+    const mark = { dir: '/', file: '', symlink: ' (link)', other: ' (special file)' }[e.type];
+    process.stdout.write(`  ${size.padStart(8)}  ${e.mtime.slice(0, 10)}  ${printable(e.name)}${mark}${e.nameIsExact ? '' : '  (name not UTF-8: restore works, typing it needs \uFFFD)'}\n`);
+  }
+  return 0;
+}
+
+async function restoreFiles(dataDir: string, driveName: string, snapshotWord: string, pathWords: string[], source: string | null, original: boolean, json: boolean): Promise<number> {
+  const drive = await driveNamed(dataDir, driveName);
+  const snapshot = await snapshotFor(dataDir, drive, snapshotWord, source);
+  const paths = pathWords.map((p) => inSnapshot(snapshot, p));
+  const body = original ? { paths, target: 'original', overwrite: true } : { paths, target: 'beside' };
+  const started = (await call(dataDir, 'POST', `${snapshotRoute(drive, snapshot)}/restore`, body, 202)) as { job: JobView; folder: string };
+  if (!json) process.stdout.write(`Restoring from drive ${drive.name} (snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)}) ${original ? 'over the files in' : 'into'} ${printable(started.folder)}…\n`);
+  let said = '';
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const job = (await call(dataDir, 'GET', `/jobs/${started.job.id}`, undefined, 200)) as JobView;
+    if (FINISHED.includes(job.state)) {
+      if (json) process.stdout.write(`${JSON.stringify({ job, folder: started.folder }, null, 2)}\n`);
+      else process.stdout.write(`${job.message ?? job.state}\n`);
+      return job.state === 'succeeded' ? 0 : 1;
+    }
+    const now = job.progress.current ?? '';
+    if (!json && now && now !== said) {
+      process.stdout.write(`  ${now}\n`);
+      said = now;
+    }
+  }
+}
+
+async function get(dataDir: string, driveName: string, snapshotWord: string, pathWord: string, source: string | null, output: string): Promise<number> {
+  const toStdout = output === '-';
+  const file = toStdout ? '' : resolve(output);
+  if (!toStdout && (await lstat(file).then(() => true, () => false))) throw new Error(`${file} already exists: choose another --output, nothing was written.`);
+  const drive = await driveNamed(dataDir, driveName);
+  const snapshot = await snapshotFor(dataDir, drive, snapshotWord, source);
+  const path = inSnapshot(snapshot, pathWord);
+  const res = await streamRequest(dataDir, `${snapshotRoute(drive, snapshot)}/download?path=${encodeURIComponent(path)}`);
+  if (res.statusCode !== 200) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    throw new Error(refusal(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
+  }
+  if (toStdout) {
+    await pipeline(res, process.stdout);
+    return 0;
+  }
+  // Written under a temporary name beside FILE, then linked into place: link() fails rather than
+  // replace a FILE that appeared meanwhile, and a cut download never leaves a FILE behind.
+  const temp = join(dirname(file), `.${basename(file)}.safehold-${randomBytes(4).toString('hex')}.part`);
+  try {
+    await pipeline(res, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+    const expected = Number(res.headers['content-length']);
+    const size = (await lstat(temp)).size;
+    if (Number.isFinite(expected) && size !== expected) throw new Error(`The download was cut off (${size} of ${expected} bytes): nothing was written.`);
+    await link(temp, file).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'EEXIST' ? new Error(`${file} appeared meanwhile: choose another --output, nothing was written.`) : error;
+    });
+    process.stdout.write(`Saved ${printable(path)} (${formatSize(size)}) from drive ${drive.name}, snapshot ${snapshot.shortId}, to ${file}\n`);
+    return 0;
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+// --- helpers --------------------------------------------------------------------------------------
+
+/** A rotation drive by its name (any case). */
+async function driveNamed(dataDir: string, name: string): Promise<RotationView> {
+  const { drives } = (await call(dataDir, 'GET', '/rotation/drives', undefined, 200)) as { drives: RotationView[] };
+  const drive = drives.find((d) => d.name === name) ?? drives.find((d) => d.name.toLowerCase() === name.toLowerCase());
+  if (!drive) {
+    const names = drives.map((d) => d.name).join(', ');
+    throw usage(`There is no rotation drive called "${name}" (${names ? `the drives are ${names}` : 'none is registered yet'}).`);
+  }
+  return drive;
+}
+
+/** The snapshots on the drive, read from it (it must be plugged in). */
+async function snapshotsOn(dataDir: string, drive: RotationView): Promise<SnapshotView[]> {
+  const { snapshots } = (await call(dataDir, 'GET', `/backups/drives/${encodeURIComponent(drive.driveId)}/restore/snapshots`, undefined, 200)) as { snapshots: SnapshotView[] };
+  return snapshots;
+}
+
+/** `latest` (of `source`, needed when several sources are there) or an id, as one snapshot of the drive. */
+async function snapshotFor(dataDir: string, drive: RotationView, word: string, source: string | null): Promise<SnapshotView> {
+  const all = await snapshotsOn(dataDir, drive);
+  const mine = all.filter((s) => source === null || s.source === source);
+  if (word === 'latest') {
+    const sources = [...new Set(mine.map((s) => s.source))];
+    if (sources.length > 1) throw usage(`Drive ${drive.name} holds snapshots of several sources (${sources.join(', ')}): add --source NAME.`);
+    const newest = mine.at(-1);
+    if (!newest) throw new Error(`There are no snapshots${source ? ` of ${source}` : ''} on drive ${drive.name}.`);
+    return newest;
+  }
+  if (!/^[0-9a-f]{8,64}$/i.test(word)) throw usage(`"${word}" is not a snapshot: give its id (8 to 64 hex digits, as "safehold restore snapshots ${drive.name}" lists) or "latest".`);
+  const id = word.toLowerCase();
+  const found = mine.filter((s) => s.id.startsWith(id));
+  if (found.length > 1) throw usage(`The id ${word} matches ${found.length} snapshots: give more of it.`);
+  if (!found[0]) throw new Error(`There is no snapshot ${word}${source ? ` of ${source}` : ''} on drive ${drive.name}.`);
+  return found[0];
+}
+
+/** An absolute snapshot path as given, or a relative one under the snapshot's folder (not normalized: the service judges it). */
+function inSnapshot(snapshot: SnapshotView, word: string): string {
+  if (word.startsWith('/')) return word;
+  const root = snapshot.paths[0] ?? '/';
+  if (word === '' || word === '.') return root;
+  return root === '/' ? `/${word}` : `${root}/${word}`;
+}
+
+const snapshotRoute = (drive: RotationView, snapshot: SnapshotView) =>
+  `/backups/drives/${encodeURIComponent(drive.driveId)}/snapshots/${encodeURIComponent(snapshot.id)}`;
+
+/** A name as it can be shown on one line: with control characters it is written JSON-quoted. */
+function printable(name: string): string {
+  return /[\x00-\x1f\x7f]/.test(name) ? JSON.stringify(name) : name;
+}
+
+async function call(dataDir: string, method: string, path: string, body: unknown, expected: number): Promise<unknown> {
+  const res = await localRequest(dataDir, method, path, body);
+  if (res.status !== expected) throw new Error(refusal(res.status, res.body));
+  return res.body;
+}
+
+/** The service's words for a refusal. */
+function refusal(status: number, body: unknown): string {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = null;
+    }
+  }
+  const error = (parsed as { error?: { message?: string; advice?: string } } | null)?.error;
+  if (!error?.message) return `The service answered ${status}.`;
+  return error.advice ? `${error.message} ${error.advice}` : error.message;
+}
+
+/** A GET over the local socket whose body is read as a stream (a file's bytes). */
+function streamRequest(dataDir: string, path: string): Promise<IncomingMessage> {
+  const socketPath = join(dataDir, SOCKET_FILE);
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ socketPath, method: 'GET', path: `/api/v1${path}`, timeout: 10 * 60_000 }, resolvePromise);
+    req.on('timeout', () => req.destroy(new Error('The service did not answer within 10 minutes.')));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
+        reject(new NoServiceError(`No Safehold service is running with the data folder ${dataDir} (nothing answers on ${socketPath}). Start it with "make run" or "safehold serve --data ${dataDir}".`));
+      } else if (error.code === 'EACCES') {
+        reject(new NoServiceError(`Not allowed to open ${socketPath}: run this command as the user the service runs as.`));
+      } else reject(error);
+    });
+    req.end();
+  });
 }
