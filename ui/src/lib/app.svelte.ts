@@ -2,15 +2,22 @@
 // more than one of them (entering and leaving a session, keeping the URL in step with it).
 // Components read from here and call these actions; they hold no server state themselves.
 import { ApiClient, ApiError } from './api/client.ts';
-import type { AlertSettingsInput, HealthSettings, Job, Overall, RotationRegisterInput, SetupRequest, SourceInput } from './api/types.ts';
+import {
+  JOB_BACKUP_RESTORE, JOB_BACKUP_ROTATION,
+  type AlertSettingsInput, type BackupSettings, type HealthSettings, type Job, type Overall, type RestoreTarget, type RotationRegisterInput,
+  type SetupRequest, type SourceInput,
+} from './api/types.ts';
 import { ActivityState } from './state/activity.svelte.ts';
 import { AlertsState } from './state/alerts.svelte.ts';
+import { BackupsState } from './state/backups.svelte.ts';
 import { Clock } from './state/clock.svelte.ts';
 import { DrivesState } from './state/drives.svelte.ts';
 import { HealthState, type SelfTestKind } from './state/health.svelte.ts';
 import { JobsState } from './state/jobs.svelte.ts';
 import { LiveEvents } from './state/live.svelte.ts';
 import { Notices, type ShownError } from './state/notices.svelte.ts';
+import { RecoveryKitState } from './state/recovery-kit.svelte.ts';
+import { RestoreState } from './state/restore.svelte.ts';
 import { RotationState } from './state/rotation.svelte.ts';
 import { Router, type RouteName } from './state/router.svelte.ts';
 import { Session } from './state/session.svelte.ts';
@@ -37,12 +44,17 @@ export class App {
   readonly settings = new SettingsState(this.api);
   readonly sources = new SourcesState(this.api);
   readonly rotation = new RotationState(this.api, this.jobs);
+  readonly backups = new BackupsState(this.api, this.jobs);
+  readonly restore = new RestoreState(this.api, this.jobs);
+  readonly recoveryKit = new RecoveryKitState(this.api);
   readonly live = new LiveEvents({
     url: this.api.eventsUrl,
     handlers: {
       drives: (d) => {
         this.drives.apply(d);
         this.#quietly(this.health.drivesChanged(d.drives));
+        // A rotation drive plugged in or pulled out: its place in the ledger changed.
+        if (this.backups.drivesChanged(d.drives)) this.#quietly(this.backups.reloadAll());
       },
       activity: (e) => this.activity.add(e),
       job: (j) => {
@@ -51,6 +63,7 @@ export class App {
         if (j.kind === 'drives.refresh' && j.state === 'succeeded') void this.drives.load().catch(() => undefined);
         this.#quietly(this.health.jobChanged(j));
         this.#rotationJobChanged(j);
+        this.#backupJobChanged(j);
       },
       status: (s) => this.status.apply(s),
       alert: (a) => this.alerts.apply(a),
@@ -130,7 +143,8 @@ export class App {
     const to = this.canonicalPath;
     if (!to) return;
     if (to === '/login' && this.router.route !== 'not-found' && this.router.route !== 'setup') {
-      this.#returnTo = this.router.path + (this.router.hash ? `#${this.router.hash}` : '');
+      const query = this.router.query.toString();
+      this.#returnTo = this.router.path + (query ? `?${query}` : '') + (this.router.hash ? `#${this.router.hash}` : '');
     }
     this.router.navigate(to, { replace: true });
   }
@@ -372,6 +386,144 @@ export class App {
     return null;
   }
 
+  // ---- backups onto rotation drives (issue 4) ----
+
+  /** The Backups page opened: the ledger, the recent runs and the settings. */
+  async loadBackupsPage(): Promise<void> {
+    const results = await Promise.allSettled(this.backups.loadPage());
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) this.notices.handleError(failed.reason);
+  }
+
+  async loadBackupSettings(): Promise<void> {
+    try {
+      await this.backups.loadSettings();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /** Saves the backup settings; returns the field errors of a 400 (or null when saved). */
+  async saveBackupSettings(input: BackupSettings): Promise<ShownError | null> {
+    try {
+      await this.backups.saveSettings(input);
+    } catch (err) {
+      return this.notices.handleError(err, BACKUP_SETTING_FIELDS);
+    }
+    this.notices.dismissError();
+    this.notices.info('Backup settings saved.');
+    return null;
+  }
+
+  /** "Back up now" on a plugged-in drive; the job is then shown on its card. */
+  async backUpNow(driveId: string): Promise<void> {
+    try {
+      await this.backups.runNow(driveId);
+    } catch (err) {
+      const shown = this.notices.handleError(err);
+      if (shown.status === 409) this.#quietly([this.backups.loadLedger()]);
+    }
+  }
+
+  /** "I have looked: resume pruning". */
+  async resumePruning(driveId: string): Promise<void> {
+    try {
+      await this.backups.resumePruning(driveId);
+    } catch (err) {
+      this.notices.handleError(err);
+      return;
+    }
+    this.notices.info('Pruning resumes at the next plug-in: old snapshots are removed again as the retention settings say.', 6000);
+    this.#quietly([this.backups.loadProtection()]);
+  }
+
+  // ---- restore ----
+
+  /**
+   * The restore page opened (or its `?drive=` changed): reads the ledger, and chooses the drive in
+   * the URL, else the one chosen before, else the first one plugged in.
+   */
+  async openRestore(driveId: string | null): Promise<void> {
+    try {
+      if (!this.backups.ledgerLoaded) await this.backups.loadLedger();
+    } catch (err) {
+      this.notices.handleError(err);
+      return;
+    }
+    const ledger = this.backups.ledger;
+    const wanted = driveId ?? this.restore.driveId ?? ledger.find((d) => d.connected)?.driveId ?? ledger[0]?.driveId ?? null;
+    const entry = ledger.find((d) => d.driveId === wanted);
+    if (!entry) return;
+    if (entry.driveId === this.restore.driveId && this.restore.snapshots.length > 0) return;
+    await this.chooseRestoreDrive(entry.driveId);
+  }
+
+  async chooseRestoreDrive(driveId: string): Promise<void> {
+    try {
+      await this.restore.chooseDrive(driveId, this.#connected(driveId));
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  async chooseRestoreSource(source: string): Promise<void> {
+    try {
+      await this.restore.chooseSource(source, this.#connected(this.restore.driveId));
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  async chooseRestoreSnapshot(snapshotId: string): Promise<void> {
+    try {
+      await this.restore.chooseSnapshot(snapshotId, this.#connected(this.restore.driveId));
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /** Opens a folder of the chosen snapshot. */
+  async browseTo(path: string): Promise<void> {
+    try {
+      await this.restore.open(path);
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /** Starts restoring the ticked files; returns the failure (shown in the banner too) or null. */
+  async startRestore(target: RestoreTarget): Promise<ShownError | null> {
+    try {
+      await this.restore.restore(target);
+    } catch (err) {
+      return this.notices.handleError(err, ['paths', 'target', 'overwrite']);
+    }
+    this.notices.dismissError();
+    return null;
+  }
+
+  // ---- recovery kit ----
+
+  async loadRecoveryKit(): Promise<void> {
+    try {
+      await this.recoveryKit.load();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  async markRecoveryKitSaved(): Promise<void> {
+    try {
+      await this.recoveryKit.markSaved();
+    } catch (err) {
+      this.notices.handleError(err);
+      return;
+    }
+    this.notices.dismissError();
+    this.notices.info('Thank you. Keep the kit away from the box, with the other drive or in a safe place.', 6000);
+    this.#quietly([this.backups.loadProtection()]);
+  }
+
   async loadMoreActivity(): Promise<void> {
     try {
       await this.activity.loadMore();
@@ -404,6 +556,9 @@ export class App {
     this.settings.clear();
     this.sources.clear();
     this.rotation.clear();
+    this.backups.clear();
+    this.restore.clear();
+    this.recoveryKit.clear();
   }
 
   async #loadAll(): Promise<void> {
@@ -415,6 +570,7 @@ export class App {
       this.alerts.load(),
       ...this.health.reloadAll(),
       ...(this.rotation.loaded ? [this.rotation.load()] : []),
+      ...this.backups.reloadAll(),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) this.notices.handleError(failed.reason);
@@ -431,6 +587,30 @@ export class App {
     if (ended.state === 'succeeded') work.push(this.drives.load());
     this.#quietly(work);
     if (ended.ours && ended.state === 'succeeded') this.notices.info(job.message ?? 'The drive is now a rotation backup drive.', 6000);
+  }
+
+  /**
+   * A backup, restore or registration started or ended: re-read the ledger, the protection and the
+   * runs; say how a backup or a restore the page watched ended.
+   */
+  #backupJobChanged(job: Job): void {
+    const change = this.backups.jobChanged(job);
+    if (!change) return;
+    this.#quietly(this.backups.reloadAll());
+    if (!change.endedHere) return;
+    if (job.kind === JOB_BACKUP_ROTATION && job.state === 'succeeded') {
+      const name = job.target ? this.backups.byDrive(job.target)?.name : undefined;
+      this.notices.info(job.message ?? (name ? `Drive ${name} is backed up and safe to unplug.` : 'The backup is done.'), 8000);
+    } else if (job.kind === JOB_BACKUP_RESTORE && job.state === 'succeeded' && this.restore.started?.jobId === job.id && this.router.route !== 'restore') {
+      this.notices.info(job.message ?? 'Your files are restored.', 6000);
+    }
+  }
+
+  /** Whether a registered drive is plugged in now (the ledger, else the drive list). */
+  #connected(driveId: string | null): boolean {
+    if (!driveId) return false;
+    const entry = this.backups.byDrive(driveId);
+    return entry ? entry.connected : this.drives.drives.some((d) => d.id === driveId);
   }
 
   /** Background re-reads: a failure shows in the banner, once. */
@@ -470,6 +650,12 @@ export class App {
 const ALERT_FIELDS = [
   'enabled', 'smtp.host', 'smtp.port', 'smtp.security', 'smtp.user', 'smtp.password', 'smtp.from', 'smtp.to',
   'digest.enabled', 'digest.hour',
+];
+
+/** The backup settings' fields, as the server names them in a 400's issues. */
+const BACKUP_SETTING_FIELDS = [
+  'retention.daily', 'retention.weekly', 'retention.monthly', 'retention.yearly', 'retention', 'tripwire.percent', 'tripwire.minFiles',
+  'checkSlices', 'drill.files', 'drill.maxBytes', 'swapAfterDays', 'staleAfterDays',
 ];
 
 /** The issue paths of a list of exclusions: each pattern (`excludes.2`), then the list itself. */

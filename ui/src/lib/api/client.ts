@@ -6,6 +6,8 @@ import type {
   Acknowledgements, ActivityEntry, AlertSettingsInput, AlertSettingsView, ApiErrorBody, ApiIssue, DriveHealthView,
   DriveList, Drive, Health, HealthSettings, Job, LoginAnswer, LoginRequest, OpenAlert, SessionInfo, SetupRequest,
   RotationDrive, RotationRegisterInput, Source, SourceInput, Status, TestEmailSent,
+  BackupRunView, BackupSettings, BrowseListing, LedgerEntry, ProtectionView, RecoveryKit, RestoreInput, RestoreStarted,
+  SnapshotView,
 } from './types.ts';
 
 export const API_BASE = '/api/v1';
@@ -35,6 +37,8 @@ interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   /** A 401 is an expected answer (wrong password), not an expired session. */
   authCall?: boolean;
+  /** The answer is plain text, not JSON. */
+  text?: boolean;
 }
 
 export class ApiClient {
@@ -112,6 +116,50 @@ export class ApiClient {
    */
   registerRotationDrive(body: RotationRegisterInput) { return this.#request<{ job: Job }>('POST', '/rotation/drives', { body }); }
 
+  // ---- backups onto rotation drives (issue 4) ----
+  ledger() { return this.#request<{ drives: LedgerEntry[] }>('GET', '/backups/ledger'); }
+  protection() { return this.#request<ProtectionView>('GET', '/backups/protection'); }
+  backupRuns(params: { drive?: string; limit?: number } = {}) {
+    return this.#request<{ runs: BackupRunView[] }>('GET', '/backups/runs', { query: params });
+  }
+  /** Oldest first, from the catalog (known while the drive is away). */
+  snapshots(driveId: string) {
+    return this.#request<{ snapshots: SnapshotView[] }>('GET', `/backups/drives/${encodeURIComponent(driveId)}/snapshots`);
+  }
+  /** 202 with the `backup.rotation` job; 409 when the drive is not plugged in (or busy). */
+  runBackup(driveId: string) {
+    return this.#request<{ job: Job }>('POST', `/backups/drives/${encodeURIComponent(driveId)}/run`, { body: {} });
+  }
+  resumePruning(driveId: string) {
+    return this.#request<LedgerEntry>('POST', `/backups/drives/${encodeURIComponent(driveId)}/resume-pruning`, { body: {} });
+  }
+  backupSettings() { return this.#request<BackupSettings>('GET', '/backups/settings'); }
+  /** 400 with issues naming the field (`retention.daily`, `tripwire.percent`, `drill.maxBytes`…). */
+  saveBackupSettings(body: BackupSettings) { return this.#request<BackupSettings>('PUT', '/backups/settings', { body }); }
+
+  // ---- restore (the drive must be plugged in) ----
+  /** One folder of a snapshot (its top folder without `path`); 400 for a path outside the snapshot's folder. */
+  browse(driveId: string, snapshotId: string, path?: string) {
+    return this.#request<BrowseListing>('GET', `${snapshotPath(driveId, snapshotId)}/ls`, { query: { path } });
+  }
+  /** 202 with the `backup.restore` job and the folder the files go to. */
+  restore(driveId: string, snapshotId: string, body: RestoreInput) {
+    return this.#request<RestoreStarted>('POST', `${snapshotPath(driveId, snapshotId)}/restore`, { body });
+  }
+  /** Where the browser downloads one file of a snapshot (an attachment; the session cookie goes along). */
+  downloadUrl(driveId: string, snapshotId: string, path: string): string {
+    return `${API_BASE}${snapshotPath(driveId, snapshotId)}/download?${new URLSearchParams({ path })}`;
+  }
+
+  // ---- recovery kit ----
+  /** With every repository's password: only for the admin. */
+  recoveryKit() { return this.#request<RecoveryKit>('GET', '/recovery-kit'); }
+  /** The same as plain text with the exact restic commands. */
+  recoveryKitText() { return this.#request<string>('GET', '/recovery-kit/text', { text: true }); }
+  /** Where the browser downloads the kit as a file. */
+  readonly recoveryKitFileUrl = `${API_BASE}/recovery-kit/text`;
+  markRecoveryKitSaved() { return this.#request<{ savedAt: string }>('POST', '/recovery-kit/saved', { body: {} }); }
+
   /** URL of the Server-Sent Events stream. */
   readonly eventsUrl = `${API_BASE}/events`;
 
@@ -123,7 +171,7 @@ export class ApiClient {
       const s = q.toString();
       if (s) url += `?${s}`;
     }
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: options.text ? 'text/plain, application/json' : 'application/json' };
     const init: RequestInit = { method, headers, credentials: 'same-origin', cache: 'no-store' };
     if (method !== 'GET') {
       headers['Content-Type'] = 'application/json';
@@ -141,6 +189,7 @@ export class ApiClient {
     if (res.ok) {
       if (res.status === 204) return undefined as T;
       const text = await res.text();
+      if (options.text) return text as T;
       return (text ? JSON.parse(text) : undefined) as T;
     }
 
@@ -148,6 +197,10 @@ export class ApiClient {
     if (err.sessionEnded) this.#onUnauthenticated?.();
     throw err;
   }
+}
+
+function snapshotPath(driveId: string, snapshotId: string): string {
+  return `/backups/drives/${encodeURIComponent(driveId)}/snapshots/${encodeURIComponent(snapshotId)}`;
 }
 
 async function toApiError(res: Response, sessionEnded: boolean): Promise<ApiError> {

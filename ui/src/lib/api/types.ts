@@ -92,6 +92,7 @@ import type { DriveView } from '../../../../server/drives/drive.model.ts';
 import type { DriveHealthSummary, OpenAlert, AcknowledgementView } from '../../../../server/health/health.view.ts';
 import type { ActivityEntry } from '../../../../server/activity/activity.model.ts';
 import type { JobView } from '../../../../server/jobs/job.model.ts';
+import type { BrowseEntry } from '../../../../server/backups/backup.view.ts';
 
 /** A connected drive (GET /drives), with its health summary and rotation facts. */
 export type Drive = DriveView;
@@ -146,6 +147,38 @@ export interface RotationRegisterInput {
 
 /** Job kind of a rotation drive's registration (issue 4). */
 export const JOB_ROTATION_REGISTER = 'rotation.register';
+
+// ---- backups onto rotation drives, restore, recovery kit (issue 4) ----
+export type {
+  BackupOutcome, BackupRunView, BackupSettings, BrowseEntry, CheckView, DrillView, LedgerEntry, ProtectionView, RecoveryKit,
+  RecoveryKitRepository, SnapshotView, SourceRunView,
+} from '../../../../server/backups/backup.view.ts';
+
+/** Job kinds of a plug-in backup onto a rotation drive and of a restore from one (their `target` is the drive id). */
+export const JOB_BACKUP_ROTATION = 'backup.rotation';
+export const JOB_BACKUP_RESTORE = 'backup.restore';
+
+/** Where restored files go: a new folder next to the source, or over the files where they are. */
+export type RestoreTarget = 'beside' | 'original';
+
+/** Body of POST /backups/drives/:driveId/snapshots/:snapshotId/restore; `original` needs `overwrite: true`. */
+export interface RestoreInput {
+  paths: string[];
+  target: RestoreTarget;
+  overwrite?: boolean;
+}
+
+/** Answer to a restore: its job and the folder the files go to. */
+export interface RestoreStarted {
+  job: JobView;
+  folder: string;
+}
+
+/** A folder of a snapshot (GET …/ls). */
+export interface BrowseListing {
+  path: string;
+  entries: BrowseEntry[];
+}
 
 /** Job kinds of issue 3 (the `kind` of a Job). */
 export const JOB_SELF_TEST = 'health.self-test';

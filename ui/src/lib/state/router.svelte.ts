@@ -1,10 +1,14 @@
 // A tiny router on history paths. The server answers index.html for every non-/api path, so
 // any of these can be loaded directly or reloaded.
-export type RouteName = 'dashboard' | 'drives' | 'drive-health' | 'activity' | 'settings' | 'login' | 'setup' | 'not-found';
+export type RouteName =
+  | 'dashboard' | 'drives' | 'drive-health' | 'backups' | 'restore' | 'recovery-kit' | 'activity' | 'settings' | 'login' | 'setup' | 'not-found';
 
 const ROUTES: Record<string, RouteName> = {
   '/': 'dashboard',
   '/drives': 'drives',
+  '/backups': 'backups',
+  '/backups/restore': 'restore',
+  '/recovery-kit': 'recovery-kit',
   '/activity': 'activity',
   '/settings': 'settings',
   '/login': 'login',
@@ -17,6 +21,8 @@ const DRIVE_HEALTH = /^\/drives\/([^/]+)\/health$/;
 export class Router {
   path = $state(location.pathname);
   hash = $state(location.hash.slice(1));
+  /** The query string's parameters (`/backups/restore?drive=…`). */
+  query = $state.raw<URLSearchParams>(new URLSearchParams(location.search));
   route = $derived<RouteName>(routeOf(normalise(this.path)));
   /** The drive id in the URL of a per-drive page, or null. */
   driveId = $derived<string | null>(driveIdOf(normalise(this.path)));
@@ -28,7 +34,7 @@ export class Router {
   /** Goes to `to` ("/drives", "/drives#drive-id"); `replace` leaves no history entry. */
   navigate(to: string, { replace = false } = {}): void {
     const url = new URL(to, location.origin);
-    if (url.pathname + url.hash === location.pathname + location.hash) return;
+    if (url.pathname + url.search + url.hash === location.pathname + location.search + location.hash) return;
     if (replace) history.replaceState(null, '', url.pathname + url.search + url.hash);
     else history.pushState(null, '', url.pathname + url.search + url.hash);
     this.#read();
@@ -50,12 +56,18 @@ export class Router {
   #read(): void {
     this.path = location.pathname;
     this.hash = location.hash.slice(1);
+    if (location.search.slice(1) !== this.query.toString()) this.query = new URLSearchParams(location.search);
   }
 }
 
 /** The page of a drive's health, for links. */
 export function driveHealthHref(driveId: string): string {
   return `/drives/${encodeURIComponent(driveId)}/health`;
+}
+
+/** The restore page, opened on one drive. */
+export function restoreHref(driveId?: string): string {
+  return driveId ? `/backups/restore?${new URLSearchParams({ drive: driveId })}` : '/backups/restore';
 }
 
 function routeOf(path: string): RouteName {
