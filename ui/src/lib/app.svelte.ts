@@ -441,7 +441,8 @@ export class App {
 
   /**
    * The restore page opened (or its `?drive=` changed): reads the ledger, and chooses the drive in
-   * the URL, else the one chosen before, else the first one plugged in.
+   * the URL, else the one chosen before, else the first one plugged in; its snapshots are read
+   * afresh and the newest is chosen.
    */
   async openRestore(driveId: string | null): Promise<void> {
     try {
@@ -454,8 +455,16 @@ export class App {
     const wanted = driveId ?? this.restore.driveId ?? ledger.find((d) => d.connected)?.driveId ?? ledger[0]?.driveId ?? null;
     const entry = ledger.find((d) => d.driveId === wanted);
     if (!entry) return;
-    if (entry.driveId === this.restore.driveId && this.restore.snapshots.length > 0) return;
     await this.chooseRestoreDrive(entry.driveId);
+  }
+
+  /** A backup changed the snapshots on the drive being restored from: list them again, keeping what is shown while it exists. */
+  async refreshRestoreSnapshots(): Promise<void> {
+    try {
+      await this.restore.refreshSnapshots(this.#connected(this.restore.driveId));
+    } catch (err) {
+      this.notices.handleError(err);
+    }
   }
 
   async chooseRestoreDrive(driveId: string): Promise<void> {
@@ -464,6 +473,7 @@ export class App {
     } catch (err) {
       this.notices.handleError(err);
     }
+    this.#browsed();
   }
 
   async chooseRestoreSource(source: string): Promise<void> {
@@ -472,6 +482,7 @@ export class App {
     } catch (err) {
       this.notices.handleError(err);
     }
+    this.#browsed();
   }
 
   async chooseRestoreSnapshot(snapshotId: string): Promise<void> {
@@ -480,6 +491,7 @@ export class App {
     } catch (err) {
       this.notices.handleError(err);
     }
+    this.#browsed();
   }
 
   /** Opens a folder of the chosen snapshot. */
@@ -489,6 +501,16 @@ export class App {
     } catch (err) {
       this.notices.handleError(err);
     }
+    this.#browsed();
+  }
+
+  /**
+   * Browsing mounted the drive (the server keeps it mounted 5 minutes after the last look) and no
+   * event says so: when the ledger still calls it safe to unplug, read it again.
+   */
+  #browsed(): void {
+    const entry = this.restore.driveId ? this.backups.byDrive(this.restore.driveId) : undefined;
+    if (entry?.state === 'safe-to-unplug' && this.restore.path !== null) this.#quietly(this.backups.reloadAll());
   }
 
   /** Starts restoring the ticked files; returns the failure (shown in the banner too) or null. */

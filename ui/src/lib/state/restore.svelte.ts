@@ -77,6 +77,24 @@ export class RestoreState {
     if (source) await this.chooseSource(source, connected);
   }
 
+  /**
+   * Reads the chosen drive's snapshots again (a backup added one, retention removed some), keeping
+   * the source, snapshot and folder being looked at; when that snapshot is gone, the newest of the
+   * source is chosen instead.
+   */
+  async refreshSnapshots(connected: boolean): Promise<void> {
+    const driveId = this.driveId;
+    if (!driveId || this.snapshotsLoading) return;
+    const { snapshots } = await this.#api.snapshots(driveId);
+    if (this.driveId !== driveId) return;
+    this.snapshots = snapshots;
+    if (this.snapshotId && !snapshots.some((s) => s.id === this.snapshotId)) {
+      const source = this.source && this.sources.includes(this.source) ? this.source : (this.sources[0] ?? null);
+      if (source) await this.chooseSource(source, connected);
+      else this.#resetSnapshot();
+    }
+  }
+
   /** Chooses a source and its newest snapshot. */
   async chooseSource(source: string, connected: boolean): Promise<void> {
     this.source = source;
