@@ -108,9 +108,16 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
     assert.equal(await page.getByTestId('source-new-name').inputValue(), 'photos', 'the name is suggested from the folder');
     await page.getByTestId('source-add').click();
     await page.locator('[data-testid="source-row"][data-source-name="photos"]').waitFor();
-    // the backup settings are there too, with the defaults of a year of history
+    // the backup settings are there too, with the defaults of a year of history; the server's
+    // refusal of a value is shown at its field, and nothing is saved
     assert.equal(await page.getByTestId('backup-daily').inputValue(), '7');
     assert.equal(await page.getByTestId('backup-yearly').inputValue(), '3');
+    await page.getByTestId('backup-swap-days').fill('0');
+    await page.getByTestId('backup-settings-save').click();
+    await page.getByTestId('backup-swap-days-error').waitFor();
+    assert.equal((await api.get('/backups/settings')).json.swapAfterDays, 7, 'nothing was saved');
+    await page.getByTestId('backup-swap-days').fill('7');
+    await page.getByTestId('error-banner').locator('button').click();
   });
 
   it('makes the loop disk rotation drive A on the Drives page; its backup runs live on the Backups page until "safe to unplug"', { timeout: 600_000 }, async () => {
@@ -187,6 +194,7 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
     assert.match(await page.getByTestId('protection-newest').innerText(), /Newest backup: .+, on drive A/);
     assert.match(await protection.innerText(), /1 rotation drive · 1 protected folder/);
     await page.getByTestId('recovery-kit-needed').waitFor();
+    assert.match(await page.getByTestId('protection-kit').innerText(), /recovery kit is not saved/);
     await toTop();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-protection.png'), fullPage: true });
   });
