@@ -139,3 +139,21 @@ export async function sameBytes(a: string, b: string): Promise<boolean> {
     await Promise.all([fa.close(), fb.close()]);
   }
 }
+
+/** The bytes of every regular file under `root` (symbolic links not followed; unreadable folders skipped). 0 for a missing root. */
+export async function folderSize(root: string): Promise<number> {
+  const { lstat, opendir } = await import('node:fs/promises');
+  let total = 0;
+  const folders = [root];
+  while (folders.length) {
+    const folder = folders.pop()!;
+    const dir = await opendir(folder).catch(() => null);
+    if (!dir) continue;
+    for await (const entry of dir) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) folders.push(path);
+      else if (entry.isFile()) total += (await lstat(path).catch(() => null))?.size ?? 0;
+    }
+  }
+  return total;
+}

@@ -12,7 +12,7 @@ export const BackupSettingsSchema = z
     retention: z.strictObject({ daily: count(1000), weekly: count(1000), monthly: count(1000), yearly: count(1000) }),
     tripwire: z.strictObject({ percent: z.number().min(1).max(100), minFiles: z.number().int().min(0).max(10_000_000) }),
     checkSlices: z.number().int().min(1).max(1000),
-    drill: z.strictObject({ files: count(1000), maxBytes: z.number().int().min(0).max(1 << 40) }),
+    drill: z.strictObject({ files: count(1000), maxBytes: z.number().int().min(0).max(2 ** 40) }),
     swapAfterDays: z.number().int().min(1).max(365),
     staleAfterDays: z.number().int().min(1).max(365),
   })

@@ -26,10 +26,10 @@ import { lstat, mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
-import { inspectFolder, sameBytes, sampleFiles } from '../../system/files.js';
+import { folderSize, inspectFolder, sameBytes, sampleFiles } from '../../system/files.js';
 import { markerMatches, MarkerError, readMarker } from '../../system/marker/drive-marker.js';
 import type { Mounts } from '../../system/mounts/mounts.js';
-import { ResticError, type BackupProgress, type BackupSummary, type Restic, type ResticRepository } from '../../system/restic/restic.js';
+import { ResticError, type BackupSummary, type Restic, type ResticRepository } from '../../system/restic/restic.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import type { AlertService } from '../alerts/alert.service.js';
 import type { DriveService } from '../drives/drive.service.js';
@@ -47,6 +47,7 @@ import type { DriveAccess, DriveLease } from './drive-access.js';
 import { forecastFull, judgeProtection } from './protection.js';
 import type { RotationDriveRow, RotationRepository } from './rotation.repository.js';
 import { checkSource } from './source-safety.js';
+import { massChange } from './tripwire.js';
 import type { Source, SourceRepository } from './source.repository.js';
 
 export const BACKUP_JOB = 'backup.rotation';
@@ -55,6 +56,8 @@ const DAY = 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 30 * DAY;
 /** Below this share of free space, prune whenever retention removed something. */
 const LOW_SPACE_SHARE = 0.1;
+/** How often a running backup checks that its drive is still there, in ms. */
+const DRIVE_WATCH_MS = 2000;
 
 export interface BackupServiceOptions {
   repo: BackupRepository;
@@ -89,6 +92,8 @@ interface RunState {
   settings: BackupSettings;
   /** Sources backed up in this run, with their new snapshot. */
   made: Array<{ source: Source; snapshotId: string }>;
+  /** Fires on cancel, service stop, or when the drive is seen gone (every restic call gets it). */
+  signal: AbortSignal;
 }
 
 export class BackupService {
@@ -170,6 +175,7 @@ export class BackupService {
   ledgerEntry(row: RotationDriveRow): LedgerEntry {
     const l = this.o.repo.ledger(row.driveId);
     const drive = this.o.drives.list().find((d) => d.id === row.driveId);
+    const known = drive ? null : this.o.drives.lastKnown(row.driveId);
     const snapshots = this.o.repo.snapshots(row.driveId);
     const lastRun = this.o.repo.lastRun(row.driveId);
     const lastGood = this.o.repo.lastGoodRun(row.driveId);
@@ -178,13 +184,16 @@ export class BackupService {
     const job = this.o.jobs.recent(50).find((j) => j.kind === BACKUP_JOB && j.target === row.driveId && (j.state === 'running' || j.state === 'queued'));
     const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
     let state: LedgerEntry['state'] = 'away';
-    if (drive) state = job ? 'backing-up' : lastRun && (lastRun.outcome === 'good' || lastRun.outcome === 'partial') && lastRun.safeToUnplug && !this.o.access.isOpen(row.driveId) ? 'safe-to-unplug' : 'attention';
+    if (drive) {
+      const ended = lastRun && (lastRun.outcome === 'good' || lastRun.outcome === 'partial') && lastRun.safeToUnplug;
+      state = job ? 'backing-up' : this.o.access.isOpen(row.driveId) ? 'in-use' : ended ? 'safe-to-unplug' : 'attention';
+    }
     const slices = this.settings().checkSlices;
     return {
       driveId: row.driveId,
       name: row.name,
-      model: drive?.model ?? null,
-      serial: drive?.serial ?? null,
+      model: drive?.model ?? known?.model ?? null,
+      serial: drive?.serial ?? known?.serial ?? null,
       connected: drive !== undefined,
       state,
       jobId: job?.id ?? null,
@@ -314,23 +323,36 @@ export class BackupService {
     if (!drive) throw new NotFoundError('That drive is no longer a rotation drive.');
     const restic = this.o.restic;
     if (!restic) throw new ConflictError('restic is not installed on this box (apt-get install restic): backups cannot be made.');
-    const run: RunState = { row: this.o.repo.startRun(driveId, context.jobId, this.o.clock.now()), drive, settings: this.settings(), made: [] };
+    // A pulled drive does not always make restic fail: its local backend retries a failed write for
+    // many minutes. A watch on the mount stops restic as soon as no device is behind the folder.
+    const watch = new AbortController();
+    const signal = AbortSignal.any([context.signal, watch.signal]);
+    const run: RunState = { row: this.o.repo.startRun(driveId, context.jobId, this.o.clock.now()), drive, settings: this.settings(), made: [], signal };
     const name = drive.name;
     let lease: DriveLease | null = null;
     let failure: unknown = null;
+    let timer: NodeJS.Timeout | null = null;
     try {
       context.progress({ current: `Mounting drive ${name}` });
-      lease = await this.o.access.open(driveId, context.signal);
+      lease = await this.o.access.open(driveId, run.signal);
+      const mountpoint = lease.mountpoint;
+      timer = setInterval(() => {
+        // Gone, or made read-only by the kernel after I/O errors (errors=remount-ro): either way no write can succeed.
+        void this.o.mounts.status(mountpoint).then(
+          (status) => (status.state !== 'mounted' || status.remountedReadOnlyAfterErrors) && watch.abort(driveGoneError(name)),
+          () => undefined,
+        );
+      }, DRIVE_WATCH_MS);
       await this.#checkMarker(lease, drive);
       const repo = await this.o.access.repository(lease);
-      await restic.unlock(repo, { signal: context.signal }).catch((e: unknown) => this.#rethrowIfGone(e, lease!, name));
-      await this.#reconcile(restic, repo, driveId, context.signal);
+      await restic.unlock(repo, { signal: run.signal }).catch((e: unknown) => this.#rethrowIfGone(e, lease!, name));
+      await this.#reconcile(restic, repo, driveId, run.signal);
 
       for (const source of this.o.sources.list()) {
-        context.signal.throwIfAborted();
+        run.signal.throwIfAborted();
         run.row.sources.push(await this.#backupSource(context, restic, repo, lease, run, source));
       }
-      await this.#reconcile(restic, repo, driveId, context.signal);
+      await this.#reconcile(restic, repo, driveId, run.signal);
       await this.#retention(context, restic, repo, lease, run);
       run.row.check = await this.#verify(context, restic, repo, lease, run);
       run.row.drill = await this.#drill(context, restic, repo, lease, run);
@@ -344,12 +366,13 @@ export class BackupService {
       failure = error;
     }
 
+    if (timer) clearInterval(timer);
     // Unmount in every case: a drive left mounted is never safe to unplug.
     context.progress({ current: `Writing everything out and unmounting drive ${name}` });
     let unmounted: Awaited<ReturnType<DriveLease['close']>> = null;
     let unmountError: unknown = null;
     if (lease) unmounted = await lease.close().catch((e: unknown) => ((unmountError = e), null));
-    const gone = isDriveGone(failure) || (unmounted !== null && unmounted.wasMounted && !unmounted.synced);
+    const gone = watch.signal.aborted || isDriveGone(failure) || (unmounted !== null && unmounted.wasMounted && !unmounted.synced);
     const now = this.o.clock.now();
     run.row.finishedAt = now;
     const refused = run.row.sources.filter((s) => s.outcome !== 'backed-up');
@@ -389,12 +412,14 @@ export class BackupService {
     run.row.safeToUnplug = unmounted !== null;
     run.row.outcome = refused.length ? 'partial' : 'good';
     const backedUp = run.row.sources.filter((s) => s.outcome === 'backed-up');
+    const suspicious = backedUp.filter((s) => s.suspicious);
     const verified = run.row.check?.ok !== false && run.row.drill?.ok !== false;
     const unplug = run.row.safeToUnplug ? `Drive ${name} is safe to unplug.` : `Drive ${name} is still open for browsing; it is unmounted a few minutes after the last look.`;
     run.row.message = [
       backedUp.length ? `${backedUp.length} of ${run.row.sources.length} source${run.row.sources.length === 1 ? '' : 's'} backed up onto drive ${name}` : `Nothing was backed up onto drive ${name}`,
       refused.length ? ` (not backed up: ${refused.map((s) => s.name).join(', ')})` : '',
-      verified ? ', verified.' : ', but the verification found a problem.',
+      verified ? (backedUp.length ? ', verified.' : '; the backups already on it were verified.') : ', but the verification found a problem.',
+      suspicious.length ? ` Suspicious: far more files than usual changed in ${suspicious.map((s) => `"${s.name}"`).join(', ')}; the older backups on the drive are kept until you look.` : '',
       ` ${unplug}`,
     ].join('');
     if (!verified) run.row.outcome = 'failed';
@@ -474,23 +499,17 @@ export class BackupService {
     try {
       summary = await this.#backupWithRetry(context, restic, repo, lease, run, source);
     } catch (error) {
-      if (isDriveGone(error) || context.signal.aborted) throw error;
+      if (isDriveGone(error) || run.signal.aborted) throw error;
       if (error instanceof ResticError && error.kind === 'no-space') throw error;
       result.outcome = 'failed';
       result.message = messageOf(error);
       return result;
     }
-    const snapshots = await this.#reconcile(restic, repo, run.drive.driveId, context.signal);
+    const snapshots = await this.#reconcile(restic, repo, run.drive.driveId, run.signal);
     const made = snapshots.filter((s) => s.id.startsWith(summary.snapshotId)).pop();
     const snapshotId = made?.id ?? summary.snapshotId;
     const files = summary.totalFilesProcessed;
-    const touched = summary.filesNew + summary.filesChanged;
-    const before = previous ? (previous.files ?? summary.filesChanged + summary.filesUnmodified) : 0;
-    const trip = run.settings.tripwire;
-    const suspicious =
-      previous && before > 0 && touched >= trip.minFiles && touched > (before * trip.percent) / 100
-        ? `${touched} files changed or added (${Math.round((touched / before) * 100)}% of the ${before} files of the backup of ${new Date(previous.time).toISOString().slice(0, 10)})`
-        : null;
+    const suspicious = massChange({ previous, sourcePath: source.path, summary, limits: run.settings.tripwire });
     this.o.repo.addSnapshot({
       driveId: run.drive.driveId,
       id: snapshotId,
@@ -526,7 +545,7 @@ export class BackupService {
 
   /** One snapshot of the source; on a full drive, retention is applied and pruned, and the backup tried once more. */
   async #backupWithRetry(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState, source: Source): Promise<BackupSummary> {
-    let last: BackupProgress | null = null;
+    const freeBefore = (await this.o.mounts.statfs(lease.mountpoint).catch(() => null))?.availableBytes ?? null;
     const attempt = async () => {
       // Never write into a folder without a drive behind it.
       if (!(await this.o.mounts.isMountedDevice(lease.mountpoint))) throw driveGoneError(run.drive.name);
@@ -534,9 +553,8 @@ export class BackupService {
         paths: [source.path],
         excludes: source.excludes,
         tags: [source.name],
-        signal: context.signal,
+        signal: run.signal,
         onProgress: (p) => {
-          last = p;
           context.progress({ bytesDone: p.bytesDone, bytesTotal: p.totalBytes || null, itemsDone: p.filesDone, itemsTotal: p.totalFiles || null, current: `Backing up ${source.name}: ${p.currentFiles[0] ?? ''}`.trim() });
         },
       });
@@ -548,20 +566,21 @@ export class BackupService {
       const suspended = this.o.repo.ledger(run.drive.driveId).pruneSuspendedAt !== null;
       if (!suspended) {
         context.progress({ current: `Drive ${run.drive.name} is full: removing what the retention policy allows` });
-        await this.#forget(restic, repo, run, true, context.signal).catch((e: unknown) => this.o.log.warn({ err: e }, 'prune on a full drive'));
+        await this.#forget(restic, repo, run, true, run.signal).catch((e: unknown) => this.o.log.warn({ err: e }, 'prune on a full drive'));
         try {
           return await attempt();
         } catch (again) {
           if (!(again instanceof ResticError && again.kind === 'no-space')) throw asDriveGone(again, run.drive.name);
         }
       }
-      const space = await this.o.mounts.statfs(lease.mountpoint).catch(() => null);
-      const progress = last as BackupProgress | null;
-      const left = progress ? Math.max(0, progress.totalBytes - progress.bytesDone) : null;
-      const missing = left !== null && space ? Math.max(left - space.availableBytes, 0) : null;
+      // How much is missing: the folder's size against what was free before it was backed up. For a
+      // folder already on the drive only its changes needed room: then the figure is an upper bound.
+      const size = await folderSize(source.path);
+      const seenBefore = this.o.repo.latestOf(source.name, run.drive.driveId) !== undefined;
+      const missing = freeBefore === null ? 0 : size - freeBefore;
       const message =
-        `Drive ${run.drive.name} is full: the backup of "${source.name}" did not fit` +
-        (missing ? `; about ${formatSize(missing)} more space is needed (${formatSize(space!.availableBytes)} free, up to ${formatSize(left!)} still to write)` : '') +
+        `Drive ${run.drive.name} is full: the backup of "${source.name}" (${formatSize(size)}) did not fit` +
+        (missing > 0 ? `; ${seenBefore ? 'up to' : 'about'} ${formatSize(missing)} more space is needed (${formatSize(freeBefore!)} was free)` : '') +
         (suspended ? '. Old backups were not removed to make room, because retention is suspended after a suspicious backup' : ', even after removing the backups the retention policy allows') +
         '. The earlier backups on the drive are untouched. Use a larger drive, or keep fewer backups (Backup settings).';
       throw new ResticError(message, 'no-space', {}, { cause: error });
@@ -586,21 +605,21 @@ export class BackupService {
     if (ledger.pruneSuspendedAt !== null) return;
     context.progress({ bytesDone: 0, bytesTotal: null, itemsDone: 0, itemsTotal: null, current: `Applying the retention policy on drive ${run.drive.name}` });
     try {
-      const removed = await this.#forget(restic, repo, run, false, context.signal);
+      const removed = await this.#forget(restic, repo, run, false, run.signal);
       const space = await this.o.mounts.statfs(lease.mountpoint);
       const lowSpace = space.availableBytes < space.sizeBytes * LOW_SPACE_SHARE;
       const due = ledger.lastPrunedAt === null || this.o.clock.now() - ledger.lastPrunedAt >= PRUNE_EVERY_MS;
       if (removed > 0 || lowSpace) {
-        await this.#reconcile(restic, repo, run.drive.driveId, context.signal);
+        await this.#reconcile(restic, repo, run.drive.driveId, run.signal);
         if (due || lowSpace) {
           context.progress({ current: `Freeing the space of old backups on drive ${run.drive.name}` });
-          await restic.prune(repo, { signal: context.signal });
+          await restic.prune(repo, { signal: run.signal });
           this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
         }
       }
     } catch (error) {
       const classified = asDriveGone(error, run.drive.name);
-      if (isDriveGone(classified) || context.signal.aborted) throw classified;
+      if (isDriveGone(classified) || run.signal.aborted) throw classified;
       this.o.log.warn({ err: error }, 'retention failed');
       this.o.activity.record({ level: 'warning', kind: 'backup.retention-failed', subject: run.drive.driveId, message: `Old backups on drive ${run.drive.name} could not be removed: ${messageOf(error)}` });
     }
@@ -614,7 +633,7 @@ export class BackupService {
     context.progress({ bytesDone: 0, bytesTotal: null, itemsDone: 0, itemsTotal: null, current: `Verifying drive ${run.drive.name}: reading back slice ${slice} of its data` });
     let result;
     try {
-      result = await restic.check(repo, { readDataSubset: slice, signal: context.signal });
+      result = await restic.check(repo, { readDataSubset: slice, signal: run.signal });
     } catch (error) {
       throw asDriveGone(error, run.drive.name);
     }
@@ -672,7 +691,7 @@ export class BackupService {
         if (!picked.length) continue;
         const target = join(scratch, source.name);
         try {
-          await restic.restore(repo, snapshotId, { target, include: picked.map((f) => f.path), signal: context.signal });
+          await restic.restore(repo, snapshotId, { target, include: picked.map((f) => f.path), signal: run.signal });
         } catch (error) {
           throw asDriveGone(error, run.drive.name);
         }
@@ -682,7 +701,7 @@ export class BackupService {
           if (same === null) {
             // Not restored: either excluded by a pattern (not in the snapshot) or lost.
             const inSnapshot = await restic
-              .ls(repo, snapshotId, dirnameOf(f.path), { signal: context.signal })
+              .ls(repo, snapshotId, dirnameOf(f.path), { signal: run.signal })
               .then((entries) => entries.some((e) => e.path === f.path))
               .catch(() => true);
             if (!inSnapshot) continue;

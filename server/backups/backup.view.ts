@@ -80,10 +80,11 @@ export interface LedgerEntry {
   connected: boolean;
   /**
    * `away`: not plugged in. `backing-up`: the plug-in job runs (see `jobId`). `safe-to-unplug`:
-   * plugged in, the last run ended and the drive is unmounted. `attention`: plugged in and the last
-   * run did not end well.
+   * plugged in, the last run ended and the drive is unmounted. `in-use`: mounted again for
+   * browsing or restoring (unmounted 5 minutes after the last use): not safe to unplug now.
+   * `attention`: plugged in and the last run did not end well.
    */
-  state: 'away' | 'backing-up' | 'safe-to-unplug' | 'attention';
+  state: 'away' | 'backing-up' | 'safe-to-unplug' | 'in-use' | 'attention';
   /** The running or queued backup job, or null. */
   jobId: number | null;
   capacityBytes: number | null;

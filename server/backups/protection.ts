@@ -103,6 +103,9 @@ export function judgeProtection(input: { drives: LedgerEntry[]; sources: number;
     const age = now - Date.parse(newestBackup.at);
     headline = `Protected: the newest backup is ${age < DAY ? 'from today' : `${plural(daysBetween(Date.parse(newestBackup.at), now), 'day')} old`}, on drive ${newestBackup.driveName}.`;
   }
-  if (level === 'ok' && input.recoveryKitNeeded) level = 'attention';
+  if (level === 'ok' && input.recoveryKitNeeded) {
+    level = 'attention';
+    headline += ' Save the recovery kit: without it the backups cannot be opened if this box is lost.';
+  }
   return { level, headline, newestBackup, longestAway, swapDue: swap, stale, recoveryKitNeeded: input.recoveryKitNeeded, drives: drives.length, sources: input.sources };
 }

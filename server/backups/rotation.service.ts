@@ -91,13 +91,14 @@ export class RotationService {
   list(): RotationView[] {
     return this.o.repo.list().map((r) => {
       const drive = this.o.drives.list().find((d) => d.id === r.driveId);
+      const known = drive ?? this.o.drives.lastKnown(r.driveId);
       return {
         driveId: r.driveId,
         name: r.name,
         registeredAt: new Date(r.registeredAt).toISOString(),
         connected: drive !== undefined,
-        model: drive?.model ?? null,
-        serial: drive?.serial ?? null,
+        model: known?.model ?? null,
+        serial: known?.serial ?? null,
       };
     });
   }
@@ -211,9 +212,9 @@ export class RotationService {
           level: 'info',
           kind: 'rotation.registered',
           subject: drive.id,
-          message: `${describeForLog(drive)} is now rotation drive ${name}${mode === 'format' ? ' (erased and formatted)' : ' (its files were kept)'}. It can be unplugged.`,
+          message: `${describeForLog(drive)} is now rotation drive ${name}${mode === 'format' ? ' (erased and formatted)' : ' (its files were kept)'}. The first backup onto it starts now.`,
         });
-        return `Rotation drive ${name} is ready: ${drive.displayName}. It can be unplugged.`;
+        return `Rotation drive ${name} is ready: ${drive.displayName}. The first backup onto it starts now.`;
       },
     };
   }

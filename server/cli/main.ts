@@ -8,6 +8,7 @@
  *   safehold smart assess FILE|- [--json]       judge a saved `smartctl --json` output, offline
  *   safehold sources [list] [--json] | add NAME PATH [--exclude PATTERN…] | remove NAME
  *   safehold rotation [list] [--json] | add DEVICE --name NAME [--format --yes]
+ *   safehold backups [--json] | run NAME   the rotation ledger, "am I protected?"; back up now
  *   safehold restore snapshots|ls|get|DRIVE …   restore from a plugged-in rotation drive (restore.command.ts)
  *   safehold recovery-kit [--json]      the recovery kit: every backup drive, its password, the restic commands
  *
@@ -18,6 +19,7 @@
 import { join, resolve } from 'node:path';
 import type { Source } from '../backups/source.repository.js';
 import type { RotationView } from '../backups/rotation.service.js';
+import type { LedgerEntry, ProtectionView } from '../backups/backup.view.js';
 import type { DriveView } from '../drives/drive.model.js';
 import { busName, formatSize } from '../drives/drive.model.js';
 import { InvalidInputError } from '../errors.js';
@@ -44,6 +46,8 @@ Commands:
                         add a folder to protect (its name tags its backups)
   sources remove NAME   stop protecting a folder (its backups are kept)
   rotation [--json]     the rotation backup drives
+  backups [--json]      am I protected? and every rotation drive's backups (the ledger)
+  backups run NAME      back up onto the plugged-in rotation drive NAME now
   rotation add DEVICE --name NAME [--format --yes]
                         make the drive at DEVICE (e.g. /dev/sdb) rotation drive NAME; keeps its
                         files, or with --format --yes erases it first
@@ -87,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
       return sourcesCommand(loadConfig(flags), more, json);
     case 'rotation':
       return rotationCommand(loadConfig(flags), more, json);
+    case 'backups':
+      return backupsCommand(loadConfig(flags), more, json);
     case 'restore':
       return restoreCommand(loadConfig(flags), more, json);
     case 'recovery-kit':
@@ -231,9 +237,51 @@ async function rotationCommand(config: Config, args: string[], json: boolean): P
   if (res.status !== 202) throw new Error(refusal(res));
   const job = (res.body as { job: { id: number } }).job;
   process.stdout.write(`Registering ${drive.displayName} as rotation drive ${name}…\n`);
+  return waitForJob(config, job.id);
+}
+
+async function backupsCommand(config: Config, args: string[], json: boolean): Promise<number> {
+  const [action = 'list', name, ...extra] = args;
+  if (action === 'list' && name === undefined) {
+    const protection = await getJson<ProtectionView>(config, '/backups/protection');
+    const { drives } = await getJson<{ drives: LedgerEntry[] }>(config, '/backups/ledger');
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ protection, drives }, null, 2)}\n`);
+      return 0;
+    }
+    const day = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : 'never');
+    const lines = [`${protection.level.toUpperCase()}: ${protection.headline}`];
+    if (protection.recoveryKitNeeded) lines.push('Save the recovery kit: safehold recovery-kit');
+    for (const d of drives) {
+      lines.push(
+        `Drive ${d.name}: ${d.state}${d.connected ? '' : ` since ${day(d.awaySince)}`}; last good backup ${day(d.lastGoodBackupAt)}; ` +
+          `${d.snapshotCount} snapshots${d.oldestSnapshotAt ? ` (${day(d.oldestSnapshotAt)} to ${day(d.newestSnapshotAt)})` : ''}` +
+          `${d.freeBytes !== null ? `; ${formatSize(d.freeBytes)} free` : ''}${d.fullBy ? `, full by ${d.fullBy.slice(0, 10)}` : ''}`,
+      );
+      if (d.lastRun?.message) lines.push(`  last run: ${d.lastRun.message}`);
+      if (d.pruneSuspended) lines.push(`  retention suspended: ${d.pruneSuspended.reason}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  }
+  if (action === 'run' && name && extra.length === 0) {
+    const { drives } = await getJson<{ drives: LedgerEntry[] }>(config, '/backups/ledger');
+    const drive = drives.find((d) => d.name.toLowerCase() === name.toLowerCase());
+    if (!drive) throw new InvalidInputError(`There is no rotation drive called ${name}.`);
+    const res = await localRequest(config.dataDir, 'POST', `/backups/drives/${encodeURIComponent(drive.driveId)}/run`);
+    if (res.status !== 202) throw new Error(refusal(res));
+    const job = (res.body as { job: { id: number } }).job;
+    process.stdout.write(`Backing up onto drive ${drive.name}…\n`);
+    return waitForJob(config, job.id);
+  }
+  throw new UsageError('Use "safehold backups [--json]" or "safehold backups run NAME".');
+}
+
+/** Waits for a job to end and prints its message; exit status 0 when it succeeded. */
+async function waitForJob(config: Config, id: number): Promise<number> {
   for (;;) {
     await new Promise((r) => setTimeout(r, 300));
-    const state = await getJson<{ state: string; message: string | null }>(config, `/jobs/${job.id}`);
+    const state = await getJson<{ state: string; message: string | null }>(config, `/jobs/${id}`);
     if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(state.state)) {
       process.stdout.write(`${state.message ?? state.state}\n`);
       return state.state === 'succeeded' ? 0 : 1;

@@ -81,6 +81,12 @@ export class DriveService {
     return drive;
   }
 
+  /** What the last inventory read said of a drive, connected or not (a rotation drive that is away); null when never seen. */
+  lastKnown(id: string): { model: string | null; serial: string | null; wwn: string | null } | null {
+    const stored = this.#o.repo.get(id);
+    return stored ? { model: stored.facts.model, serial: stored.facts.serial, wwn: stored.facts.wwn } : null;
+  }
+
   /** Give a connected drive the owner's name (null: back to its model name). */
   rename(id: string, name: string | null): DriveView {
     const before = this.get(id);

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { attachImage, cleanupLeftovers, createLoopDisk, type LoopDisk } from '../testing/loop-disk.js';
 import { BackupBox, backupSkipReason } from '../testing/backups.js';
-import { waitFor } from '../testing/service.js';
+import { CLI, waitFor } from '../testing/service.js';
 
 const run = promisify(execFile);
 const skip = await backupSkipReason();
@@ -76,6 +76,11 @@ describe('backups onto rotated drives', { skip }, () => {
 
     assert.ok((await box.activity()).some((e) => e.kind === 'alert.backup.safe-to-unplug' && /Drive A is safe to unplug/.test(e.message)));
     assert.match(await box.waitForMail(/Drive A is safe to unplug/), /^Drive A is safe to unplug — /);
+
+    // The command line tells the same.
+    const cli = await run(process.execPath, [CLI, 'backups', '--data', box.svc.dataDir]);
+    assert.match(cli.stdout, /^ATTENTION: Protected: the newest backup is from today, on drive A\. Save the recovery kit/m);
+    assert.match(cli.stdout, /^Drive A: safe-to-unplug; last good backup \d{4}-\d\d-\d\d \d\d:\d\d; 2 snapshots/m);
 
     // Seen as another computer would: the owner's file, and the snapshots in the repository.
     const snapshots = await box.admin.get(`/backups/drives/${encodeURIComponent(idA)}/snapshots`);
