@@ -33,6 +33,7 @@ import type { JobDefinition, JobView } from '../jobs/job.model.js';
 import type { SecretStore } from '../settings/secrets.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
 import { VERSION } from '../version.js';
+import { filesystemOf } from './drive-access.js';
 import type { RotationRepository } from './rotation.repository.js';
 import type { RotationView } from './rotation.view.js';
 
@@ -147,16 +148,18 @@ export class RotationService {
         let step = 0;
         const say = (current: string) => progress({ itemsDone: step++, itemsTotal: steps, current });
 
+        let newUuid: string | null = null;
         if (mode === 'format') {
           say(`Erasing and formatting ${drive.displayName}`);
-          await mounts.format(drive.path, { label: `SH-${name.replace(/ /g, '-')}`.slice(0, 16), fsType: 'ext4', signal });
+          const formatted = await mounts.format(drive.path, { label: `SH-${name.replace(/ /g, '-')}`.slice(0, 16), fsType: 'ext4', signal });
+          newUuid = formatted.uuid;
           // The filesystem (and with it a drive's identity, when it has no serial) is new: read the inventory again.
           await this.o.drives.refresh(signal);
           const again = this.o.drives.list().find((d) => d.path === drive.path);
           if (!again) throw new Error(`${drive.displayName} disappeared while it was being formatted.`);
           drive = again;
         }
-        const device = mode === 'format' ? drive.path : (drive.partitions.find((p) => p.fsType && p.fsType !== 'swap')!.path);
+        const device = filesystemOf(drive, newUuid);
         const partition = drive.partitions.find((p) => p.path === device) ?? drive.partitions[0];
         const mountpoint = join(this.o.dataDir, 'mnt', drive.id);
         await mkdir(join(this.o.dataDir, 'mnt'), { recursive: true, mode: 0o700 });

@@ -4,6 +4,7 @@
  */
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { FINISHED_STATES, type JobView } from '../jobs/job.model.js';
 import { SOCKET_FILE } from '../service.js';
 
 export class NoServiceError extends Error {}
@@ -57,4 +58,19 @@ export function localRequest(dataDir: string, method: string, path: string, body
     if (payload) req.write(payload);
     req.end();
   });
+}
+
+/**
+ * Asks the service for a job every `intervalMs` until it has ended, and returns its last state;
+ * `onChange` sees each state read while it is queued or running (for progress lines).
+ */
+export async function waitForJob(dataDir: string, id: number, onChange?: (job: JobView) => void, intervalMs = 300): Promise<JobView> {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const res = await localRequest(dataDir, 'GET', `/jobs/${id}`);
+    if (res.status !== 200) throw new Error(`The service did not say how job ${id} is doing (${res.status}).`);
+    const job = res.body as JobView;
+    if (FINISHED_STATES.includes(job.state)) return job;
+    onChange?.(job);
+  }
 }

@@ -27,7 +27,7 @@ import { loadConfig, parseFlags, type Config } from '../config.js';
 import { AlreadyRunningError, PortInUseError, SIMULATED_HOST_DIR, startService } from '../service.js';
 import type { StatusView } from '../status/status.service.js';
 import { SimulatedHost, UnknownSimulatedDiskError } from '../../system/drives/simulated-host.js';
-import { localRequest, NoServiceError } from './local-client.js';
+import { localRequest, NoServiceError, waitForJob } from './local-client.js';
 import { smartAssessCommand } from './smart-assess.command.js';
 import { restoreCommand } from './restore.command.js';
 import { recoveryKitCommand } from './recovery-kit.command.js';
@@ -237,7 +237,7 @@ async function rotationCommand(config: Config, args: string[], json: boolean): P
   if (res.status !== 202) throw new Error(refusal(res));
   const job = (res.body as { job: { id: number } }).job;
   process.stdout.write(`Registering ${drive.displayName} as rotation drive ${name}…\n`);
-  return waitForJob(config, job.id);
+  return waitForJobMessage(config, job.id);
 }
 
 async function backupsCommand(config: Config, args: string[], json: boolean): Promise<number> {
@@ -272,21 +272,16 @@ async function backupsCommand(config: Config, args: string[], json: boolean): Pr
     if (res.status !== 202) throw new Error(refusal(res));
     const job = (res.body as { job: { id: number } }).job;
     process.stdout.write(`Backing up onto drive ${drive.name}…\n`);
-    return waitForJob(config, job.id);
+    return waitForJobMessage(config, job.id);
   }
   throw new UsageError('Use "safehold backups [--json]" or "safehold backups run NAME".');
 }
 
 /** Waits for a job to end and prints its message; exit status 0 when it succeeded. */
-async function waitForJob(config: Config, id: number): Promise<number> {
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 300));
-    const state = await getJson<{ state: string; message: string | null }>(config, `/jobs/${id}`);
-    if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(state.state)) {
-      process.stdout.write(`${state.message ?? state.state}\n`);
-      return state.state === 'succeeded' ? 0 : 1;
-    }
-  }
+async function waitForJobMessage(config: Config, id: number): Promise<number> {
+  const job = await waitForJob(config.dataDir, id);
+  process.stdout.write(`${job.message ?? job.state}\n`);
+  return job.state === 'succeeded' ? 0 : 1;
 }
 
 /** The service's words for a refusal. */

@@ -26,7 +26,7 @@ import { formatSize } from '../drives/drive.model.js';
 import { InvalidInputError } from '../errors.js';
 import type { JobView } from '../jobs/job.model.js';
 import { SOCKET_FILE } from '../service.js';
-import { localRequest, NoServiceError } from './local-client.js';
+import { localRequest, NoServiceError, waitForJob } from './local-client.js';
 
 const USAGE = [
   'Use one of:',
@@ -35,8 +35,6 @@ const USAGE = [
   '  safehold restore DRIVE SNAPSHOT PATH... [--original --overwrite] [--source NAME] [--json]',
   '  safehold restore get DRIVE SNAPSHOT PATH --output FILE',
 ].join('\n');
-
-const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
 interface Parsed {
   positional: string[];
@@ -153,20 +151,21 @@ async function restoreFiles(dataDir: string, driveName: string, snapshotWord: st
   const started = (await call(dataDir, 'POST', `${snapshotRoute(drive, snapshot)}/restore`, body, 202)) as { job: JobView; folder: string };
   if (!json) process.stdout.write(`Restoring from drive ${drive.name} (snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)}) ${original ? 'over the files in' : 'into'} ${printable(started.folder)}…\n`);
   let said = '';
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 500));
-    const job = (await call(dataDir, 'GET', `/jobs/${started.job.id}`, undefined, 200)) as JobView;
-    if (FINISHED.includes(job.state)) {
-      if (json) process.stdout.write(`${JSON.stringify({ job, folder: started.folder }, null, 2)}\n`);
-      else process.stdout.write(`${job.message ?? job.state}\n`);
-      return job.state === 'succeeded' ? 0 : 1;
-    }
-    const now = job.progress.current ?? '';
-    if (!json && now && now !== said) {
-      process.stdout.write(`  ${now}\n`);
-      said = now;
-    }
-  }
+  const job = await waitForJob(
+    dataDir,
+    started.job.id,
+    (running) => {
+      const now = running.progress.current ?? '';
+      if (!json && now && now !== said) {
+        process.stdout.write(`  ${now}\n`);
+        said = now;
+      }
+    },
+    500,
+  );
+  if (json) process.stdout.write(`${JSON.stringify({ job, folder: started.folder }, null, 2)}\n`);
+  else process.stdout.write(`${job.message ?? job.state}\n`);
+  return job.state === 'succeeded' ? 0 : 1;
 }
 
 async function get(dataDir: string, driveName: string, snapshotWord: string, pathWord: string, source: string | null, output: string): Promise<number> {

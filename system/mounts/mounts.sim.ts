@@ -173,6 +173,11 @@ export class SimulatedMounts implements Mounts {
       const separator = /\d$/.test(disk.name) ? 'p' : '';
       const index = disk.partitions.findIndex((_, i) => `/dev/${disk.name}${separator}${i + 1}` === device);
       if (index >= 0) return { disk, index, device };
+      // The whole disk stands for its first filesystem (a drive formatted without a partition table).
+      if (device === `/dev/${disk.name}` && disk.partitions.length) {
+        const first = Math.max(firstFilesystem(disk), 0);
+        return { disk, index: first, device: `/dev/${disk.name}${separator}${first + 1}` };
+      }
     }
     throw new MountError('not-a-block-device', `${device} does not exist (was the drive unplugged?).`);
   }

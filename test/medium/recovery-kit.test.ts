@@ -7,7 +7,6 @@
  * RESTIC_PASSWORD_FILE variable, --password-file). Also: when the dashboard asks for the kit.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { ActivityRepository } from '../../server/activity/activity.repository.js';
 import { ActivityService } from '../../server/activity/activity.service.js';
 import { BackupRepository } from '../../server/backups/backup.repository.js';
-import { DRIVE_PLACEHOLDER, RecoveryKitService, recoveryKitText, TARGET_PLACEHOLDER } from '../../server/backups/recovery-kit.service.js';
+import { DRIVE_PLACEHOLDER, RecoveryKitService, recoveryKitText } from '../../server/backups/recovery-kit.service.js';
 import { RotationRepository } from '../../server/backups/rotation.repository.js';
 import { DriveRepository } from '../../server/drives/drive.repository.js';
 import { EventBus } from '../../server/events.js';
@@ -28,6 +27,7 @@ import { ResticAdapter } from '../../system/restic/restic.adapter.js';
 import { isInstalled } from '../../system/tools.js';
 import { tempCatalog } from '../testing/catalog.js';
 import { describeTree, makeHostileTree } from '../testing/restic.js';
+import { blockAfter, commandOf, runRestic } from '../testing/recovery-kit.js';
 
 const hasRestic = await isInstalled('restic');
 const DAY = 24 * 3600 * 1000;
@@ -51,35 +51,6 @@ function usbFacts(name: string, serial: string, uuid: string): DiskFacts {
     description: null,
     partitions: [{ name, path: `/dev/${name}`, sizeBytes: 500_000_000_000, fsType: 'ext4', uuid, label: 'SH-A', mountpoints: [], freeBytes: null }],
   };
-}
-
-/** Runs stock restic as a person would from the kit: argument array, a clean environment (no password variables), optional input on stdin. */
-function runRestic(args: string[], options: { env?: Record<string, string>; stdin?: string; home: string }): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: options.home, ...options.env };
-    const child = execFile(args[0]!, args.slice(1), { env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-    child.stdin!.end(options.stdin ?? '');
-  });
-}
-
-/** The lines of the text under a heading (the heading's line starts with `heading`), up to the next blank line. */
-function blockAfter(lines: string[], heading: string, from = 0): string[] {
-  const at = lines.findIndex((l, i) => i >= from && l.startsWith(heading));
-  assert.ok(at >= 0, `the kit has a line starting with ${JSON.stringify(heading)}`);
-  const block: string[] = [];
-  for (let i = at + 1; i < lines.length && lines[i] !== ''; i++) block.push(lines[i]!);
-  return block;
-}
-
-/** A command line of the kit (four spaces, `restic …`) as an argument array, the placeholders replaced. */
-function commandOf(line: string, drive: string, target: string): string[] {
-  assert.match(line, /^ {4}restic /, `a command line: ${JSON.stringify(line)}`);
-  return line
-    .trim()
-    .split(/ +/)
-    .map((arg) => (arg.startsWith(`${DRIVE_PLACEHOLDER}/`) ? drive + arg.slice(DRIVE_PLACEHOLDER.length) : arg === TARGET_PLACEHOLDER ? target : arg));
 }
 
 describe('the recovery kit, restored from with stock restic', { skip: hasRestic ? false : 'restic is not installed (apt-get install restic)' }, () => {

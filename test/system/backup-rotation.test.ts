@@ -7,13 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { attachImage, cleanupLeftovers, createLoopDisk, type LoopDisk } from '../testing/loop-disk.js';
 import { BackupBox, backupSkipReason } from '../testing/backups.js';
 import { CLI, waitFor } from '../testing/service.js';
+import { blockAfter, commandOf, runRestic } from '../testing/recovery-kit.js';
+import { describeTree, makeHostileTree } from '../testing/restic.js';
 
 const run = promisify(execFile);
 const skip = await backupSkipReason();
@@ -23,6 +25,7 @@ describe('backups onto rotated drives', { skip }, () => {
   const disks: LoopDisk[] = [];
   let photos: string;
   let documents: string;
+  let odd: string;
   let idA = '';
   let idB = '';
 
@@ -40,6 +43,9 @@ describe('backups onto rotated drives', { skip }, () => {
     await writeFile(join(documents, 'taxes.tmp'), 'scratch');
     await box.addSource('photos', photos);
     await box.addSource('documents', documents, ['*.tmp']);
+    // Names that break naive code: newlines, leading dashes, bytes that are not UTF-8, a very long path.
+    odd = makeHostileTree(join(box.scratch, 'odd')).src;
+    await box.addSource('odd-names', odd);
   });
 
   after(async () => {
@@ -56,12 +62,12 @@ describe('backups onto rotated drives', { skip }, () => {
     const { driveId, backup } = await box.register(a, 'A', 'keep');
     idA = driveId;
     assert.equal(backup.state, 'succeeded', backup.message ?? '');
-    assert.match(backup.message ?? '', /2 of 2 sources backed up onto drive A, verified\. Drive A is safe to unplug\./);
+    assert.match(backup.message ?? '', /3 of 3 sources backed up onto drive A, verified\. Drive A is safe to unplug\./);
     assert.equal(await box.somethingMounted(), false, 'the drive is unmounted');
 
     const entry = await box.entry('A');
     assert.equal(entry.state, 'safe-to-unplug');
-    assert.equal(entry.snapshotCount, 2);
+    assert.equal(entry.snapshotCount, 3);
     assert.ok(entry.lastGoodBackupAt);
     assert.deepEqual(entry.lastCheck && { ok: entry.lastCheck.ok, slice: entry.lastCheck.slice }, { ok: true, slice: '1/8' });
     assert.equal(entry.readBackFraction, 1 / 8);
@@ -72,7 +78,7 @@ describe('backups onto rotated drives', { skip }, () => {
     const [last] = await box.runs(idA);
     assert.equal(last!.outcome, 'good');
     assert.equal(last!.safeToUnplug, true);
-    assert.deepEqual(last!.sources.map((s) => [s.name, s.outcome, s.files]), [['documents', 'backed-up', 1], ['photos', 'backed-up', 30]]);
+    assert.deepEqual(last!.sources.map((s) => [s.name, s.outcome, s.files]), [['documents', 'backed-up', 1], ['odd-names', 'backed-up', describeTree(odd).filter((e) => e.type === 'file').length], ['photos', 'backed-up', 30]]);
 
     assert.ok((await box.activity()).some((e) => e.kind === 'alert.backup.safe-to-unplug' && /Drive A is safe to unplug/.test(e.message)));
     assert.match(await box.waitForMail(/Drive A is safe to unplug/), /^Drive A is safe to unplug — /);
@@ -80,16 +86,34 @@ describe('backups onto rotated drives', { skip }, () => {
     // The command line tells the same.
     const cli = await run(process.execPath, [CLI, 'backups', '--data', box.svc.dataDir]);
     assert.match(cli.stdout, /^ATTENTION: Protected: the newest backup is from today, on drive A\. Save the recovery kit/m);
-    assert.match(cli.stdout, /^Drive A: safe-to-unplug; last good backup \d{4}-\d\d-\d\d \d\d:\d\d; 2 snapshots/m);
+    assert.match(cli.stdout, /^Drive A: safe-to-unplug; last good backup \d{4}-\d\d-\d\d \d\d:\d\d; 3 snapshots/m);
 
     // Seen as another computer would: the owner's file, and the snapshots in the repository.
     const snapshots = await box.admin.get(`/backups/drives/${encodeURIComponent(idA)}/snapshots`);
-    assert.deepEqual(snapshots.json.snapshots.map((s: { source: string }) => s.source).sort(), ['documents', 'photos']);
+    assert.deepEqual(snapshots.json.snapshots.map((s: { source: string }) => s.source).sort(), ['documents', 'odd-names', 'photos']);
     await a.mount();
+    const restored = await mkdtemp(join(box.scratch, 'from-the-kit-'));
     try {
       assert.equal(await readFile(join(a.mountpoint!, 'keep-me.txt'), 'utf8'), 'the owner\'s own file\n');
+      // The box is gone: only the recovery kit's text, its password and the stock restic command.
+      const kit = (await box.admin.get('/recovery-kit')).json as { repositories: Array<{ driveName: string; password: string }> };
+      const text = (await box.admin.get('/recovery-kit/text')).json as string;
+      const lines = text.split('\n');
+      const section = lines.findIndex((l) => l.includes('BACKUP DRIVE "A"'));
+      assert.ok(section > 0, 'the kit has a section for drive A');
+      const passwordFile = join(box.scratch, 'typed-password');
+      await writeFile(passwordFile, `${kit.repositories.find((r) => r.driveName === 'A')!.password}\n`, { mode: 0o600 });
+      for (const command of blockAfter(lines, 'Restore everything', section)) {
+        const ran = await runRestic([...commandOf(command, a.mountpoint!, restored), '--password-file', passwordFile], { home: box.scratch });
+        assert.equal(ran.code, 0, ran.stderr);
+      }
+      assert.deepEqual(describeTree(join(restored, photos)), describeTree(photos), 'photos as they were, byte for byte');
+      assert.deepEqual(describeTree(join(restored, odd)), describeTree(odd), 'the odd names as they were, byte for byte');
+      assert.equal(await readFile(join(restored, documents, 'letter.txt'), 'utf8'), 'Dear grandma,\n');
+      await assert.rejects(readFile(join(restored, documents, 'taxes.tmp')), 'the excluded file was not backed up');
     } finally {
       await a.unmount();
+      await rm(restored, { recursive: true, force: true });
     }
   });
 
@@ -108,7 +132,7 @@ describe('backups onto rotated drives', { skip }, () => {
     idB = driveId;
     assert.equal(backup.state, 'succeeded', backup.message ?? '');
     const entry = await box.entry('B');
-    assert.equal(entry.snapshotCount, 2);
+    assert.equal(entry.snapshotCount, 3);
     assert.equal(entry.state, 'safe-to-unplug');
     const [last] = await box.runs(idB);
     assert.equal(last!.sources.find((s) => s.name === 'photos')!.files, 31);
@@ -131,7 +155,7 @@ describe('backups onto rotated drives', { skip }, () => {
     const entry = await box.entry('A');
     assert.equal(entry.connected, true);
     // Retention keeps one backup a day (the newest): the morning's snapshots gave way to these.
-    assert.equal(entry.snapshotCount, 2, 'one snapshot a day per source');
+    assert.equal(entry.snapshotCount, 3, 'one snapshot a day per source');
     assert.equal(entry.lastCheck?.slice, '2/8', 'the next slice of the data is read back');
     assert.equal(entry.readBackFraction, 2 / 8);
     const runs = await box.runs(idA);
@@ -159,5 +183,16 @@ describe('backups onto rotated drives', { skip }, () => {
       await rm(look, { recursive: true, force: true });
     }
     assert.equal(await box.somethingMounted(), false);
+
+    // The odd names come back exactly through the page's restore, beside the original.
+    const oddSnapshot = snaps.filter((s) => s.source === 'odd-names').pop()!;
+    const res = await box.admin.post(`/backups/drives/${encodeURIComponent(idA)}/snapshots/${oddSnapshot.id}/restore`, { paths: [odd] });
+    assert.equal(res.status, 202, JSON.stringify(res.json));
+    const restore = await box.jobEnded('backup.restore', idA, res.json.job.id - 1);
+    assert.equal(restore.state, 'succeeded', restore.message ?? '');
+    assert.deepEqual(describeTree(res.json.folder), describeTree(odd));
+    await rm(res.json.folder, { recursive: true, force: true });
+    const outside = await box.admin.get(`/backups/drives/${encodeURIComponent(idA)}/snapshots/${oddSnapshot.id}/ls?path=${encodeURIComponent(`${odd}/../..`)}`);
+    assert.equal(outside.status, 400, 'a path outside the snapshot folder is refused');
   });
 });
