@@ -37,7 +37,7 @@ import { formatSize } from '../drives/drive.model.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { JobRunner } from '../jobs/job-runner.js';
-import { JobInterruptedError, type JobContext, type JobDefinition, type JobView } from '../jobs/job.model.js';
+import { JobInterruptedError, type JobContext, type JobDefinition, type JobView, type StopReason } from '../jobs/job.model.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
 import { BACKUP_SETTINGS_KEY, BackupSettingsSchema, DEFAULT_BACKUP_SETTINGS } from './backup-settings.js';
@@ -378,14 +378,20 @@ export class BackupService {
     const refused = run.row.sources.filter((s) => s.outcome !== 'backed-up');
 
     if (failure || gone || unmountError) {
-      const interrupted = gone || (failure instanceof ResticError && failure.kind === 'interrupted' && !context.signal.aborted);
-      run.row.outcome = interrupted ? 'interrupted' : 'failed';
+      // Stopped by the owner (cancel) or by the service stopping (shutdown: run again at the next start).
+      const stopped = context.signal.aborted ? (context.signal.reason as StopReason) : null;
+      const interrupted = gone || (failure instanceof ResticError && failure.kind === 'interrupted' && !stopped);
+      run.row.outcome = interrupted || stopped === 'shutdown' ? 'interrupted' : 'failed';
       run.row.safeToUnplug = false;
       run.row.message = interrupted
         ? `Drive ${name} was unplugged or stopped answering during the backup. Nothing of this run counts as a backup; the earlier backups on the drive are untouched. Plug it in again: the backup starts over by itself.`
-        : failure
-          ? messageOf(failure)
-          : `The backup ended, but drive ${name} could not be unmounted: ${messageOf(unmountError)}`;
+        : stopped === 'cancel'
+          ? 'Cancelled by the owner. Nothing of this run counts as a backup; the earlier backups on the drive are untouched.'
+          : stopped === 'shutdown'
+            ? 'The service stopped during the backup; it starts over when the service is back.'
+            : failure
+              ? messageOf(failure)
+              : `The backup ended, but drive ${name} could not be unmounted: ${messageOf(unmountError)}`;
       this.o.repo.saveRun(run.row);
       if (!context.signal.aborted) {
         await this.o.alerts.notify({

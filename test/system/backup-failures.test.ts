@@ -204,4 +204,25 @@ describe('backups when things go wrong', { skip }, () => {
     assert.notEqual(entry.lastGoodBackupAt, goodBefore);
     assert.equal(entry.lastCheck?.ok, true);
   });
+
+  it('runs the backup again by itself after a power cut in the middle of it', async () => {
+    const films = join(box.scratch, 'films');
+    for (const i of [1, 2]) await writeFile(join(films, `film-${i}.mkv`), randomBytes(48 * 1024 * 1024));
+    const res = await box.admin.post(`/backups/drives/${encodeURIComponent(idC)}/run`);
+    const jobId = res.json.job.id as number;
+    await waitFor(async () => {
+      const job = (await box.admin.get(`/jobs/${jobId}`)).json;
+      return job.state === 'running' && /Backing up films/.test(job.progress.current ?? '') && job.progress.bytesDone > 0;
+    }, 60_000, 'the backup of films under way');
+    await box.powerCut();
+
+    const crashed = (await box.admin.get(`/jobs/${jobId}`)).json;
+    assert.equal(crashed.state, 'interrupted', 'the job the power cut stopped');
+    const retry = await box.jobEnded('backup.rotation', idC, jobId, 180_000);
+    assert.equal(retry.state, 'succeeded', retry.message ?? '');
+    const runs = await box.runs(idC);
+    assert.equal(runs[1]!.outcome, 'interrupted', 'the cut run is recorded as interrupted');
+    assert.equal(runs[0]!.outcome, 'good');
+    assert.equal(await box.somethingMounted(), false, 'unmounted at the end');
+  });
 });

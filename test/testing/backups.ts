@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackupRunView, LedgerEntry } from '../../server/backups/backup.view.js';
 import { loopDiskSkipReason, type LoopDisk } from './loop-disk.js';
-import { Browserish, startServiceProcess, waitFor, type ServiceProcess } from './service.js';
+import { Browserish, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from './service.js';
 import { startMailCatcher, subjectOf, type MailCatcher } from './smtp.js';
 
 const run = promisify(execFile);
@@ -33,8 +33,8 @@ const ENDED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
 export class BackupBox {
   private constructor(
-    readonly svc: ServiceProcess,
-    readonly admin: Browserish,
+    public svc: ServiceProcess,
+    public admin: Browserish,
     readonly mail: MailCatcher,
     /** A scratch folder for the test's sources (removed by `dispose`). */
     readonly scratch: string,
@@ -57,8 +57,25 @@ export class BackupBox {
 
   async dispose(): Promise<void> {
     await this.svc.dispose();
+    await rm(this.svc.dataDir, { recursive: true, force: true }); // also after a restart on the same folder
     await this.mail.close();
     await rm(this.scratch, { recursive: true, force: true });
+  }
+
+  /**
+   * A power cut: the service and every restic it started are killed at once (SIGKILL, nothing
+   * cleaned up: mounts and restic's locks stay), then the service starts again on the same data.
+   */
+  async powerCut(): Promise<void> {
+    const dataDir = this.svc.dataDir;
+    this.svc.child.kill('SIGKILL');
+    await run('pkill', ['-KILL', '-f', `restic .*--repo=${dataDir}/`]).catch(() => undefined);
+    await this.svc.stop();
+    this.svc = await startServiceProcess({ simulate: false, dataDir });
+    this.admin = new Browserish(this.svc.base);
+    await this.admin.get('/session');
+    const res = await this.admin.post('/login', { username: 'admin', password: STRONG_PASSWORD });
+    if (res.status !== 200) throw new Error(`login after the restart: ${res.status} ${JSON.stringify(res.json)}`);
   }
 
   async addSource(name: string, path: string, excludes: string[] = []): Promise<void> {
