@@ -236,6 +236,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     simulated: config.simulate,
     missingPrograms: missing,
     openAlerts: () => alerts.open(),
+    protection: () => backups.protection(),
   });
 
   let setupCode: string | null = null;

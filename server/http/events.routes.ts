@@ -37,7 +37,11 @@ export class EventStreams {
           send('status', status.status());
         }),
         bus.subscribe('activity', (p) => send('activity', p)),
-        bus.subscribe('job', (p) => send('job', p)),
+        bus.subscribe('job', (p) => {
+          send('job', p);
+          // A job that ended may change the overall status (a backup made, a drive verified).
+          if (p.state !== 'running' && p.state !== 'queued') send('status', status.status());
+        }),
         bus.subscribe('alert', (p) => {
           send('alert', p);
           send('status', status.status());

@@ -74,6 +74,8 @@ export interface StatusServiceOptions {
   missingPrograms: ReadonlySet<string>;
   /** Problems going on now (the alert service's open alerts). */
   openAlerts: () => OpenAlert[];
+  /** "Am I protected?" of the backups: a problem or attention there is one here too. */
+  protection: () => { level: Overall; headline: string };
 }
 
 export class StatusService {
@@ -90,6 +92,7 @@ export class StatusService {
     const errors = this.o.openAlerts().filter((a) => a.severity === 'error');
     const names = (list: { displayName: string }[]) => list.map((d) => d.displayName).join(', ');
     const connected = `${drives.length} drive${drives.length === 1 ? '' : 's'} connected`;
+    const protection = this.o.protection();
     let overall: Overall;
     let headline: string;
     if (inventoryDown) {
@@ -98,8 +101,12 @@ export class StatusService {
       [overall, headline] = ['problem', `${failing.length === 1 ? 'A disk is' : `${failing.length} disks are`} failing: ${names(failing)}`];
     } else if (errors.length) {
       [overall, headline] = ['problem', errors[0]!.message];
+    } else if (protection.level === 'problem') {
+      [overall, headline] = ['problem', protection.headline];
     } else if (warning.length) {
       [overall, headline] = ['attention', `${warning.length === 1 ? 'A disk needs' : `${warning.length} disks need`} attention: ${names(warning)}`];
+    } else if (protection.level === 'attention') {
+      [overall, headline] = ['attention', protection.headline];
     } else if (unavailable.length) {
       [overall, headline] = ['attention', `${connected}; ${unavailable.map((f) => f.name).join(' and ')} unavailable`];
     } else {
