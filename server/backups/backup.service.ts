@@ -23,11 +23,13 @@
  * nothing is marked good; the next plug-in starts again. Every run is a row of `backup_runs`.
  */
 import { lstat, mkdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
 import { folderSize, inspectFolder, sameBytes, sampleFiles } from '../../system/files.js';
 import { markerMatches, MarkerError, readMarker } from '../../system/marker/drive-marker.js';
+import { isProgramRunning } from '../../system/process/processes.js';
 import type { Mounts } from '../../system/mounts/mounts.js';
 import { ResticError, type BackupSummary, type Restic, type ResticRepository } from '../../system/restic/restic.js';
 import type { ActivityService } from '../activity/activity.service.js';
@@ -46,6 +48,7 @@ import type { BackupRunView, BackupSettings, CheckView, DrillView, LedgerEntry, 
 import type { DriveAccess, DriveLease } from './drive-access.js';
 import { forecastFull, judgeProtection } from './protection.js';
 import type { RotationDriveRow, RotationRepository } from './rotation.repository.js';
+import { checkFailedNotice, drillFailedNotice, runFailedNotice, safeToUnplugNotice, sourceCondition, staleCondition, suspiciousCondition, swapCondition } from './backup-notices.js';
 import { checkSource } from './source-safety.js';
 import { massChange } from './tripwire.js';
 import type { Source, SourceRepository } from './source.repository.js';
@@ -163,7 +166,7 @@ export class BackupService {
     this.o.repo.suspendPruning(driveId, null, null);
     this.o.activity.record({ level: 'info', kind: 'backup.pruning-resumed', subject: driveId, message: `Retention resumed on drive ${row.name}: the owner looked at the suspicious backups.` });
     void this.o.alerts
-      .observeCondition({ ...suspiciousCondition(row.name, driveId, ''), state: 'ok', normal: true, message: `Drive ${row.name}: the owner looked at the suspicious backups.` })
+      .observeCondition(suspiciousCondition(row.name, driveId, null))
       .catch(() => undefined);
     return this.ledgerEntry(row);
   }
@@ -239,40 +242,8 @@ export class BackupService {
   /** The reminders: a swap that is due, no good backup for too long. Told by e-mail at most once a day (alert policy). */
   async checkReminders(): Promise<void> {
     const view = this.protection();
-    await this.o.alerts.observeCondition({
-      key: 'rotation:swap',
-      kind: 'rotation.swap-due',
-      state: view.swapDue ? 'due' : 'ok',
-      normal: !view.swapDue,
-      severity: 'warning',
-      message: view.swapDue ?? 'The rotation is up to date.',
-      mail: {
-        subject: 'Time to swap your backup drives',
-        banner: 'Swap your backup drives',
-        tone: 'warn',
-        happened: [view.swapDue ?? ''],
-        means: ['A backup drive kept in another place is what saves your files from a fire, a theft or a flood at home. It only helps if it is brought back now and then for a fresh backup.'],
-        steps: ['Unplug the drive that is in the box once the page says it is safe to unplug.', 'Plug in the drive that was kept elsewhere: the backup starts by itself.', 'Take the first drive to where the other one was kept.'],
-        link: { label: 'Open the backups page', path: 'backups' },
-      },
-    });
-    await this.o.alerts.observeCondition({
-      key: 'backups:stale',
-      kind: 'backup.stale',
-      state: view.stale ? 'stale' : 'ok',
-      normal: !view.stale,
-      severity: 'error',
-      message: view.stale ?? 'Backups are recent.',
-      mail: {
-        subject: 'No recent backup',
-        banner: 'No recent backup',
-        tone: 'bad',
-        happened: [view.stale ?? ''],
-        means: ['Files changed or added since the newest backup are not protected against a deletion, a broken disk or ransomware.'],
-        steps: ['Plug one of your rotation backup drives into the box: the backup starts by itself.', 'Wait until the page says the drive is safe to unplug.'],
-        link: { label: 'Open the backups page', path: 'backups' },
-      },
-    });
+    await this.o.alerts.observeCondition(swapCondition(view.swapDue));
+    await this.o.alerts.observeCondition(staleCondition(view.stale));
   }
 
   #submit(driveId: string): JobView {
@@ -394,21 +365,7 @@ export class BackupService {
               : `The backup ended, but drive ${name} could not be unmounted: ${messageOf(unmountError)}`;
       this.o.repo.saveRun(run.row);
       if (!context.signal.aborted) {
-        await this.o.alerts.notify({
-          kind: interrupted ? 'backup.interrupted' : 'backup.failed',
-          severity: 'error',
-          subject: driveId,
-          message: `Backup onto drive ${name} ${interrupted ? 'interrupted' : 'failed'}: ${run.row.message}`,
-          mail: {
-            subject: `Backup onto drive ${name} ${interrupted ? 'interrupted' : 'failed'}`,
-            banner: interrupted ? 'Backup interrupted' : 'Backup failed',
-            tone: 'bad',
-            happened: [run.row.message],
-            means: ['The files changed since the last good backup are not protected yet.'],
-            steps: interrupted ? ['Check the drive\'s cable and plug it in again.', 'Wait until the page says it is safe to unplug.'] : ['Open the backups page to see what went wrong.'],
-            link: { label: 'Open the backups page', path: 'backups' },
-          },
-        });
+        await this.o.alerts.notify(runFailedNotice(name, driveId, interrupted, run.row.message));
       }
       await this.checkReminders().catch(() => undefined);
       if (interrupted) throw new JobInterruptedError(run.row.message, { cause: failure });
@@ -432,21 +389,7 @@ export class BackupService {
     this.o.repo.saveRun(run.row);
     this.o.drives.republish();
     if (run.row.safeToUnplug) {
-      await this.o.alerts.notify({
-        kind: 'backup.safe-to-unplug',
-        severity: run.row.outcome === 'good' ? 'info' : 'warning',
-        subject: driveId,
-        message: run.row.message,
-        mail: {
-          subject: `Drive ${name} is safe to unplug`,
-          banner: run.row.outcome === 'good' ? `Backup done: drive ${name} is safe to unplug` : `Drive ${name} is safe to unplug, with problems`,
-          tone: run.row.outcome === 'good' ? 'good' : 'warn',
-          happened: [run.row.message],
-          facts: runFacts(run.row),
-          steps: ['Unplug the drive and take it to where you keep it, away from the box.'],
-          link: { label: 'Open the backups page', path: 'backups' },
-        },
-      });
+      await this.o.alerts.notify(safeToUnplugNotice(name, driveId, run.row));
     }
     await this.checkReminders().catch(() => undefined);
     if (!verified) throw new Error(run.row.message);
@@ -492,13 +435,11 @@ export class BackupService {
     const facts = await inspectFolder(source.path);
     const last = this.o.repo.latestCountedOf(source.name);
     const check = checkSource(source, facts, last?.files ?? null);
-    const condition = sourceCondition(source);
+    await this.o.alerts.observeCondition(sourceCondition(source, check.ok ? null : check));
     if (!check.ok) {
       result.message = check.message;
-      await this.o.alerts.observeCondition({ ...condition, state: check.code, normal: false, message: check.message, mail: { ...condition.mail, happened: [check.message] } });
       return result;
     }
-    await this.o.alerts.observeCondition({ ...condition, state: 'ok', normal: true, message: `Source "${source.name}" is back and backed up.` });
 
     const previous = this.o.repo.latestOf(source.name, run.drive.driveId);
     let summary: BackupSummary;
@@ -543,8 +484,7 @@ export class BackupService {
     if (suspicious) {
       const reason = `Source "${source.name}": ${suspicious}.`;
       this.o.repo.suspendPruning(run.drive.driveId, reason, this.o.clock.now());
-      const c = suspiciousCondition(run.drive.name, run.drive.driveId, reason);
-      await this.o.alerts.observeCondition({ ...c, mail: { ...c.mail, happened: [`The backup of "${source.name}" onto drive ${run.drive.name} just now changed far more files than usual: ${suspicious}.`] } });
+      await this.o.alerts.observeCondition(suspiciousCondition(run.drive.name, run.drive.driveId, reason));
     }
     return result;
   }
@@ -555,7 +495,7 @@ export class BackupService {
     const attempt = async () => {
       // Never write into a folder without a drive behind it.
       if (!(await this.o.mounts.isMountedDevice(lease.mountpoint))) throw driveGoneError(run.drive.name);
-      return restic.backup(repo, {
+      return this.#pastDeadLocks(restic, repo, run, () => restic.backup(repo, {
         paths: [source.path],
         excludes: source.excludes,
         tags: [source.name],
@@ -563,7 +503,7 @@ export class BackupService {
         onProgress: (p) => {
           context.progress({ bytesDone: p.bytesDone, bytesTotal: p.totalBytes || null, itemsDone: p.filesDone, itemsTotal: p.totalFiles || null, current: `Backing up ${source.name}: ${p.currentFiles[0] ?? ''}`.trim() });
         },
-      });
+      }));
     };
     try {
       return await attempt();
@@ -593,6 +533,23 @@ export class BackupService {
     }
   }
 
+  /**
+   * Runs one restic call. When it is refused for a lock that restic cannot tell is stale but that
+   * is dead — taken by a restic of this box that no longer runs (killed by a power cut: its pid is
+   * gone, a zombie, or reused by another program) — every lock is removed and the call tried once more.
+   */
+  async #pastDeadLocks<T>(restic: Restic, repo: ResticRepository, run: RunState, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      const lock = error instanceof ResticError && error.kind === 'locked' ? error.lock : null;
+      if (!lock || lock.host !== hostname() || (await isProgramRunning(lock.pid, 'restic'))) throw error;
+      this.o.log.warn({ pid: lock.pid, drive: run.drive.name }, 'removing a lock left by a restic that no longer runs');
+      await restic.unlock(repo, { removeAll: true, signal: run.signal });
+      return call();
+    }
+  }
+
   async #rethrowIfGone(error: unknown, lease: DriveLease, name: string): Promise<void> {
     if (!(await this.o.mounts.isMountedDevice(lease.mountpoint))) throw driveGoneError(name, error);
     throw error;
@@ -601,7 +558,8 @@ export class BackupService {
   /** forget by the policy (one group per source), then prune when asked. Returns how many snapshots were removed. */
   async #forget(restic: Restic, repo: ResticRepository, run: RunState, prune: boolean, signal: AbortSignal): Promise<number> {
     const r = run.settings.retention;
-    const result = await restic.forget(repo, { keepDaily: r.daily, keepWeekly: r.weekly, keepMonthly: r.monthly, keepYearly: r.yearly }, { prune, groupBy: 'host,tags', signal });
+    const policy = { keepDaily: r.daily, keepWeekly: r.weekly, keepMonthly: r.monthly, keepYearly: r.yearly };
+    const result = await this.#pastDeadLocks(restic, repo, run, () => restic.forget(repo, policy, { prune, groupBy: 'host,tags', signal }));
     if (result.pruned) this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
     return result.removed.length;
   }
@@ -619,7 +577,7 @@ export class BackupService {
         await this.#reconcile(restic, repo, run.drive.driveId, run.signal);
         if (due || lowSpace) {
           context.progress({ current: `Freeing the space of old backups on drive ${run.drive.name}` });
-          await restic.prune(repo, { signal: run.signal });
+          await this.#pastDeadLocks(restic, repo, run, () => restic.prune(repo, { signal: run.signal }));
           this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
         }
       }
@@ -639,7 +597,7 @@ export class BackupService {
     context.progress({ bytesDone: 0, bytesTotal: null, itemsDone: 0, itemsTotal: null, current: `Verifying drive ${run.drive.name}: reading back slice ${slice} of its data` });
     let result;
     try {
-      result = await restic.check(repo, { readDataSubset: slice, signal: run.signal });
+      result = await this.#pastDeadLocks(restic, repo, run, () => restic.check(repo, { readDataSubset: slice, signal: run.signal }));
     } catch (error) {
       throw asDriveGone(error, run.drive.name);
     }
@@ -649,21 +607,7 @@ export class BackupService {
       this.o.repo.setCheckRound(run.drive.driveId, (n % t) + 1, full ? [] : read, full ? this.o.clock.now() : ledger.fullyReadAt);
     } else {
       if (!(await this.o.mounts.isMountedDevice(lease.mountpoint))) throw driveGoneError(run.drive.name);
-      await this.o.alerts.notify({
-        kind: 'backup.check-failed',
-        severity: 'error',
-        subject: run.drive.driveId,
-        message: `The verification of drive ${run.drive.name} found problems: ${result.problems.slice(0, 3).join('; ')}`,
-        mail: {
-          subject: `Backup drive ${run.drive.name} failed its verification`,
-          banner: 'Verification found problems',
-          tone: 'bad',
-          happened: [`Safehold read back part of the backups on drive ${run.drive.name} (slice ${slice}) and restic found problems:`, ...result.problems.slice(0, 10)],
-          means: ['Some backups on this drive may not restore. Your other rotation drives are not affected.'],
-          steps: ['Check the drive\'s health on the Drives page.', 'Keep using your other rotation drive(s) and consider replacing this one.'],
-          link: { label: 'Open the backups page', path: 'backups' },
-        },
-      });
+      await this.o.alerts.notify(checkFailedNotice(run.drive.name, run.drive.driveId, slice, result.problems));
     }
     return { ok: result.ok, slice, problems: result.problems };
   }
@@ -697,7 +641,7 @@ export class BackupService {
         if (!picked.length) continue;
         const target = join(scratch, source.name);
         try {
-          await restic.restore(repo, snapshotId, { target, include: picked.map((f) => f.path), signal: run.signal });
+          await this.#pastDeadLocks(restic, repo, run, () => restic.restore(repo, snapshotId, { target, include: picked.map((f) => f.path), signal: run.signal }));
         } catch (error) {
           throw asDriveGone(error, run.drive.name);
         }
@@ -728,21 +672,7 @@ export class BackupService {
     }
     drill.ok = drill.mismatches.length === 0;
     if (!drill.ok) {
-      await this.o.alerts.notify({
-        kind: 'backup.drill-failed',
-        severity: 'error',
-        subject: run.drive.driveId,
-        message: `Restore drill on drive ${run.drive.name}: ${drill.mismatches.length} file${drill.mismatches.length === 1 ? '' : 's'} did not come back as they are on the box (${drill.mismatches.slice(0, 3).map(safePath).join(', ')}).`,
-        mail: {
-          subject: `Restore drill failed on drive ${run.drive.name}`,
-          banner: 'A restored file did not match',
-          tone: 'bad',
-          happened: [`Safehold restored a sample of files from the backup just made on drive ${run.drive.name} and compared them with the box's copies. These came back different or not at all:`, ...drill.mismatches.slice(0, 10).map(safePath)],
-          means: ['A backup that does not restore is no backup. The drive or the box may be damaging data.'],
-          steps: ['Check the health of the drive and of the box\'s disks on the Drives page.', 'Keep your other rotation drive(s) safe; do not reuse this one until the cause is found.'],
-          link: { label: 'Open the backups page', path: 'backups' },
-        },
-      });
+      await this.o.alerts.notify(drillFailedNotice(run.drive.name, run.drive.driveId, drill.mismatches));
     }
     return drill;
   }
@@ -774,10 +704,6 @@ function dirnameOf(path: string): string {
   return i <= 0 ? '/' : path.slice(0, i);
 }
 
-/** A path for a mail or a log line: control characters shown as `?`. */
-function safePath(path: string): string {
-  return path.replace(/[\u0000-\u001f\u007f]/g, '?');
-}
 
 /** Whether a file matches one of the source's exclude patterns by its name (the common case: `*.tmp`, `cache`). */
 function isExcluded(path: string, source: Source): boolean {
@@ -791,54 +717,4 @@ function isExcluded(path: string, source: Source): boolean {
 
 function snapshotView(s: SnapshotRow): SnapshotView {
   return { id: s.id, shortId: s.id.slice(0, 8), source: s.source, paths: s.paths, time: new Date(s.time).toISOString(), files: s.files, bytes: s.bytes, suspicious: s.suspicious };
-}
-
-function runFacts(run: RunRow): Array<[string, string]> {
-  const facts: Array<[string, string]> = run.sources.map((s) => [
-    `Source ${s.name}`,
-    s.outcome === 'backed-up' ? `${s.files ?? '?'} files, ${formatSize(s.bytes ?? 0)}${s.suspicious ? ` — SUSPICIOUS: ${s.suspicious}` : ''}` : `not backed up: ${s.message ?? s.outcome}`,
-  ]);
-  if (run.check) facts.push(['Verification', run.check.ok ? `passed (slice ${run.check.slice} of the data read back)` : `FAILED: ${run.check.problems.slice(0, 2).join('; ')}`]);
-  if (run.drill) facts.push(['Restore drill', run.drill.ok ? (run.drill.note ?? `${run.drill.files} files restored and compared, all identical`) : `${run.drill.mismatches.length} files differed`]);
-  return facts;
-}
-
-function sourceCondition(source: Source) {
-  return {
-    key: `source:${source.name}`,
-    kind: 'backup.source-refused',
-    severity: 'error' as const,
-    mail: {
-      subject: `Source "${source.name}" was not backed up`,
-      banner: 'A folder was not backed up',
-      tone: 'bad' as const,
-      happened: [] as string[],
-      means: ['Safehold refuses to back up a folder that is missing or suddenly empty, because that usually means the disk behind it is not mounted, and an empty backup must never replace the good ones. The earlier backups are untouched.'],
-      steps: [`Check that the disk holding ${source.path} is connected and mounted.`, 'The next backup (the next time a rotation drive is plugged in) includes it again.'],
-      link: { label: 'Open the backups page', path: 'backups' },
-    },
-  };
-}
-
-function suspiciousCondition(driveName: string, driveId: string, reason: string) {
-  return {
-    key: `tripwire:${driveId}`,
-    kind: 'backup.suspicious',
-    state: 'suspicious',
-    normal: false,
-    severity: 'error' as const,
-    driveId,
-    message: `Suspicious backup on drive ${driveName}: ${reason} Old backups on the drive are kept until you look.`,
-    mail: {
-      subject: `Suspicious backup on drive ${driveName}`,
-      banner: 'Many files changed at once',
-      tone: 'bad' as const,
-      happened: [reason],
-      means: [
-        'So many changed files at once can be a big reorganisation you made, or ransomware encrypting your files. Until you look, Safehold keeps every older backup on this drive (nothing is removed by the retention policy), so the good copies cannot be pushed out.',
-      ],
-      steps: ['Open a few of the changed files on the box: do they still open?', 'If they do not, do not plug in your other rotation drive; restore from an older backup.', 'If the change was yours, press "I have looked: resume pruning" on the backups page.'],
-      link: { label: 'Open the backups page', path: 'backups' },
-    },
-  };
 }

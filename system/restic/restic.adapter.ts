@@ -682,8 +682,8 @@ export class ResticAdapter implements Restic {
     }
   }
 
-  async unlock(repo: ResticRepository, options: { signal?: AbortSignal } = {}): Promise<void> {
-    const ran = await this.#run(repo, ['unlock'], options);
+  async unlock(repo: ResticRepository, options: { signal?: AbortSignal; removeAll?: boolean } = {}): Promise<void> {
+    const ran = await this.#run(repo, options.removeAll ? ['unlock', '--remove-all'] : ['unlock'], { signal: options.signal });
     if (ran.exitCode !== 0) throw this.#failure(ran, 'Removing stale locks');
   }
 

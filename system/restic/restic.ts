@@ -264,8 +264,12 @@ export interface Restic {
   restore(repo: ResticRepository, snapshotId: string, options: RestoreOptions): Promise<void>;
   /** One file of a snapshot written to `options.target`, byte for byte. Returns its size. */
   dump(repo: ResticRepository, snapshotId: string, filePath: string, options: DumpOptions): Promise<{ size: number }>;
-  /** Removes stale locks only (their process is gone, or older than 30 minutes); a live restic keeps its lock. */
-  unlock(repo: ResticRepository, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Removes stale locks only (their process is gone, or older than 30 minutes); a live restic keeps
+   * its lock. With `removeAll`, every lock (`--remove-all`): only for a lock the caller knows is dead
+   * (its process on this host no longer runs restic) that restic cannot tell is stale.
+   */
+  unlock(repo: ResticRepository, options?: { signal?: AbortSignal; removeAll?: boolean }): Promise<void>;
   stats(repo: ResticRepository, options?: { mode?: 'restore-size' | 'raw-data'; signal?: AbortSignal }): Promise<RepositoryStats>;
 }
 

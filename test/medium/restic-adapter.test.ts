@@ -273,6 +273,19 @@ describe('the restic adapter, against the real restic', () => {
     assert.equal((await restic.check(box.repo)).ok, true);
   });
 
+  it('removes every lock, a live one too, only when asked to', async () => {
+    const holder = await holdLock(box.repo);
+    try {
+      await restic.unlock(box.repo);
+      assert.equal(lockFiles(box.repo).length, 1, 'the plain unlock keeps a live lock');
+      await restic.unlock(box.repo, { removeAll: true });
+      assert.deepEqual(lockFiles(box.repo), [], '--remove-all removes it');
+      assert.equal((await restic.check(box.repo)).ok, true);
+    } finally {
+      await holder.kill();
+    }
+  });
+
   it('validates what it passes to restic', async () => {
     await rejectsAs(restic.backup(box.repo, { paths: ['relative'], tags: [] }), 'invalid-input');
     await rejectsAs(restic.backup(box.repo, { paths: [src], tags: ['a,b'] }), 'invalid-input');
