@@ -1,7 +1,8 @@
 /**
- * Writing files so that a crash or a power cut at any moment leaves either the old content or the
- * new one, never a mix: write a temporary file beside the target, fsync it, rename it over the
- * target, fsync the folder.
+ * Files on the box: writing a file so that a crash or a power cut at any moment leaves either the
+ * old content or the new one, never a mix (temporary file beside the target, fsync, rename, fsync of
+ * the folder); what is at a folder; a random sample of files, a byte-for-byte comparison and a
+ * folder's size for the backups. Every read is asynchronous: nothing here blocks the event loop.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
@@ -81,42 +82,56 @@ export interface SampledFile {
 }
 
 /**
- * Up to `count` regular files under `root`, chosen at random (reservoir sampling over one walk, so
- * memory stays at `count` entries whatever the tree's size), each last modified before
- * `modifiedBefore` (ms) and at most `maxBytes` long. Symbolic links are not followed; folders that
- * cannot be read are skipped. Never throws for a missing root (no files).
+ * Up to `count` different regular files under `root`, chosen at random, each last modified before
+ * `modifiedBefore` (ms) and at most `maxBytes` long. Each pick walks down from `root`, taking a
+ * random entry of each folder until it reaches a file, so the cost grows with the depth of the tree
+ * and `count`, not with the number of files (a walk of every file costs seconds on a Pi for a large
+ * photo library). Files in small folders are likelier picks than files in large ones: a sample for
+ * a restore drill, not a statistic. Gives up after `count × 20` walks; symbolic links are not
+ * followed; folders that cannot be read are skipped; a missing root gives no files.
  */
 export async function sampleFiles(root: string, options: { count: number; maxBytes: number; modifiedBefore: number; random?: () => number }): Promise<SampledFile[]> {
-  const { lstat, opendir } = await import('node:fs/promises');
+  const { lstat, readdir } = await import('node:fs/promises');
   const random = options.random ?? Math.random;
-  const chosen: SampledFile[] = [];
-  let seen = 0;
-  const folders = [root];
-  while (folders.length) {
-    const folder = folders.pop()!;
-    let dir;
-    try {
-      dir = await opendir(folder);
-    } catch {
-      continue;
+  type Entry = { name: string; folder: boolean };
+  const listings = new Map<string, Entry[]>();
+  const list = async (folder: string): Promise<Entry[]> => {
+    let entries = listings.get(folder);
+    if (!entries) {
+      entries = (await readdir(folder, { withFileTypes: true }).catch(() => []))
+        .filter((e) => e.isDirectory() || e.isFile())
+        .map((e) => ({ name: e.name, folder: e.isDirectory() }));
+      listings.set(folder, entries);
     }
-    for await (const entry of dir) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) folders.push(path);
-      else if (entry.isFile() && options.count > 0) {
-        const info = await lstat(path).catch(() => null);
-        if (!info || info.size > options.maxBytes || info.mtimeMs >= options.modifiedBefore) continue;
-        seen++;
-        const file = { path, size: info.size, mtimeMs: info.mtimeMs };
-        if (chosen.length < options.count) chosen.push(file);
-        else {
-          const slot = Math.floor(random() * seen);
-          if (slot < options.count) chosen[slot] = file;
-        }
+    return entries;
+  };
+  const chosen = new Map<string, SampledFile>();
+  const drop = (folder: string, name: string) => listings.set(folder, (listings.get(folder) ?? []).filter((e) => e.name !== name));
+  for (let walk = 0; walk < options.count * 20 && chosen.size < options.count; walk++) {
+    let folder = root;
+    const trail: Array<{ folder: string; name: string }> = [];
+    for (let depth = 0; depth < 64; depth++) {
+      const entries = await list(folder);
+      if (!entries.length) {
+        // A dead end (empty, or every file already looked at): no later walk goes down here.
+        const up = trail.pop();
+        if (up) drop(up.folder, up.name);
+        break;
       }
+      const entry = entries[Math.floor(random() * entries.length)]!;
+      const path = join(folder, entry.name);
+      if (entry.folder) {
+        trail.push({ folder, name: entry.name });
+        folder = path;
+        continue;
+      }
+      drop(folder, entry.name); // each file is looked at once
+      const info = await lstat(path).catch(() => null);
+      if (info?.isFile() && info.size <= options.maxBytes && info.mtimeMs < options.modifiedBefore) chosen.set(path, { path, size: info.size, mtimeMs: info.mtimeMs });
+      break;
     }
   }
-  return chosen;
+  return [...chosen.values()];
 }
 
 /** Whether two files hold the same bytes, read in 1 MiB chunks (asynchronously, so the event loop stays free). */

@@ -7,7 +7,8 @@
  * itself when a registered drive is plugged in or has just been registered, or by the owner:
  * 1. the drive is mounted at Safehold's own folder and its marker must match the catalog; nothing is
  *    written into a folder with no device behind it (checked again before every source);
- * 2. stale restic locks (a pulled cable, a crash) are removed;
+ * 2. a stale restic lock (a pulled cable, a crash) does not stop it: a call refused for a lock is
+ *    tried again after `unlock`, and after `unlock --remove-all` when the lock's process is dead;
  * 3. every source passes the interlocks first: a missing, unreadable or suddenly empty source is not
  *    backed up and raises an alert; the others each get one snapshot tagged with the source's name;
  * 4. the mass-change tripwire marks a snapshot that changed or added more than `percent`% of the
@@ -31,7 +32,7 @@ import { folderSize, inspectFolder, sameBytes, sampleFiles } from '../../system/
 import { markerMatches, MarkerError, readMarker } from '../../system/marker/drive-marker.js';
 import { isProgramRunning } from '../../system/process/processes.js';
 import type { Mounts } from '../../system/mounts/mounts.js';
-import { ResticError, type BackupSummary, type Restic, type ResticRepository } from '../../system/restic/restic.js';
+import { ResticError, type BackupSummary, type Restic, type ResticRepository, type Snapshot } from '../../system/restic/restic.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import type { AlertService } from '../alerts/alert.service.js';
 import type { DriveService } from '../drives/drive.service.js';
@@ -93,8 +94,11 @@ interface RunState {
   row: RunRow;
   drive: RotationDriveRow;
   settings: BackupSettings;
-  /** Sources backed up in this run, with their new snapshot. */
-  made: Array<{ source: Source; snapshotId: string }>;
+  /**
+   * Snapshots made in this run: their catalog row (with restic's short id until the drive's list
+   * gives the full one) and the source's result shown to the owner.
+   */
+  made: Array<{ source: Source; row: SnapshotRow; result: SourceRunView }>;
   /** Fires on cancel, service stop, or when the drive is seen gone (every restic call gets it). */
   signal: AbortSignal;
 }
@@ -316,15 +320,11 @@ export class BackupService {
       }, DRIVE_WATCH_MS);
       await this.#checkMarker(lease, drive);
       const repo = await this.o.access.repository(lease);
-      await restic.unlock(repo, { signal: run.signal }).catch((e: unknown) => this.#rethrowIfGone(e, lease!, name));
-      await this.#reconcile(restic, repo, driveId, run.signal);
-
       for (const source of this.o.sources.list()) {
         run.signal.throwIfAborted();
         run.row.sources.push(await this.#backupSource(context, restic, repo, lease, run, source));
       }
-      await this.#reconcile(restic, repo, driveId, run.signal);
-      await this.#retention(context, restic, repo, lease, run);
+      this.#record(run, await this.#retention(context, restic, repo, lease, run));
       run.row.check = await this.#verify(context, restic, repo, lease, run);
       run.row.drill = await this.#drill(context, restic, repo, lease, run);
       const space = await this.o.mounts.statfs(lease.mountpoint).catch(() => null);
@@ -420,14 +420,22 @@ export class BackupService {
     }
   }
 
-  /** The catalog's list of the drive's snapshots made equal to what restic says is on it. */
-  async #reconcile(restic: Restic, repo: ResticRepository, driveId: string, signal: AbortSignal): Promise<SnapshotRow[]> {
-    const onDrive = await restic.snapshots(repo, { signal });
+  /**
+   * The catalog's list of the drive's snapshots made equal to what is on it (`onDrive`, restic's
+   * list after retention), with the counts of the snapshots this run made under their full ids.
+   */
+  #record(run: RunState, onDrive: Snapshot[]): void {
+    for (const made of run.made) {
+      const full = onDrive.find((s) => s.id.startsWith(made.row.id));
+      if (!full) continue;
+      Object.assign(made.row, { id: full.id, paths: full.paths, time: Date.parse(full.time) });
+      made.result.snapshotId = full.id;
+    }
     this.o.repo.reconcileSnapshots(
-      driveId,
+      run.drive.driveId,
       onDrive.map((s) => ({ id: s.id, source: s.tags[0] ?? '(untagged)', paths: s.paths, time: Date.parse(s.time) })),
     );
-    return this.o.repo.snapshots(driveId);
+    for (const made of run.made) this.o.repo.addSnapshot(made.row);
   }
 
   async #backupSource(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState, source: Source): Promise<SourceRunView> {
@@ -452,24 +460,22 @@ export class BackupService {
       result.message = messageOf(error);
       return result;
     }
-    const snapshots = await this.#reconcile(restic, repo, run.drive.driveId, run.signal);
-    const made = snapshots.filter((s) => s.id.startsWith(summary.snapshotId)).pop();
-    const snapshotId = made?.id ?? summary.snapshotId;
+    const snapshotId = summary.snapshotId; // restic's short id: the full one comes with the drive's list (#record)
     const files = summary.totalFilesProcessed;
     const suspicious = massChange({ previous, sourcePath: source.path, summary, limits: run.settings.tripwire });
-    this.o.repo.addSnapshot({
+    const row: SnapshotRow = {
       driveId: run.drive.driveId,
       id: snapshotId,
       source: source.name,
-      paths: made?.paths ?? [source.path],
-      time: made?.time ?? this.o.clock.now(),
+      paths: [source.path],
+      time: this.o.clock.now(),
       runId: run.row.id,
       files,
       bytes: summary.totalBytesProcessed,
       filesNew: summary.filesNew,
       filesChanged: summary.filesChanged,
       suspicious,
-    });
+    };
     Object.assign(result, {
       outcome: 'backed-up',
       snapshotId,
@@ -480,7 +486,7 @@ export class BackupService {
       suspicious,
       message: summary.complete ? null : `${summary.warnings.length} file${summary.warnings.length === 1 ? '' : 's'} could not be read: ${summary.warnings.slice(0, 3).map((w) => `${w.item} (${w.message})`).join('; ')}`,
     } satisfies Partial<SourceRunView>);
-    run.made.push({ source, snapshotId });
+    run.made.push({ source, row, result });
     if (suspicious) {
       const reason = `Source "${source.name}": ${suspicious}.`;
       this.o.repo.suspendPruning(run.drive.driveId, reason, this.o.clock.now());
@@ -539,10 +545,18 @@ export class BackupService {
    * gone, a zombie, or reused by another program) — every lock is removed and the call tried once more.
    */
   async #pastDeadLocks<T>(restic: Restic, repo: ResticRepository, run: RunState, call: () => Promise<T>): Promise<T> {
+    const lockOf = (error: unknown) => (error instanceof ResticError && error.kind === 'locked' ? error.lock : null);
     try {
       return await call();
     } catch (error) {
-      const lock = error instanceof ResticError && error.kind === 'locked' ? error.lock : null;
+      if (!lockOf(error)) throw error;
+    }
+    // A stale lock (a pulled cable, a crash): restic's own unlock removes what it can tell is stale.
+    await restic.unlock(repo, { signal: run.signal });
+    try {
+      return await call();
+    } catch (error) {
+      const lock = lockOf(error);
       if (!lock || lock.host !== hostname() || (await isProgramRunning(lock.pid, 'restic'))) throw error;
       this.o.log.warn({ pid: lock.pid, drive: run.drive.name }, 'removing a lock left by a restic that no longer runs');
       await restic.unlock(repo, { removeAll: true, signal: run.signal });
@@ -550,36 +564,39 @@ export class BackupService {
     }
   }
 
-  async #rethrowIfGone(error: unknown, lease: DriveLease, name: string): Promise<void> {
-    if (!(await this.o.mounts.isMountedDevice(lease.mountpoint))) throw driveGoneError(name, error);
-    throw error;
-  }
 
-  /** forget by the policy (one group per source), then prune when asked. Returns how many snapshots were removed. */
-  async #forget(restic: Restic, repo: ResticRepository, run: RunState, prune: boolean, signal: AbortSignal): Promise<number> {
+  /**
+   * forget by the policy (one group per source: every snapshot is in one), then prune when asked.
+   * Returns the snapshots kept (all that remain on the drive) and how many were removed.
+   */
+  async #forget(restic: Restic, repo: ResticRepository, run: RunState, prune: boolean, signal: AbortSignal): Promise<{ kept: Snapshot[]; removed: number }> {
     const r = run.settings.retention;
     const policy = { keepDaily: r.daily, keepWeekly: r.weekly, keepMonthly: r.monthly, keepYearly: r.yearly };
     const result = await this.#pastDeadLocks(restic, repo, run, () => restic.forget(repo, policy, { prune, groupBy: 'host,tags', signal }));
     if (result.pruned) this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
-    return result.removed.length;
+    return { kept: result.kept.map((k) => k.snapshot), removed: result.removed.length };
   }
 
-  async #retention(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState): Promise<void> {
+  /**
+   * Retention: forget by the policy (unless the tripwire suspended it), prune when worthwhile.
+   * Returns the snapshots on the drive afterwards (forget lists them; without forget, restic is asked).
+   */
+  async #retention(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState): Promise<Snapshot[]> {
+    const listed = () => this.#pastDeadLocks(restic, repo, run, () => restic.snapshots(repo, { signal: run.signal })).catch((e: unknown) => Promise.reject(asDriveGone(e, run.drive.name)));
     const ledger = this.o.repo.ledger(run.drive.driveId);
-    if (ledger.pruneSuspendedAt !== null) return;
+    if (ledger.pruneSuspendedAt !== null) return listed();
     context.progress({ bytesDone: 0, bytesTotal: null, itemsDone: 0, itemsTotal: null, current: `Applying the retention policy on drive ${run.drive.name}` });
+    let kept: Snapshot[] | null = null;
     try {
-      const removed = await this.#forget(restic, repo, run, false, run.signal);
+      const forgotten = await this.#forget(restic, repo, run, false, run.signal);
+      kept = forgotten.kept;
       const space = await this.o.mounts.statfs(lease.mountpoint);
       const lowSpace = space.availableBytes < space.sizeBytes * LOW_SPACE_SHARE;
       const due = ledger.lastPrunedAt === null || this.o.clock.now() - ledger.lastPrunedAt >= PRUNE_EVERY_MS;
-      if (removed > 0 || lowSpace) {
-        await this.#reconcile(restic, repo, run.drive.driveId, run.signal);
-        if (due || lowSpace) {
-          context.progress({ current: `Freeing the space of old backups on drive ${run.drive.name}` });
-          await this.#pastDeadLocks(restic, repo, run, () => restic.prune(repo, { signal: run.signal }));
-          this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
-        }
+      if ((forgotten.removed > 0 && due) || lowSpace) {
+        context.progress({ current: `Freeing the space of old backups on drive ${run.drive.name}` });
+        await this.#pastDeadLocks(restic, repo, run, () => restic.prune(repo, { signal: run.signal }));
+        this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
       }
     } catch (error) {
       const classified = asDriveGone(error, run.drive.name);
@@ -587,6 +604,7 @@ export class BackupService {
       this.o.log.warn({ err: error }, 'retention failed');
       this.o.activity.record({ level: 'warning', kind: 'backup.retention-failed', subject: run.drive.driveId, message: `Old backups on drive ${run.drive.name} could not be removed: ${messageOf(error)}` });
     }
+    return kept ?? listed();
   }
 
   async #verify(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState): Promise<CheckView> {
@@ -627,7 +645,8 @@ export class BackupService {
     try {
       const perSource = Math.max(1, Math.ceil(wanted / run.made.length));
       let budget = maxBytes;
-      for (const { source, snapshotId } of run.made) {
+      for (const { source, row } of run.made) {
+        const snapshotId = row.id;
         if (drill.files >= wanted) break;
         const sample = (await sampleFiles(source.path, { count: perSource, maxBytes: budget, modifiedBefore: run.row.startedAt, random: this.o.random }))
           .filter((f) => !isExcluded(f.path, source))
