@@ -60,8 +60,11 @@ const DAY = 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 30 * DAY;
 /** Below this share of free space, prune whenever retention removed something. */
 const LOW_SPACE_SHARE = 0.1;
-/** How often a running backup checks that its drive is still there, in ms. */
+/** How often a running backup checks that its drive is still there (and not full), in ms. */
 const DRIVE_WATCH_MS = 2000;
+/** A drive with less free space than this, seen `FULL_CHECKS` times in a row while restic writes, is full. */
+const FULL_BELOW_BYTES = 2 * 1024 * 1024;
+const FULL_CHECKS = 3;
 
 export interface BackupServiceOptions {
   repo: BackupRepository;
@@ -501,15 +504,19 @@ export class BackupService {
     const attempt = async () => {
       // Never write into a folder without a drive behind it.
       if (!(await this.o.mounts.isMountedDevice(lease.mountpoint))) throw driveGoneError(run.drive.name);
-      return this.#pastDeadLocks(restic, repo, run, () => restic.backup(repo, {
-        paths: [source.path],
-        excludes: source.excludes,
-        tags: [source.name],
-        signal: run.signal,
-        onProgress: (p) => {
-          context.progress({ bytesDone: p.bytesDone, bytesTotal: p.totalBytes || null, itemsDone: p.filesDone, itemsTotal: p.totalFiles || null, current: `Backing up ${source.name}: ${p.currentFiles[0] ?? ''}`.trim() });
-        },
-      }));
+      return this.#untilFull(lease, run, (signal) =>
+        this.#pastDeadLocks(restic, repo, run, () =>
+          restic.backup(repo, {
+            paths: [source.path],
+            excludes: source.excludes,
+            tags: [source.name],
+            signal,
+            onProgress: (p) => {
+              context.progress({ bytesDone: p.bytesDone, bytesTotal: p.totalBytes || null, itemsDone: p.filesDone, itemsTotal: p.totalFiles || null, current: `Backing up ${source.name}: ${p.currentFiles[0] ?? ''}`.trim() });
+            },
+          }),
+        ),
+      );
     };
     try {
       return await attempt();
@@ -518,7 +525,7 @@ export class BackupService {
       const suspended = this.o.repo.ledger(run.drive.driveId).pruneSuspendedAt !== null;
       if (!suspended) {
         context.progress({ current: `Drive ${run.drive.name} is full: removing what the retention policy allows` });
-        await this.#forget(restic, repo, run, true, run.signal).catch((e: unknown) => this.o.log.warn({ err: e }, 'prune on a full drive'));
+        await this.#untilFull(lease, run, (signal) => this.#forget(restic, repo, run, true, signal)).catch((e: unknown) => this.o.log.warn({ err: e }, 'prune on a full drive'));
         try {
           return await attempt();
         } catch (again) {
@@ -536,6 +543,33 @@ export class BackupService {
         (suspended ? '. Old backups were not removed to make room, because retention is suspended after a suspicious backup' : ', even after removing the backups the retention policy allows') +
         '. The earlier backups on the drive are untouched. Use a larger drive, or keep fewer backups (Backup settings).';
       throw new ResticError(message, 'no-space', {}, { cause: error });
+    }
+  }
+
+  /**
+   * Runs a restic call that writes to the drive, and stops it when the drive stays full: restic's
+   * local backend retries a write that failed for lack of space for many minutes instead of failing
+   * (the whole job would hang). Rejects with a `no-space` ResticError then.
+   */
+  async #untilFull<T>(lease: DriveLease, run: RunState, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const full = new AbortController();
+    let seen = 0;
+    const timer = setInterval(() => {
+      void this.o.mounts.statfs(lease.mountpoint).then(
+        (space) => {
+          seen = space.freeBytes < FULL_BELOW_BYTES ? seen + 1 : 0;
+          if (seen >= FULL_CHECKS) full.abort();
+        },
+        () => undefined,
+      );
+    }, DRIVE_WATCH_MS);
+    try {
+      return await call(AbortSignal.any([run.signal, full.signal]));
+    } catch (error) {
+      if (full.signal.aborted && !run.signal.aborted) throw new ResticError(`Drive ${run.drive.name} is full.`, 'no-space', {}, { cause: error });
+      throw error;
+    } finally {
+      clearInterval(timer);
     }
   }
 

@@ -95,9 +95,16 @@ export class BackupBox {
 
   /** Waits until a job of `kind` on `target`, newer than `afterId`, has ended; returns it. */
   async jobEnded(kind: string, target: string, afterId = 0, timeoutMs = 120_000): Promise<JobJson> {
-    return (
-      await waitFor(async () => (await this.jobs()).find((j) => j.kind === kind && j.target === target && j.id > afterId && ENDED.includes(j.state)) ?? null, timeoutMs, `${kind} on ${target} to end`)
-    ).value;
+    try {
+      return (
+        await waitFor(async () => (await this.jobs()).find((j) => j.kind === kind && j.target === target && j.id > afterId && ENDED.includes(j.state)) ?? null, timeoutMs, `${kind} on ${target} to end`)
+      ).value;
+    } catch (error) {
+      // Say where it stood, so that a hang seen only in CI can be understood from the log.
+      const stuck = (await this.jobs()).filter((j) => j.kind === kind && j.target === target && j.id > afterId);
+      const log = this.svc.output().split('\n').slice(-15).join('\n');
+      throw new Error(`${(error as Error).message}; the job: ${JSON.stringify(stuck)}; the service's last lines:\n${log}`);
+    }
   }
 
   async lastJobId(): Promise<number> {
