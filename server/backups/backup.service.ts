@@ -301,6 +301,8 @@ export class BackupService {
     if (!drive) throw new NotFoundError('That drive is no longer a rotation drive.');
     const restic = this.o.restic;
     if (!restic) throw new ConflictError('restic is not installed on this box (apt-get install restic): backups cannot be made.');
+    // Plugged in and pulled out again before the job's turn came: nothing began, nothing to tell.
+    if (!this.o.drives.list().some((d) => d.id === driveId)) throw new JobInterruptedError(`Drive ${drive.name} was unplugged before its backup began; nothing was done.`);
     // A pulled drive does not always make restic fail: its local backend retries a failed write for
     // many minutes. A watch on the mount stops restic as soon as no device is behind the folder.
     const watch = new AbortController();

@@ -83,7 +83,10 @@ describe('backups onto rotated drives', { skip }, () => {
     assert.ok((await box.activity()).some((e) => e.kind === 'alert.backup.safe-to-unplug' && /Drive A is safe to unplug/.test(e.message)));
     assert.match(await box.waitForMail(/Drive A is safe to unplug/), /^Drive A is safe to unplug — /);
 
-    // The command line tells the same.
+    // The overview's headline is the backups' own answer, and the command line tells the same.
+    const status = (await box.admin.get('/status')).json;
+    assert.equal(status.overall, 'attention');
+    assert.match(status.headline, /^Protected: the newest backup is from today, on drive A\. Save the recovery kit/);
     const cli = await run(process.execPath, [CLI, 'backups', '--data', box.svc.dataDir]);
     assert.match(cli.stdout, /^ATTENTION: Protected: the newest backup is from today, on drive A\. Save the recovery kit/m);
     assert.match(cli.stdout, /^Drive A: safe-to-unplug; last good backup \d{4}-\d\d-\d\d \d\d:\d\d; 3 snapshots/m);
