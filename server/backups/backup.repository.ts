@@ -161,11 +161,9 @@ export class BackupRepository {
     return row ? toSnapshot(row) : undefined;
   }
 
-  /** The newest snapshot of a source on any drive (or on one drive). */
-  latestOf(source: string, driveId?: string): SnapshotRow | undefined {
-    const row = driveId
-      ? this.db.prepare('SELECT * FROM snapshots WHERE source = ? AND drive_id = ? ORDER BY time DESC LIMIT 1').get(source, driveId)
-      : this.db.prepare('SELECT * FROM snapshots WHERE source = ? ORDER BY time DESC LIMIT 1').get(source);
+  /** The newest snapshot of a source on one drive. */
+  latestOf(source: string, driveId: string): SnapshotRow | undefined {
+    const row = this.db.prepare('SELECT * FROM snapshots WHERE source = ? AND drive_id = ? ORDER BY time DESC LIMIT 1').get(source, driveId);
     return row ? toSnapshot(row) : undefined;
   }
 

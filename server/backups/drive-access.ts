@@ -68,7 +68,7 @@ export class DriveAccess {
     return { path: join(lease.mountpoint, repositoryPathOnDrive(marker)), passwordFile: this.o.secrets.pathOf(row.passwordSecret) };
   }
 
-  mountpointOf(driveId: string): string {
+  #mountpointOf(driveId: string): string {
     return join(this.o.dataDir, 'mnt', driveId);
   }
 
@@ -84,7 +84,7 @@ export class DriveAccess {
       if (!row) throw new ConflictError('That drive is not a rotation drive.');
       const drive = this.o.drives.list().find((d) => d.id === driveId);
       if (!drive) throw new ConflictError(`Rotation drive ${row.name} is not plugged in.`);
-      const mountpoint = this.mountpointOf(driveId);
+      const mountpoint = this.#mountpointOf(driveId);
       let entry = this.#open.get(driveId);
       if (entry && !(await this.o.mounts.isMountedDevice(mountpoint))) {
         // Pulled out and plugged in again while a lease lingered: start over.
@@ -150,7 +150,7 @@ export class DriveAccess {
     const entry = this.#open.get(driveId);
     if (!entry || entry.count > 0) return null;
     if (entry.timer) clearTimeout(entry.timer);
-    const mountpoint = this.mountpointOf(driveId);
+    const mountpoint = this.#mountpointOf(driveId);
     const status = await this.o.mounts.status(mountpoint);
     const result = await this.o.mounts.unmount(mountpoint, { lazy: status.state === 'device-gone' });
     this.#open.delete(driveId);
