@@ -222,6 +222,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
         disks: drives.list().map((d) => ({ disk: toAlertDisk(d), verdict: d.health?.verdict ?? 'unknown', headline: d.health?.headline ?? 'Not read yet', temperatureC: d.health?.temperatureC ?? null })),
         open: alerts.open().map((a) => ({ message: a.message, since: a.since })),
         activity: activity.list(200).filter((e) => Date.parse(e.at) > clock.now() - DAY).map(({ at, level, message }) => ({ at, level, message })),
+        backups: backups.protection(),
       }),
     );
   };

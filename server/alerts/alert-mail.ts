@@ -90,6 +90,8 @@ export interface DigestInput {
   open: Array<{ message: string; since: string }>;
   /** The activity log of the period. */
   activity: Array<{ at: string; level: 'info' | 'warning' | 'error'; message: string }>;
+  /** "Am I protected?" of the backups, when known: shown first. */
+  backups?: { level: 'ok' | 'attention' | 'problem'; headline: string };
 }
 
 /** Where the owner changes the alert settings, relative to `pageUrl`. */
@@ -752,7 +754,10 @@ export function composeDigest(input: DigestInput): MailMessage {
   if (!summary.length && disks.length) summary.push(disks.length === 1 ? 'the disk is healthy' : `all ${disks.length} disks healthy`);
   if (!disks.length) summary.push('no disks');
   if (errors) summary.push(`${plural(errors, 'error')} in the log`);
-  const worst: Tone = count('failing') || errors ? 'bad' : count('warning') || count('unknown') ? 'warn' : 'good';
+  const backups = input.backups;
+  if (backups && backups.level !== 'ok') summary.push(backups.level === 'problem' ? 'backups at risk' : 'backups need attention');
+  const worst: Tone =
+    count('failing') || errors || backups?.level === 'problem' ? 'bad' : count('warning') || count('unknown') || backups?.level === 'attention' ? 'warn' : 'good';
 
   const diskItems = disks.map(({ disk, verdict, headline, temperatureC }) => {
     const v = asVerdict(verdict);
@@ -790,6 +795,9 @@ export function composeDigest(input: DigestInput): MailMessage {
     subject: `Daily summary: ${summary.join(', ')} — ${host}`,
     banner: { text: `Daily summary: ${summary.join(', ')}`, tone: worst },
     sections: [
+      ...(backups
+        ? [{ title: 'Backups', blocks: [{ p: clean(backups.headline) }, { link: { label: 'Open the backups page', url: `${baseUrl(box.pageUrl)}backups` } }] as Block[] }]
+        : []),
       {
         title: 'Disks',
         blocks: diskItems.length ? [{ tagged: diskItems }] : [{ p: 'No disks are known yet.' }],

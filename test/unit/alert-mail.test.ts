@@ -450,6 +450,16 @@ describe('daily digest', () => {
     assert.equal(fine.subject, 'Daily summary: all 2 disks healthy — safehold');
   });
 
+  it('starts with "am I protected?" of the backups, and counts backups at risk in the subject', () => {
+    const risky = composeDigest(input({ disks: [{ disk, verdict: 'healthy', headline: 'No problem found.', temperatureC: null }], activity: [], backups: { level: 'problem', headline: 'No drive has had a good backup for 9 days (the newest is on drive A). Plug a rotation drive in.' } }));
+    assert.equal(risky.subject, 'Daily summary: the disk is healthy, backups at risk — safehold');
+    assert.match(risky.text, /^Backups\nNo drive has had a good backup for 9 days \(the newest is on drive A\)\.\nPlug a rotation drive in\./);
+    assert.match(risky.text, /Open the backups page:\nhttp:\/\/safehold\.local:8080\/backups/);
+    const fine = composeDigest(input({ disks: [{ disk, verdict: 'healthy', headline: 'No problem found.', temperatureC: null }], activity: [], backups: { level: 'ok', headline: 'Protected: the newest backup is from today, on drive A.' } }));
+    assert.equal(fine.subject, 'Daily summary: the disk is healthy — safehold');
+    assertNeverBlursBackup(fine);
+  });
+
   it('lists every disk on one line, worst first, with its temperature', () => {
     const mail = composeDigest(input());
     const lines = mail.text.split('\n');
