@@ -126,9 +126,18 @@ export class BackupRepository {
     return this.runs({ driveId, limit: 1 })[0];
   }
 
-  /** The newest run of the drive that ended good or partial (something was backed up and verified). */
+  /**
+   * The newest run of the drive that ended good or partial and backed at least one source up: a run
+   * whose every source was refused (a disk not mounted) protected nothing new, so it is not one.
+   */
   lastGoodRun(driveId: string): RunRow | undefined {
-    const row = this.db.prepare("SELECT * FROM backup_runs WHERE drive_id = ? AND outcome IN ('good','partial') ORDER BY id DESC LIMIT 1").get(driveId);
+    const row = this.db
+      .prepare(
+        `SELECT * FROM backup_runs WHERE drive_id = ? AND outcome IN ('good','partial')
+           AND EXISTS (SELECT 1 FROM json_each(backup_runs.sources) WHERE json_extract(value, '$.outcome') = 'backed-up')
+         ORDER BY id DESC LIMIT 1`,
+      )
+      .get(driveId);
     return row ? toRun(row) : undefined;
   }
 

@@ -72,6 +72,7 @@ describe('backups when things go wrong', { skip }, () => {
 
   it('refuses a source whose disk is not mounted, says so, and keeps its earlier backups', async () => {
     const before = await snapshotsOf(idC);
+    const goodBefore = (await box.entry('C')).lastGoodBackupAt;
     await familyDisk.unmount(); // the folder is there, empty: the disk behind it is not mounted
     try {
       const job = await runNow(idC);
@@ -82,6 +83,7 @@ describe('backups when things go wrong', { skip }, () => {
       assert.equal(last!.sources[0]!.outcome, 'refused');
       assert.match(last!.sources[0]!.message ?? '', /is empty, but its last backup had 400 files\. Is its disk mounted\?/);
       assert.deepEqual(await snapshotsOf(idC), before, 'no snapshot added, none removed');
+      assert.equal((await box.entry('C')).lastGoodBackupAt, goodBefore, 'a run that backed nothing up is not a good backup');
       const open = (await box.admin.get('/alerts/open')).json.alerts as Array<{ key: string; message: string }>;
       assert.ok(open.some((a) => a.key === 'source:family'), 'an open alert on the dashboard');
       await box.waitForMail(/Source "family" was not backed up/);
