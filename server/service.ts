@@ -290,6 +290,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     .then(() => {
       health.requestCheck();
       backups.resumeInterrupted();
+      void backups.checkReminders().catch((err: unknown) => log.warn({ err }, 'backup reminders'));
     })
     .catch(() => undefined); // stopping: no check
   const watcher = new DriveWatcher({ devices, clock, log, onChange: () => requestRefresh(jobs), intervalMs: overrides.watchIntervalMs });
