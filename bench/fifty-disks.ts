@@ -4,20 +4,10 @@
  * WWN, some only a serial, one with no identity at all). Deterministic: the same 50 disks every run.
  */
 import type { SimulatedDiskSpec, SimulatedPartition } from '../system/drives/simulated-host.js';
+import { seededRandom } from './random.js';
 
 const MiB = 1024 * 1024;
 
-/** Small deterministic generator (mulberry32), so the set never changes between runs. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (next: () => number, digits: number) =>
   Array.from({ length: digits }, () => Math.floor(next() * 16).toString(16)).join('');
@@ -49,7 +39,7 @@ const MODELS = {
 
 /** The 50 disks; disk 0 is the system disk (NVMe, mounted at "/"). */
 export function fiftyDisks(): SimulatedDiskSpec[] {
-  const next = random(50);
+  const next = seededRandom(50);
   const specs: SimulatedDiskSpec[] = [];
   let sd = 0;
   let nvme = 0;

@@ -15,6 +15,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { seededRandom } from './random.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -67,23 +68,12 @@ export interface GeneratedTree {
   changeBytes: number;
 }
 
-/** Small deterministic generator (mulberry32), as in fifty-disks.ts. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const between = (next: () => number, min: number, max: number) => min + Math.floor(next() * (max - min + 1));
 
 /** 4 MiB of seeded text: lines of words from a 4,000-word vocabulary. Every small file is a slice of it under its own header. */
 function textPool(seed: number): Buffer {
-  const next = random(seed ^ 0x5eed);
+  const next = seededRandom(seed ^ 0x5eed);
   const letters = 'etaoinshrdlucmfwypvbgkjqxz';
   const vocabulary = Array.from({ length: 4000 }, () => {
     const length = between(next, 2, 11);
@@ -107,7 +97,7 @@ function textPool(seed: number): Buffer {
 /** The bytes of small file `index` in `version` (0 original, 1 changed). */
 function smallContent(pool: Buffer, file: TreeFile, index: number, version: number, seed: number): Buffer {
   const header = Buffer.from(`// ${file.rel} (version ${version})\n`, 'latin1');
-  const next = random(seed * 31 + index * 7 + version * 1_000_003);
+  const next = seededRandom(seed * 31 + index * 7 + version * 1_000_003);
   const bodyLength = Math.max(0, file.size - header.length);
   const offset = Math.floor(next() * (pool.length - bodyLength));
   return Buffer.concat([header, pool.subarray(offset, offset + bodyLength)]).subarray(0, file.size);
@@ -128,7 +118,7 @@ function largeChangeRange(file: TreeFile): { at: number; length: number } {
 
 /** The list of files (no bytes written): the same for the same spec. */
 export function planTree(spec: TreeSpec): Omit<GeneratedTree, 'root'> {
-  const next = random(spec.seed);
+  const next = seededRandom(spec.seed);
   const files: TreeFile[] = [];
   const folders = new Set<string>();
   for (let i = 0; i < spec.smallFiles; i++) {
@@ -147,7 +137,7 @@ export function planTree(spec: TreeSpec): Omit<GeneratedTree, 'root'> {
   const total = files.length;
   const changedCount = Math.max(2, Math.round(total * spec.changeShare));
   const chosen = new Set<number>();
-  const pick = random(spec.seed ^ 0xc4a9);
+  const pick = seededRandom(spec.seed ^ 0xc4a9);
   while (chosen.size < Math.min(changedCount - 1, spec.smallFiles)) chosen.add(Math.floor(pick() * spec.smallFiles));
   const changedSmall = [...chosen].sort((a, b) => a - b);
   const changedLarge = spec.largeFiles > 0 ? spec.smallFiles + Math.floor(pick() * spec.largeFiles) : -1;
@@ -213,7 +203,7 @@ export async function applyChange(tree: GeneratedTree, version: 0 | 1): Promise<
 
 /** `count` files picked at random (seeded) whose sizes add up to at most `maxBytes`: like the restore drill's sample. */
 export function sampleFiles(tree: GeneratedTree, count: number, maxBytes: number, seed: number): TreeFile[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const picked: TreeFile[] = [];
   const seen = new Set<number>();
   let bytes = 0;
