@@ -199,15 +199,25 @@ export class BackupRepository {
   }
 
   /**
-   * Makes the catalog's list of the drive's snapshots what restic says is on it: rows for snapshots
-   * gone from the drive (forgotten) are removed, snapshots found on the drive that the catalog did
-   * not know are added (without counts). What the catalog knew of the rest is kept.
+   * Makes the catalog's list of the drive's snapshots what restic says is on it: a row recorded
+   * under restic's short id (as `backup` prints it) takes the full id it starts, keeping its
+   * counts; rows for snapshots gone from the drive (forgotten) are removed; snapshots found on the
+   * drive that the catalog did not know are added (without counts). What it knew of the rest is kept.
    */
   reconcileSnapshots(driveId: string, onDrive: Array<{ id: string; source: string; paths: string[]; time: number }>): void {
     this.db.transaction(() => {
       const known = new Set(this.snapshots(driveId).map((s) => s.id));
       const present = new Set(onDrive.map((s) => s.id));
-      for (const id of known) if (!present.has(id)) this.db.prepare('DELETE FROM snapshots WHERE drive_id = ? AND id = ?').run(driveId, id);
+      for (const id of [...known]) {
+        if (present.has(id)) continue;
+        const full = id.length < 64 ? onDrive.find((s) => s.id.startsWith(id) && !known.has(s.id)) : undefined;
+        if (full) {
+          this.db.prepare('UPDATE snapshots SET id = ?, paths = ?, time = ? WHERE drive_id = ? AND id = ?').run(full.id, JSON.stringify(full.paths), full.time, driveId, id);
+          known.add(full.id);
+        } else {
+          this.db.prepare('DELETE FROM snapshots WHERE drive_id = ? AND id = ?').run(driveId, id);
+        }
+      }
       for (const s of onDrive) {
         if (known.has(s.id)) continue;
         this.addSnapshot({ driveId, id: s.id, source: s.source, paths: s.paths, time: s.time, runId: null, files: null, bytes: null, filesNew: null, filesChanged: null, suspicious: null });

@@ -98,10 +98,10 @@ interface RunState {
   drive: RotationDriveRow;
   settings: BackupSettings;
   /**
-   * Snapshots made in this run: their catalog row (with restic's short id until the drive's list
-   * gives the full one) and the source's result shown to the owner.
+   * Snapshots made in this run: restic's id (short until the drive's list gives the full one) and
+   * the source's result shown to the owner.
    */
-  made: Array<{ source: Source; row: SnapshotRow; result: SourceRunView }>;
+  made: Array<{ source: Source; snapshotId: string; result: SourceRunView }>;
   /** Fires on cancel, service stop, or when the drive is seen gone (every restic call gets it). */
   signal: AbortSignal;
 }
@@ -427,20 +427,18 @@ export class BackupService {
 
   /**
    * The catalog's list of the drive's snapshots made equal to what is on it (`onDrive`, restic's
-   * list after retention), with the counts of the snapshots this run made under their full ids.
+   * list after retention); the snapshots this run recorded under restic's short ids take their
+   * full ids (a run that failed before this leaves that to the next run's list).
    */
   #record(run: RunState, onDrive: Snapshot[]): void {
-    for (const made of run.made) {
-      const full = onDrive.find((s) => s.id.startsWith(made.row.id));
-      if (!full) continue;
-      Object.assign(made.row, { id: full.id, paths: full.paths, time: Date.parse(full.time) });
-      made.result.snapshotId = full.id;
-    }
     this.o.repo.reconcileSnapshots(
       run.drive.driveId,
       onDrive.map((s) => ({ id: s.id, source: s.tags[0] ?? '(untagged)', paths: s.paths, time: Date.parse(s.time) })),
     );
-    for (const made of run.made) this.o.repo.addSnapshot(made.row);
+    for (const made of run.made) {
+      const full = onDrive.find((s) => s.id.startsWith(made.snapshotId));
+      if (full) made.snapshotId = made.result.snapshotId = full.id;
+    }
   }
 
   async #backupSource(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState, source: Source): Promise<SourceRunView> {
@@ -468,7 +466,7 @@ export class BackupService {
     const snapshotId = summary.snapshotId; // restic's short id: the full one comes with the drive's list (#record)
     const files = summary.totalFilesProcessed;
     const suspicious = massChange({ previous, sourcePath: source.path, summary, limits: run.settings.tripwire });
-    const row: SnapshotRow = {
+    this.o.repo.addSnapshot({
       driveId: run.drive.driveId,
       id: snapshotId,
       source: source.name,
@@ -480,7 +478,7 @@ export class BackupService {
       filesNew: summary.filesNew,
       filesChanged: summary.filesChanged,
       suspicious,
-    };
+    });
     Object.assign(result, {
       outcome: 'backed-up',
       snapshotId,
@@ -491,7 +489,7 @@ export class BackupService {
       suspicious,
       message: summary.complete ? null : `${summary.warnings.length} file${summary.warnings.length === 1 ? '' : 's'} could not be read: ${summary.warnings.slice(0, 3).map((w) => `${w.item} (${w.message})`).join('; ')}`,
     } satisfies Partial<SourceRunView>);
-    run.made.push({ source, row, result });
+    run.made.push({ source, snapshotId, result });
     if (suspicious) {
       const reason = `Source "${source.name}": ${suspicious}.`;
       this.o.repo.suspendPruning(run.drive.driveId, reason, this.o.clock.now());
@@ -681,8 +679,7 @@ export class BackupService {
     try {
       const perSource = Math.max(1, Math.ceil(wanted / run.made.length));
       let budget = maxBytes;
-      for (const { source, row } of run.made) {
-        const snapshotId = row.id;
+      for (const { source, snapshotId } of run.made) {
         if (drill.files >= wanted) break;
         const sample = (await sampleFiles(source.path, { count: perSource, maxBytes: budget, modifiedBefore: run.row.startedAt, random: this.o.random }))
           .filter((f) => !isExcluded(f.path, source))
