@@ -40,7 +40,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -84,17 +84,8 @@ const QUICK_TREE: TreeSpec = { ...DEFAULT_TREE, smallFiles: 2_000, largeFiles: 2
 
 const runner = new ProcessCommandRunner();
 const adapter = new ResticAdapter({ runner });
-/** restic's environment as Safehold's adapter sets it (restic.adapter.ts, `#run`). */
-const SAFEHOLD_RESTIC_ENV = {
-  GOMAXPROCS: String(Math.max(1, availableParallelism() - 1)),
-  RESTIC_PROGRESS_FPS: '2',
-  RESTIC_PASSWORD: '',
-  RESTIC_PASSWORD_COMMAND: '',
-  RESTIC_PASSWORD_FILE: '',
-  RESTIC_REPOSITORY: '',
-  RESTIC_REPOSITORY_FILE: '',
-  RESTIC_KEY_HINT: '',
-};
+/** restic's environment as Safehold's adapter sets it. */
+const SAFEHOLD_RESTIC_ENV = adapter.environment();
 
 const say = (line: string) => process.stderr.write(`backup bench: ${line}\n`);
 const epochNow = () => performance.timeOrigin + performance.now();
@@ -678,7 +669,7 @@ function report(
       `${reference.length} reference and ${safehold.length} Safehold runs, alternating; medians.`,
   );
   out.push(`restic by hand, as Safehold's adapter runs it: ${notes.commandLine}`);
-  out.push(`  with GOMAXPROCS=${SAFEHOLD_RESTIC_ENV.GOMAXPROCS} RESTIC_PROGRESS_FPS=2; timed from spawn to exit.`);
+  out.push(`  with GOMAXPROCS=${SAFEHOLD_RESTIC_ENV.GOMAXPROCS} RESTIC_PROGRESS_FPS=${SAFEHOLD_RESTIC_ENV.RESTIC_PROGRESS_FPS}; timed from spawn to exit.`);
   out.push('');
 
   const ref = {

@@ -78,6 +78,24 @@ const num = (value: unknown): number => (typeof value === 'number' && Number.isF
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 
+/**
+ * The environment every restic runs with: `cpuLimit` cores (GOMAXPROCS), progress lines per second,
+ * and every variable that could give restic another password or repository emptied: only
+ * `--password-file` may carry the password, a variable in the service's environment must not win.
+ */
+function resticEnvironment(cpuLimit: number, progressPerSecond: number): Record<string, string> {
+  return {
+    GOMAXPROCS: String(cpuLimit),
+    RESTIC_PASSWORD: '',
+    RESTIC_PASSWORD_COMMAND: '',
+    RESTIC_PASSWORD_FILE: '',
+    RESTIC_REPOSITORY: '',
+    RESTIC_REPOSITORY_FILE: '',
+    RESTIC_KEY_HINT: '',
+    RESTIC_PROGRESS_FPS: String(progressPerSecond),
+  };
+}
+
 function parseJsonLine(line: string): Json | null {
   if (!line.startsWith('{')) return null;
   try {
@@ -385,6 +403,11 @@ export class ResticAdapter implements Restic {
     return this.#prefix;
   }
 
+  /** The environment restic is run with (see `resticEnvironment`), for a benchmark running it by hand alike. */
+  environment(): Record<string, string> {
+    return resticEnvironment(this.#cpuLimit, this.#progressPerSecond);
+  }
+
   /** The command line restic would be run with (for docs, logs and tests). */
   async commandFor(repo: ResticRepository, args: readonly string[]): Promise<string[]> {
     return [...(await this.#commandPrefix()), ...args.slice(0, 1), ...this.#globalFlags(repo), ...args.slice(1)];
@@ -427,17 +450,7 @@ export class ResticAdapter implements Restic {
         collectStdout: options.collectStdout,
         killSignal: 'SIGINT',
         killGraceMs: this.#graceMs,
-        env: {
-          GOMAXPROCS: String(this.#cpuLimit),
-          // Only --password-file may carry the password; a variable in the service's environment must not win.
-          RESTIC_PASSWORD: '',
-          RESTIC_PASSWORD_COMMAND: '',
-          RESTIC_PASSWORD_FILE: '',
-          RESTIC_REPOSITORY: '',
-          RESTIC_REPOSITORY_FILE: '',
-          RESTIC_KEY_HINT: '',
-          RESTIC_PROGRESS_FPS: String(this.#progressPerSecond),
-        },
+        env: this.environment(),
       });
       return { ...result, shown, secrets };
     } catch (error) {
