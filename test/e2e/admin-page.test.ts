@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserSkipReason, launchBrowser } from '../testing/browser.js';
+import { browserSkipReason, launchBrowser, watchForProblems } from '../testing/browser.js';
 import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, type LoopDisk } from '../testing/loop-disk.js';
 import { readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, type ServiceProcess } from '../testing/service.js';
 
@@ -28,13 +28,7 @@ describe('the admin page in Chromium', { skip: browserSkip }, () => {
     svc = await startServiceProcess({ simulate: loopDiskSkipReason() !== undefined });
     browser = await launchBrowser();
     page = await browser.context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.addInitScript(() =>
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
-    );
+    await watchForProblems(page, problems);
   });
 
   after(async () => {

@@ -19,7 +19,7 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserSkipReason, launchBrowser } from '../testing/browser.js';
+import { browserSkipReason, launchBrowser, setUpThroughPage, watchForProblems } from '../testing/browser.js';
 import { attachImage, cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { Browserish, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from '../testing/service.js';
 
@@ -69,19 +69,8 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
     svc = await startServiceProcess({ simulate: false });
     browser = await launchBrowser();
     page = await browser.context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.addInitScript(() =>
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
-    );
-    await page.goto(svc.base);
-    await page.getByTestId('setup-code').fill(await readSetupCode(svc.dataDir));
-    await page.getByTestId('setup-password').fill(STRONG_PASSWORD);
-    await page.getByTestId('setup-password-repeat').fill(STRONG_PASSWORD);
-    await page.getByTestId('setup-submit').click();
-    await page.getByTestId('overall-status').waitFor();
+    await watchForProblems(page, problems);
+    await setUpThroughPage(page, svc.base, await readSetupCode(svc.dataDir), STRONG_PASSWORD);
     // A second session, for looking behind the page (jobs, ledger) the way the command line does.
     api = new Browserish(svc.base);
     await api.get('/session');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserSkipReason, launchBrowser } from '../testing/browser.js';
+import { browserSkipReason, launchBrowser, setUpThroughPage } from '../testing/browser.js';
 import { freePort, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, type ServiceProcess } from '../testing/service.js';
 import { startMailCatcher, subjectOf, type MailCatcher } from '../testing/smtp.js';
 
@@ -44,12 +44,7 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     page.on('console', (m) => {
       if (m.type() === 'error' && /CSP|Content Security Policy/i.test(m.text())) problems.push(m.text());
     });
-    await page.goto(svc.base);
-    await page.getByTestId('setup-code').fill(await readSetupCode(svc.dataDir));
-    await page.getByTestId('setup-password').fill(STRONG_PASSWORD);
-    await page.getByTestId('setup-password-repeat').fill(STRONG_PASSWORD);
-    await page.getByTestId('setup-submit').click();
-    await page.getByTestId('overall-status').waitFor();
+    await setUpThroughPage(page, svc.base, await readSetupCode(svc.dataDir), STRONG_PASSWORD);
   });
 
   after(async () => {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -39,4 +39,25 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Collects into `problems` what the page must never show: console errors, uncaught errors, Content-Security-Policy violations. */
+export async function watchForProblems(page: Page, problems: string[]): Promise<void> {
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
+  );
+}
+
+/** First start through the page: the setup code from the data folder and the admin password; resolves on the overview. */
+export async function setUpThroughPage(page: Page, base: string, setupCode: string, password: string): Promise<void> {
+  await page.goto(base);
+  await page.getByTestId('setup-code').fill(setupCode);
+  await page.getByTestId('setup-password').fill(password);
+  await page.getByTestId('setup-password-repeat').fill(password);
+  await page.getByTestId('setup-submit').click();
+  await page.getByTestId('overall-status').waitFor();
 }
