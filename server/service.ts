@@ -32,7 +32,7 @@ import { ActivityService } from './activity/activity.service.js';
 import { AuthRepository } from './auth/auth.repository.js';
 import { AuthService } from './auth/auth.service.js';
 import { LoginThrottle } from './auth/login-throttle.js';
-import { ensureSetupCode, removeSetupCode, SETUP_CODE_FILE } from './auth/setup-code.js';
+import { ensureSetupCode, removeSetupCode, SETUP_CODE_FILE, writeNewSetupCode } from './auth/setup-code.js';
 import { openCatalog, type Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { DriveWatcher } from './drives/drive-watcher.js';
@@ -250,6 +250,12 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     onSetupDone: async () => {
       setupCode = null;
       await removeSetupCode(dataDir);
+    },
+    newSetupCode: async () => {
+      setupCode = await writeNewSetupCode(dataDir);
+      log.warn('the admin password was reset from the console: every session ended, setup is open again');
+      announceSetupCode(setupCode, dataDir, port, log);
+      return setupCode;
     },
   });
   if (auth.setupRequired()) {

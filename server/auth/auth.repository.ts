@@ -22,12 +22,34 @@ export class AuthRepository {
     return this.db.prepare('SELECT username, password_hash, created_at FROM admin WHERE id = 1').get() as AdminRow | undefined;
   }
 
-  /** Create the one admin account; false when one already exists (the row's CHECK(id = 1) decides). */
+  /**
+   * Create the one admin account, or give a reset one (empty `password_hash`) its new name and
+   * password; false when an admin with a password exists. One statement, so of two racing setups
+   * exactly one wins (the row's CHECK(id = 1) and the WHERE decide).
+   */
   createAdmin(username: string, passwordHash: string, now: number): boolean {
     const result = this.db
-      .prepare('INSERT INTO admin (id, username, password_hash, created_at) VALUES (1, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .prepare(
+        `INSERT INTO admin (id, username, password_hash, created_at) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash
+         WHERE admin.password_hash = ''`,
+      )
       .run(username, passwordHash, now);
     return result.changes === 1;
+  }
+
+  setPasswordHash(passwordHash: string): void {
+    this.db.prepare('UPDATE admin SET password_hash = ? WHERE id = 1').run(passwordHash);
+  }
+
+  /** Removes the admin's password (the user name stays): setup is open again. */
+  clearPasswordHash(): void {
+    this.db.prepare("UPDATE admin SET password_hash = '' WHERE id = 1").run();
+  }
+
+  /** Ends every session; returns how many there were. */
+  deleteAllSessions(): number {
+    return this.db.prepare('DELETE FROM sessions').run().changes;
   }
 
   insertSession(row: SessionRow): void {

@@ -1,4 +1,7 @@
-/** Setup, login, logout and "who am I" (docs/api.md). Only on the LAN listener. */
+/**
+ * Setup, login, logout, "who am I" and changing the password (docs/api.md) on the LAN listener;
+ * setting and resetting the password on the local socket (`localAuthRoutes`).
+ */
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { NotAuthenticatedError } from '../errors.js';
@@ -23,6 +26,15 @@ const LoginBody = z.strictObject({
   username: z.string().min(1, 'Enter the user name').max(64),
   password: z.string().min(1, 'Enter the password').max(256),
 });
+
+const newPassword = z.string().max(256, 'Use at most 256 characters');
+
+const ChangePasswordBody = z.strictObject({
+  currentPassword: z.string().min(1, 'Enter the current password').max(256),
+  newPassword,
+});
+
+const SetPasswordBody = z.strictObject({ newPassword });
 
 const address = (req: Request) => req.socket.remoteAddress ?? 'unknown';
 
@@ -70,6 +82,30 @@ export function authRoutes(auth: AuthService): Router {
     auth.logout(readCookie(req, SESSION_COOKIE));
     clearCookie(req, res, SESSION_COOKIE);
     res.status(204).end();
+  });
+
+  router.post('/password', requireSession(auth), async (req, res) => {
+    const body = parseInput(ChangePasswordBody, req.body, 'password form');
+    const session = await auth.changePassword(body, userOf(req), address(req));
+    setCookie(req, res, SESSION_COOKIE, session.token, session.expiresAt - Date.now());
+    res.json({ username: session.username, csrfToken: csrfToken(req, res, true) });
+  });
+
+  return router;
+}
+
+/** The console's: set a new password, or reset it (setup required again, with a new setup code). */
+export function localAuthRoutes(auth: AuthService): Router {
+  const router = Router();
+
+  router.post('/password', async (req, res) => {
+    await auth.setPassword(parseInput(SetPasswordBody, req.body, 'password').newPassword);
+    res.status(204).end();
+  });
+
+  router.post('/reset-password', async (_req, res) => {
+    const { setupCode } = await auth.resetPassword();
+    res.set('Cache-Control', 'no-store').json({ setupCode });
   });
 
   return router;

@@ -7,6 +7,12 @@
  * - Session ids are 256-bit random values; the catalog stores only their SHA-256, so a copy of the
  *   catalog does not let anyone in. A session ends after `idleMs` without use or `maxAgeMs` in all.
  * - Login failures are throttled per account and per address (LoginThrottle).
+ * - `changePassword()` checks the current password under the same throttle as a login, then ends
+ *   every session and hands back a new one for the browser that asked. `setPassword()` (the
+ *   console's, no current password) ends every session.
+ * - `resetPassword()` (the console's) removes the password but keeps the account's row: the box is
+ *   "setup required" again, every session ends, and a fresh setup code is written; setup with that
+ *   code then sets the password (and the user name) again.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../../system/clock.js';
@@ -26,6 +32,8 @@ export interface AuthServiceOptions {
   setupCode: () => string | null;
   /** Called once the admin exists (deletes the setup-code file). */
   onSetupDone: () => Promise<void>;
+  /** Called when the password was reset: writes a fresh setup code (which `setupCode()` then returns) and returns it. */
+  newSetupCode: () => Promise<string>;
   /** Session idle timeout in ms. Default 24 h. */
   idleMs?: number;
   /** Session lifetime in ms. Default 14 days. */
@@ -55,8 +63,10 @@ export class AuthService {
     this.#maxAgeMs = options.maxAgeMs ?? 14 * 24 * 3600 * 1000;
   }
 
+  /** True before the first setup and after a password reset (an admin row without a password). */
   setupRequired(): boolean {
-    return this.#o.repo.admin() === undefined;
+    const admin = this.#o.repo.admin();
+    return admin === undefined || admin.password_hash === '';
   }
 
   async setup(input: { setupCode: string; username: string; password: string }, address: string): Promise<NewSession> {
@@ -71,7 +81,7 @@ export class AuthService {
         'That setup code is not right. It is printed on the service console and stored in the file setup-code in the data folder.',
       );
     }
-    const problem = passwordProblem(input.password, [input.username, code]);
+    const problem = await passwordProblem(input.password, [input.username, code]);
     if (problem) throw new InvalidInputError(problem, [{ path: 'password', message: problem }]);
     const hash = await hashPassword(input.password);
     // The hash took a while: another setup may have won meanwhile. The table's single row decides.
@@ -120,9 +130,63 @@ export class AuthService {
     if (token) this.#o.repo.deleteSession(hashToken(token));
   }
 
+  /**
+   * The signed-in admin changes the password: `currentPassword` must be right (a wrong one counts as
+   * a failed login of the account and the address), `newPassword` must pass the policy. Then every
+   * session ends, and the one returned replaces the caller's.
+   */
+  async changePassword(input: { currentPassword: string; newPassword: string }, username: string, address: string): Promise<NewSession> {
+    const admin = this.#o.repo.admin();
+    if (!admin || admin.password_hash === '' || admin.username !== username) throw new NotAuthenticatedError('Please log in.');
+    const keys = [`user:${username.toLowerCase()}`, `addr:${address}`];
+    this.#throttled(keys);
+    if (!(await verifyPassword(input.currentPassword, admin.password_hash))) {
+      this.#o.throttle.failed(keys);
+      const message = 'The current password is not right.';
+      throw new InvalidInputError(message, [{ path: 'currentPassword', message }]);
+    }
+    this.#o.throttle.succeeded(keys);
+    await this.#replacePassword(input.newPassword, 'on the admin page; every other session was ended');
+    return this.#newSession(username);
+  }
+
+  /** The console sets a new password (whoever can open the local socket is the service's user). Ends every session. */
+  async setPassword(newPassword: string): Promise<void> {
+    if (this.setupRequired()) throw new ConflictError('There is no admin password to change: set one up on the admin page with the setup code.');
+    await this.#replacePassword(newPassword, 'from the console; every session was ended');
+  }
+
+  /** The console removes the admin's password: setup is required again, with the returned new setup code. */
+  async resetPassword(): Promise<{ setupCode: string }> {
+    const { repo } = this.#o;
+    const admin = repo.admin();
+    if (!admin) throw new ConflictError('This box is not set up yet: use the setup code it printed (also in the file setup-code in the data folder).');
+    repo.clearPasswordHash();
+    const ended = repo.deleteAllSessions();
+    const setupCode = await this.#o.newSetupCode();
+    this.#o.activity.record({
+      level: 'warning',
+      kind: 'auth.password_reset',
+      message: `The admin password was reset from the console; ${ended} session${ended === 1 ? '' : 's'} ended. Setup is open again with a new setup code.`,
+    });
+    return { setupCode };
+  }
+
   pruneSessions(): number {
     const now = this.#o.clock.now();
     return this.#o.repo.deleteExpired(now, now - this.#idleMs);
+  }
+
+  /** Judges (400 on the field `newPassword`), hashes and stores a new password, ends every session, writes the activity entry. */
+  async #replacePassword(password: string, how: string): Promise<void> {
+    const { repo } = this.#o;
+    const admin = repo.admin()!;
+    const problem =
+      (await verifyPassword(password, admin.password_hash)) ? 'Choose a password different from the current one.' : await passwordProblem(password, [admin.username]);
+    if (problem) throw new InvalidInputError(problem, [{ path: 'newPassword', message: problem }]);
+    repo.setPasswordHash(await hashPassword(password));
+    repo.deleteAllSessions();
+    this.#o.activity.record({ level: 'info', kind: 'auth.password_changed', message: `The admin password was changed ${how}.` });
   }
 
   #throttled(keys: string[]): void {

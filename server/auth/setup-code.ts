@@ -3,7 +3,8 @@
  * console or its data folder, so a neighbour on the LAN cannot claim a new box.
  *
  * Contract: `ensureSetupCode()` keeps an existing `<data>/setup-code` (so a restart does not
- * invalidate a code already written down) or writes a new one, mode 0600, atomically. The code is
+ * invalidate a code already written down) or writes a new one, mode 0600, atomically;
+ * `writeNewSetupCode()` always writes a new one (after a password reset). The code is
  * 12 characters from an alphabet without look-alikes (60 bits), shown as XXXX-XXXX-XXXX; comparison
  * ignores case, spaces and dashes and takes constant time. `removeSetupCode()` deletes it once an
  * admin exists.
@@ -36,8 +37,12 @@ export async function ensureSetupCode(dataDir: string): Promise<string> {
   } catch {
     // none yet: write one below
   }
+  return writeNewSetupCode(dataDir);
+}
+
+export async function writeNewSetupCode(dataDir: string): Promise<string> {
   const code = newSetupCode();
-  await writeFileAtomic(file, `${code}\n`, 0o600);
+  await writeFileAtomic(join(dataDir, SETUP_CODE_FILE), `${code}\n`, 0o600);
   return code;
 }
 

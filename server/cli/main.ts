@@ -11,6 +11,7 @@
  *   safehold backups [--json] | run NAME   the rotation ledger, "am I protected?"; back up now
  *   safehold restore snapshots|ls|get|DRIVE …   restore from a plugged-in rotation drive (restore.command.ts)
  *   safehold recovery-kit [--json]      the recovery kit: every backup drive, its password, the restic commands
+ *   safehold password | reset-password  set a new admin password; or remove it, printing a new setup code (password.command.ts)
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
  * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
@@ -31,6 +32,7 @@ import { localRequest, NoServiceError, waitForJob } from './local-client.js';
 import { smartAssessCommand } from './smart-assess.command.js';
 import { restoreCommand } from './restore.command.js';
 import { recoveryKitCommand } from './recovery-kit.command.js';
+import { passwordCommand, resetPasswordCommand } from './password.command.js';
 
 const USAGE = `Usage: safehold <command> [options]
 
@@ -62,6 +64,10 @@ Commands:
                         download one file of a snapshot (FILE must not exist; "-": standard output)
   recovery-kit [--json] the recovery kit to print and keep safe: every backup drive, its
                         password and the restic commands to restore without this box
+  password              set a new admin password (asked twice without echo, or the first line of
+                        standard input); every session of the admin page ends
+  reset-password        forgot it? remove the admin password, end every session and print a new
+                        setup code: the admin page then asks for setup again
   smart assess FILE [--json]
                         judge a saved "smartctl --json -x" output offline (FILE "-": standard input)
 
@@ -97,6 +103,9 @@ export async function main(argv: string[]): Promise<number> {
       return restoreCommand(loadConfig(flags), more, json);
     case 'recovery-kit':
       return recoveryKitCommand(loadConfig(flags), more, json);
+    case 'password':
+    case 'reset-password':
+      return (command === 'password' ? passwordCommand : resetPasswordCommand)(loadConfig(flags), more, process);
     case 'smart':
       if (more[0] !== 'assess') throw new UsageError('Use "safehold smart assess FILE [--json]".');
       return smartAssessCommand([...more.slice(1), ...(json ? ['--json'] : [])], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
