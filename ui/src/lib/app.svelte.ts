@@ -5,7 +5,7 @@ import { ApiClient, ApiError } from './api/client.ts';
 import {
   JOB_BACKUP_RESTORE, JOB_BACKUP_ROTATION,
   type AlertSettingsInput, type BackupSettings, type HealthSettings, type Job, type Overall, type RestoreTarget, type RotationRegisterInput,
-  type SetupRequest, type SourceInput,
+  type ChangePasswordRequest, type SetupRequest, type SourceInput,
 } from './api/types.ts';
 import { ActivityState } from './state/activity.svelte.ts';
 import { AlertsState } from './state/alerts.svelte.ts';
@@ -162,6 +162,17 @@ export class App {
     this.#enter();
     this.router.navigate('/', { replace: true });
     this.notices.info(`Welcome, ${this.session.username}. Safehold is set up.`);
+    return null;
+  }
+
+  async changePassword(request: ChangePasswordRequest): Promise<ShownError | null> {
+    try {
+      await this.session.changePassword(request);
+    } catch (err) {
+      return this.notices.handleError(err, ['currentPassword', 'newPassword']);
+    }
+    this.notices.dismissError();
+    this.notices.info('Password changed. Every other browser signed in to this box was logged out.');
     return null;
   }
 

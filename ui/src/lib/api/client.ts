@@ -4,7 +4,7 @@
 // expired session (401 outside login) to the one listener the app registers.
 import type {
   Acknowledgements, ActivityEntry, AlertSettingsInput, AlertSettingsView, ApiErrorBody, ApiIssue, DriveHealthView,
-  DriveList, Drive, Health, HealthSettings, Job, LoginAnswer, LoginRequest, OpenAlert, SessionInfo, SetupRequest,
+  ChangePasswordRequest, DriveList, Drive, Health, HealthSettings, Job, LoginAnswer, LoginRequest, OpenAlert, SessionInfo, SetupRequest,
   RotationDrive, RotationRegisterInput, Source, SourceInput, Status, TestEmailSent,
   BackupRunView, BackupSettings, BrowseListing, LedgerEntry, ProtectionView, RecoveryKit, RestoreInput, RestoreStarted,
   SnapshotView,
@@ -63,6 +63,7 @@ export class ApiClient {
   setup(body: SetupRequest) { return this.#request<LoginAnswer>('POST', '/setup', { body, authCall: true }); }
   login(body: LoginRequest) { return this.#request<LoginAnswer>('POST', '/login', { body, authCall: true }); }
   logout() { return this.#request<void>('POST', '/logout', { authCall: true }); }
+  changePassword(body: ChangePasswordRequest) { return this.#request<LoginAnswer>('POST', '/password', { body }); }
   status() { return this.#request<Status>('GET', '/status'); }
   drives() { return this.#request<DriveList>('GET', '/drives'); }
   drive(id: string) { return this.#request<Drive>('GET', `/drives/${encodeURIComponent(id)}`); }

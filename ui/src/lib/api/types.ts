@@ -49,6 +49,12 @@ export interface LoginRequest {
   password: string;
 }
 
+/** POST /password: answered like a login (a new session replaces this one; every other ends). */
+export interface ChangePasswordRequest {
+  currentPassword: string;
+  newPassword: string;
+}
+
 export type Overall = 'ok' | 'attention' | 'problem';
 
 export interface Feature {

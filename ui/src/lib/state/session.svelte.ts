@@ -2,7 +2,7 @@
 // has a session, and the CSRF token (held by the API client) that goes with it.
 import type { ApiClient } from '../api/client.ts';
 import { ApiError } from '../api/client.ts';
-import type { LoginAnswer, SetupRequest } from '../api/types.ts';
+import type { ChangePasswordRequest, LoginAnswer, SetupRequest } from '../api/types.ts';
 
 export class Session {
   /** False until the first GET /session answered. */
@@ -46,6 +46,11 @@ export class Session {
       }
       throw err;
     }
+  }
+
+  /** Changes the password; the server ends every other session and gives this browser a new one. */
+  async changePassword(request: ChangePasswordRequest): Promise<void> {
+    this.#signedIn(await this.#api.changePassword(request));
   }
 
   /** Ends the session on the server, then fetches a fresh token for the next login. */
