@@ -5,7 +5,8 @@
  * new setup code).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +20,24 @@ function safehold(args: string[], input = ''): Promise<{ code: number; stdout: s
     );
     child.stdin!.end(input);
   });
+}
+
+/**
+ * Run `safehold ARGS` on a terminal (util-linux's `script` gives it a pty), typing each of `lines`
+ * once the prompt before it has appeared; resolves with the exit code and everything the terminal showed.
+ */
+function safeholdOnTerminal(args: string[], prompts: RegExp[], lines: string[]): Promise<{ code: number | null; screen: string }> {
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  let typed = 0;
+  const onOutput = (chunk: Buffer) => {
+    screen += chunk.toString();
+    while (typed < lines.length && prompts[typed]!.test(screen)) child.stdin.write(`${lines[typed++]}\r`);
+  };
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, screen })));
 }
 
 async function loggedIn(svc: ServiceProcess, password: string): Promise<Browserish> {
@@ -101,6 +120,21 @@ describe('the admin password', () => {
     assert.equal((await page.get('/status')).status, 401, 'every session ended');
     const back = await loggedIn(svc, STRONG_PASSWORD);
     assert.ok((await activityKinds(back)).includes('auth.password_changed'));
+  });
+
+  it('asks twice without echo on a terminal, and changes nothing when the two differ', { skip: existsSync('/usr/bin/script') ? undefined : 'needs script (util-linux)' }, async () => {
+    const prompts = [/New admin password: /, /Repeat it: /];
+    const differ = await safeholdOnTerminal(['password', '--data', svc.dataDir], prompts, ['first passphrase typed here', 'second passphrase typed here']);
+    assert.equal(differ.code, 2, differ.screen);
+    assert.match(differ.screen, /not the same; nothing was changed/);
+    await loggedIn(svc, STRONG_PASSWORD);
+
+    const typed = await safeholdOnTerminal(['password', '--data', svc.dataDir], prompts, ['typed on the terminal quietly', 'typed on the terminal quietly']);
+    assert.equal(typed.code, 0, typed.screen);
+    assert.match(typed.screen, /password is changed/);
+    assert.ok(!typed.screen.includes('typed on the terminal'), `the password is not echoed:\n${typed.screen}`);
+    await loggedIn(svc, 'typed on the terminal quietly');
+    assert.equal((await safehold(['password', '--data', svc.dataDir], `${STRONG_PASSWORD}\n`)).code, 0, 'back to the password the next test uses');
   });
 
   it('is reset from the console: the old password and session are dead, setup works with the printed code', async () => {

@@ -26,7 +26,7 @@ describe('password policy', () => {
   after(() => closeStrengthEstimator());
 
   it('refuses guessable passwords that pass a length rule, saying why in the estimator\'s words', async () => {
-    for (const weak of ['Password123!', 'P@ssw0rd1234', '1q2w3e4r5t6y', 'qwertyuiop123', 'aaaaaaaaaaaaaaaa', 'abcdefghijklm']) {
+    for (const weak of ['Password123!', 'P@ssw0rd1234', '1q2w3e4r5t6y', 'qwertyuiop123', 'aaaaaaaaaaaaaaaa', 'abcdefghijklm', 'aB3$'.repeat(64)]) {
       const problem = await passwordProblem(weak);
       assert.ok(problem, `${weak} is refused`);
       assert.match(problem, /easy to guess/, `${weak}: says it is guessable (${problem})`);
