@@ -84,13 +84,15 @@ export class AuthService {
     const problem = await passwordProblem(input.password, [input.username, code]);
     if (problem) throw new InvalidInputError(problem, [{ path: 'password', message: problem }]);
     const hash = await hashPassword(input.password);
+    const afterReset = repo.admin() !== undefined;
     // The hash took a while: another setup may have won meanwhile. The table's single row decides.
     if (!repo.createAdmin(input.username, hash, clock.now())) {
       throw new ConflictError('This box is already set up. Log in instead.');
     }
     throttle.succeeded(keys);
     await this.#o.onSetupDone();
-    this.#o.activity.record({ level: 'info', kind: 'auth.setup', message: `Admin account "${input.username}" created.` });
+    const message = afterReset ? `Admin password set again after a reset, for "${input.username}".` : `Admin account "${input.username}" created.`;
+    this.#o.activity.record({ level: 'info', kind: 'auth.setup', message });
     return this.#newSession(input.username);
   }
 

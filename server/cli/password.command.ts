@@ -69,10 +69,10 @@ function readAll(stream: NodeJS.ReadStream): Promise<string> {
 
 /** One line typed on the terminal without echo; Ctrl-C or Ctrl-D gives up. */
 function askHidden(io: PasswordIo, prompt: string): Promise<string> {
-  io.stderr.write(prompt);
   const { stdin } = io;
-  stdin.setRawMode(true);
+  stdin.setRawMode(true); // before the prompt: whatever is typed after it is never echoed
   stdin.resume();
+  io.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     let typed = '';
     const done = (error: Error | null) => {

@@ -159,6 +159,8 @@ describe('the admin password', () => {
     assert.equal((await guest.post('/setup', { setupCode: printed, password: STRONG_PASSWORD })).status, 409, 'and closes setup again');
     await assert.rejects(readFile(join(svc.dataDir, 'setup-code')), 'the code file is gone once used');
     assert.ok((await activityKinds(guest)).includes('auth.password_reset'));
+    const entries = (await guest.get('/activity')).json.entries as { kind: string; message: string }[];
+    assert.match(entries.find((e) => e.kind === 'auth.setup')!.message, /set again after a reset/);
   });
 
   it('throttles guesses of the current password like logins', async () => {
