@@ -23,7 +23,7 @@ function safehold(args: string[], input = ''): Promise<{ code: number; stdout: s
 }
 
 /**
- * Run `safehold ARGS` on a terminal (util-linux's `script` gives it a pty), typing each of `lines`
+ * Run `safehold ARGS` on a terminal (`script`, from Debian's essential bsdutils, gives it a pty), typing each of `lines`
  * once the prompt before it has appeared; resolves with the exit code and everything the terminal showed.
  */
 function safeholdOnTerminal(args: string[], prompts: RegExp[], lines: string[]): Promise<{ code: number | null; screen: string }> {
@@ -122,7 +122,7 @@ describe('the admin password', () => {
     assert.ok((await activityKinds(back)).includes('auth.password_changed'));
   });
 
-  it('asks twice without echo on a terminal, and changes nothing when the two differ', { skip: existsSync('/usr/bin/script') ? undefined : 'needs script (util-linux)' }, async () => {
+  it('asks twice without echo on a terminal, and changes nothing when the two differ', { skip: existsSync('/usr/bin/script') ? undefined : 'needs /usr/bin/script (Debian package bsdutils)' }, async () => {
     const prompts = [/New admin password: /, /Repeat it: /];
     const differ = await safeholdOnTerminal(['password', '--data', svc.dataDir], prompts, ['first passphrase typed here', 'second passphrase typed here']);
     assert.equal(differ.code, 2, differ.screen);
