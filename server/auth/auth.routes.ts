@@ -1,4 +1,4 @@
-/** Setup, login, logout and "who am I" (docs/api.md). Only on the LAN listener. */
+/** Setup, login, logout and "who am I" on the LAN listener; lifting login delays on the local socket (docs/api.md). */
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { NotAuthenticatedError } from '../errors.js';
@@ -24,7 +24,8 @@ const LoginBody = z.strictObject({
   password: z.string().min(1, 'Enter the password').max(256),
 });
 
-const address = (req: Request) => req.socket.remoteAddress ?? 'unknown';
+/** The client's address: the socket's, or behind a trusted proxy the forwarded one (Express's `trust proxy`, set by lanApp). */
+const address = (req: Request) => req.ip ?? 'unknown';
 
 /** The signed-in user's name (set by `requireSession`). */
 export const userOf = (req: Request): string => (req as Request & { user: string }).user;
@@ -60,10 +61,10 @@ export function authRoutes(auth: AuthService): Router {
 
   router.post('/login', async (req, res) => {
     const body = parseInput(LoginBody, req.body, 'login form');
-    auth.logout(readCookie(req, SESSION_COOKIE)); // a new session id at every login
     const session = await auth.login(body, address(req));
+    auth.logout(readCookie(req, SESSION_COOKIE)); // a new session id at every login; a failed one ends nothing
     setCookie(req, res, SESSION_COOKIE, session.token, session.expiresAt - Date.now());
-    res.json({ username: session.username, csrfToken: csrfToken(req, res, true) });
+    res.json({ username: session.username, csrfToken: csrfToken(req, res, true), failedLogins: session.failedLogins });
   });
 
   router.post('/logout', (req, res) => {
@@ -72,5 +73,14 @@ export function authRoutes(auth: AuthService): Router {
     res.status(204).end();
   });
 
+  return router;
+}
+
+/** Routes of the local socket only: whoever can open it is the service's own user. */
+export function localAuthRoutes(auth: AuthService): Router {
+  const router = Router();
+  router.post('/login-delays/unlock', (_req, res) => {
+    res.json(auth.unlockLogins());
+  });
   return router;
 }

@@ -11,6 +11,7 @@
  *   safehold backups [--json] | run NAME   the rotation ledger, "am I protected?"; back up now
  *   safehold restore snapshots|ls|get|DRIVE …   restore from a plugged-in rotation drive (restore.command.ts)
  *   safehold recovery-kit [--json]      the recovery kit: every backup drive, its password, the restic commands
+ *   safehold unlock                     lift every login delay (after failed logins locked the admin out)
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
  * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
@@ -62,6 +63,7 @@ Commands:
                         download one file of a snapshot (FILE must not exist; "-": standard output)
   recovery-kit [--json] the recovery kit to print and keep safe: every backup drive, its
                         password and the restic commands to restore without this box
+  unlock                lift every login delay (failed logins from elsewhere locked you out)
   smart assess FILE [--json]
                         judge a saved "smartctl --json -x" output offline (FILE "-": standard input)
 
@@ -97,6 +99,13 @@ export async function main(argv: string[]): Promise<number> {
       return restoreCommand(loadConfig(flags), more, json);
     case 'recovery-kit':
       return recoveryKitCommand(loadConfig(flags), more, json);
+    case 'unlock': {
+      const res = await localRequest(loadConfig(flags).dataDir, 'POST', '/login-delays/unlock');
+      if (res.status !== 200) throw new Error(refusal(res));
+      const { addresses: a, accounts: n } = res.body as { addresses: number; accounts: number };
+      process.stdout.write(`Login delays lifted: ${a} address${a === 1 ? '' : 'es'} and ${n} account${n === 1 ? '' : 's'} start counting failures again.\n`);
+      return 0;
+    }
     case 'smart':
       if (more[0] !== 'assess') throw new UsageError('Use "safehold smart assess FILE [--json]".');
       return smartAssessCommand([...more.slice(1), ...(json ? ['--json'] : [])], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });

@@ -11,7 +11,7 @@ import express, { Router, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { activityRoutes } from '../activity/activity.routes.js';
 import type { ActivityService } from '../activity/activity.service.js';
-import { authRoutes, requireSession } from '../auth/auth.routes.js';
+import { authRoutes, localAuthRoutes, requireSession } from '../auth/auth.routes.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { driveRoutes } from '../drives/drives.routes.js';
 import type { DriveService } from '../drives/drive.service.js';
@@ -85,8 +85,14 @@ function base(): Express {
   return app;
 }
 
-export function lanApp(deps: ApiDeps, options: { uiDir: string; allowedHosts: readonly string[] }): Express {
+/**
+ * `trustedProxies`: addresses (or subnets) of reverse proxies whose X-Forwarded-For and
+ * X-Forwarded-Proto are believed (the client is the right-most hop that is not one of them); empty:
+ * forwarded headers are ignored.
+ */
+export function lanApp(deps: ApiDeps, options: { uiDir: string; allowedHosts: readonly string[]; trustedProxies: readonly string[] }): Express {
   const app = base();
+  app.set('trust proxy', options.trustedProxies.length ? [...options.trustedProxies] : false);
   app.use(hostCheck(options.allowedHosts));
   app.use(securityHeaders());
 
@@ -109,6 +115,7 @@ export function localApp(deps: ApiDeps): Express {
   const api = Router();
   api.use(express.json({ limit: BODY_LIMIT }));
   api.use(healthRoutes(deps.version, deps.startedAt));
+  api.use(localAuthRoutes(deps.auth));
   api.use(protectedRoutes(deps));
   api.use(apiNotFound);
   app.use('/api/v1', api);
