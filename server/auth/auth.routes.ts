@@ -24,8 +24,11 @@ const LoginBody = z.strictObject({
   password: z.string().min(1, 'Enter the password').max(256),
 });
 
-/** The client's address: the socket's, or behind a trusted proxy the forwarded one (Express's `trust proxy`, set by lanApp). */
-const address = (req: Request) => req.ip ?? 'unknown';
+/**
+ * The client's address: the socket's, or behind a trusted proxy the forwarded one (Express's `trust
+ * proxy`, set by lanApp); an IPv4 client of a `::` listener is written as IPv4.
+ */
+const address = (req: Request) => (req.ip ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
 
 /** The signed-in user's name (set by `requireSession`). */
 export const userOf = (req: Request): string => (req as Request & { user: string }).user;

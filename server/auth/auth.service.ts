@@ -15,7 +15,8 @@ import type { Clock } from '../../system/clock.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, TooManyAttemptsError } from '../errors.js';
 import type { AuthRepository } from './auth.repository.js';
-import type { FailedLogins, LoginHistory } from './login-history.js';
+import type { FailedLogins } from './auth.model.js';
+import type { LoginHistory } from './login-history.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from './password.js';
 import { setupCodeMatches } from './setup-code.js';
@@ -104,14 +105,14 @@ export class AuthService {
     this.#begin(keys);
     const admin = this.#o.repo.admin();
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
-    const ok =
-      admin && admin.username === input.username
-        ? await verifyPassword(input.password, admin.password_hash)
-        : (await verifyPassword(input.password, await decoyHash)) && false;
+    const isAdmin = admin !== undefined && admin.username === input.username;
+    const ok = isAdmin
+      ? await verifyPassword(input.password, admin.password_hash)
+      : (await verifyPassword(input.password, await decoyHash)) && false;
     if (!ok) {
       throttle.wrong(keys);
       history.failed({
-        username: input.username,
+        username: isAdmin ? input.username : null,
         address,
         addressFailures: throttle.failures(addressKey),
         accountFailures: accountKey ? throttle.failures(accountKey) : null,

@@ -34,10 +34,10 @@ type Stored = z.infer<typeof Stored>;
 const EMPTY: Stored = { known: [], lastLoginAt: null, failed: null };
 const HOUR = 3600 * 1000;
 
-export type { FailedLogins };
 
 export interface LoginFailure {
-  username: string;
+  /** The name tried when it is the admin's; null for any other (it may be a password typed in the wrong field: never written down). */
+  username: string | null;
   address: string;
   /** Failures of this address in a row, this one included. */
   addressFailures: number;
@@ -82,16 +82,16 @@ export class LoginHistory {
     const stored = this.#read();
     this.#write({ ...stored, failed: { count: (stored.failed?.count ?? 0) + 1, latestAt: now, latestFrom: f.address } });
 
-    const name = JSON.stringify(f.username.slice(0, 64));
+    const as = f.username === null ? 'with a user name that does not exist' : `as ${JSON.stringify(f.username)}`;
     const parts: string[] = [];
     const a = f.addressFailures;
-    if (a === 1) parts.push(`Failed login as ${name} from ${f.address}.`);
-    else if (a === f.freeAttempts) parts.push(`${a} failed logins in a row from ${f.address} (the latest as ${name}): attempts from there now wait, longer after each failure.`);
-    else if (a > f.freeAttempts && isPowerOfTwo(a)) parts.push(`${a} failed logins in a row from ${f.address} (the latest as ${name}): attempts from there keep waiting.`);
-    const n = f.accountFailures;
+    if (a === 1) parts.push(`Failed login ${as} from ${f.address}.`);
+    else if (a === f.freeAttempts) parts.push(`${a} failed logins in a row from ${f.address} (the latest ${as}): attempts from there now wait, longer after each failure.`);
+    else if (a > f.freeAttempts && isPowerOfTwo(a)) parts.push(`${a} failed logins in a row from ${f.address} (the latest ${as}): attempts from there keep waiting.`);
+    const n = f.username === null ? null : f.accountFailures;
     if (n !== null && (n === f.freeAttempts || (n > f.freeAttempts && isPowerOfTwo(n)))) {
-      if (parts.length === 0) parts.push(`Failed login as ${name} from ${f.address}.`);
-      parts.push(`${n} failed logins as ${name} in a row: logins as ${name} from addresses that never logged in wait too.`);
+      if (parts.length === 0) parts.push(`Failed login ${as} from ${f.address}.`);
+      parts.push(`${n} failed logins ${as} in a row: logins ${as} from addresses that never logged in wait too.`);
     }
     if (parts.length === 0) return;
 
@@ -108,7 +108,7 @@ export class LoginHistory {
     this.#unlisted = 0;
     const message = parts.join(' ');
     this.#o.activity.record({ level: a === 1 && parts.length === 1 ? 'info' : 'warning', kind: 'auth.login_failed', subject: f.address, message });
-    this.#o.log.warn({ address: f.address, username: f.username.slice(0, 64), addressFailures: a, accountFailures: n }, `failed login: ${message}`);
+    this.#o.log.warn({ address: f.address, username: f.username, addressFailures: a, accountFailures: n }, `failed login: ${message}`);
   }
 
   /**

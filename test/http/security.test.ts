@@ -173,7 +173,7 @@ describe('sessions, login and the checks on every request', () => {
     assert.equal(await withHost('/api/v1/health', `localhost:${svc.port}`), 200);
   });
 
-  it('delays login after repeated failures, per account, with Retry-After', async () => {
+  it('delays login after repeated failures from an address, with Retry-After', async () => {
     const attacker = new Browserish(svc.base);
     await attacker.get('/session');
     const statuses: number[] = [];

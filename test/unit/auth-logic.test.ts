@@ -190,12 +190,14 @@ describe('login history (a real catalog)', () => {
     }
   });
 
-  it('traces the account waiting for addresses it does not know', () => {
+  it('traces the account waiting for addresses it does not know, and never writes down a user name that does not exist', () => {
     const { cat, history, failures } = open();
     try {
       history().failed(failure('10.0.0.5', 1, 3));
       assert.match(failures()[0]!.message, /3 failed logins as "admin" in a row: logins as "admin" from addresses that never logged in wait too/);
       assert.equal(failures()[0]!.level, 'warning');
+      history().failed({ ...failure('10.0.0.6', 1, 3), username: null });
+      assert.equal(failures()[0]!.message, 'Failed login with a user name that does not exist from 10.0.0.6.');
     } finally {
       cat.dispose();
     }
