@@ -82,16 +82,16 @@ export class LoginHistory {
     const stored = this.#read();
     this.#write({ ...stored, failed: { count: (stored.failed?.count ?? 0) + 1, latestAt: now, latestFrom: f.address } });
 
-    const as = f.username === null ? 'with a user name that does not exist' : `as ${JSON.stringify(f.username)}`;
+    const who = f.username === null ? 'with a user name that does not exist' : `as ${JSON.stringify(f.username)}`;
     const parts: string[] = [];
     const a = f.addressFailures;
-    if (a === 1) parts.push(`Failed login ${as} from ${f.address}.`);
-    else if (a === f.freeAttempts) parts.push(`${a} failed logins in a row from ${f.address} (the latest ${as}): attempts from there now wait, longer after each failure.`);
-    else if (a > f.freeAttempts && isPowerOfTwo(a)) parts.push(`${a} failed logins in a row from ${f.address} (the latest ${as}): attempts from there keep waiting.`);
+    if (a === 1) parts.push(`Failed login ${who} from ${f.address}.`);
+    else if (a === f.freeAttempts) parts.push(`${a} failed logins in a row from ${f.address} (the latest ${who}): attempts from there now wait, longer after each failure.`);
+    else if (a > f.freeAttempts && isPowerOfTwo(a)) parts.push(`${a} failed logins in a row from ${f.address} (the latest ${who}): attempts from there keep waiting.`);
     const n = f.username === null ? null : f.accountFailures;
     if (n !== null && (n === f.freeAttempts || (n > f.freeAttempts && isPowerOfTwo(n)))) {
-      if (parts.length === 0) parts.push(`Failed login ${as} from ${f.address}.`);
-      parts.push(`${n} failed logins ${as} in a row: logins ${as} from addresses that never logged in wait too.`);
+      if (parts.length === 0) parts.push(`Failed login ${who} from ${f.address}.`);
+      parts.push(`${n} failed logins ${who} in a row: logins ${who} from addresses that never logged in wait too.`);
     }
     if (parts.length === 0) return;
 
@@ -104,7 +104,8 @@ export class LoginHistory {
       return;
     }
     this.#traced++;
-    if (this.#unlisted) parts.push(`(${this.#unlisted} more failed logins were not listed.)`);
+    const u = this.#unlisted;
+    if (u) parts.push(`(${u} more failed login${u === 1 ? ' was' : 's were'} not listed.)`);
     this.#unlisted = 0;
     const message = parts.join(' ');
     this.#o.activity.record({ level: a === 1 && parts.length === 1 ? 'info' : 'warning', kind: 'auth.login_failed', subject: f.address, message });

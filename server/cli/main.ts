@@ -73,6 +73,7 @@ Options (all commands):
   --listen ADDR         address to listen on (SAFEHOLD_LISTEN; default 0.0.0.0)
   --hosts A,B           extra host names the page is reached by (SAFEHOLD_HOSTS)
   --simulate            serve the simulated host instead of real disks (SAFEHOLD_SIMULATE=1)
+  --trusted-proxy A,B   HTTPS reverse proxies whose X-Forwarded-For/-Proto count (SAFEHOLD_TRUSTED_PROXY)
 `;
 
 class UsageError extends Error {}
