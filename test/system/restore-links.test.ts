@@ -1,0 +1,249 @@
+/**
+ * Restoring into folders another local user controls (root only): a real second user (made with
+ * `useradd` for this run, removed again afterwards) owns the folders that hold the backed-up
+ * sources, and swaps them for symbolic links to a root-owned folder, before the restore is asked
+ * for and while it runs. Through the real service, a real loop-device drive and the real restic,
+ * the root-owned folder must never receive a file, whatever the user does; the user's own files
+ * are restored where they belong.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { ProcessCommandRunner } from '../../system/process/command-runner.js';
+import { ResticAdapter } from '../../system/restic/restic.adapter.js';
+import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, testName, type LoopDisk } from '../testing/loop-disk.js';
+import { describeTree } from '../testing/restic.js';
+import { Browserish, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
+
+const run = promisify(execFile);
+const skip =
+  loopDiskSkipReason() ??
+  ((await run('which', ['restic']).then(() => undefined, () => 'needs restic (make test installs it)')) as string | undefined) ??
+  ((await run('which', ['useradd', 'userdel']).then(() => undefined, () => 'needs useradd and userdel (package passwd) to make a second local user')) as string | undefined);
+
+interface Job {
+  id: number;
+  state: string;
+  message: string | null;
+}
+const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+/** A second local user for this run only: `shtest<random>`, with its own group. */
+interface LocalUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** Runs a program as the user (argument array, no shell). */
+  run(file: string, args: string[]): Promise<{ stdout: string }>;
+  remove(): Promise<void>;
+}
+
+async function makeLocalUser(): Promise<LocalUser> {
+  const name = `shtest${randomBytes(4).toString('hex')}`;
+  await run('useradd', ['--no-create-home', '--user-group', '--shell', '/usr/sbin/nologin', name]);
+  const uid = Number((await run('id', ['-u', name])).stdout.trim());
+  const gid = Number((await run('id', ['-g', name])).stdout.trim());
+  return {
+    name,
+    uid,
+    gid,
+    run: (file, args) => run(file, args, { uid, gid, encoding: 'utf8' }),
+    remove: async () => {
+      await run('userdel', [name]).catch(() => undefined);
+    },
+  };
+}
+
+/** Every entry under `dir` with its bytes, to see that nothing in it changed. */
+const snapshotOf = (dir: string) => JSON.stringify(describeTree(dir));
+
+describe('restoring into folders a second local user controls', { skip }, () => {
+  let user: LocalUser | undefined;
+  let svc: ServiceProcess;
+  let admin: Browserish;
+  let disk: LoopDisk;
+  let work: string;
+  /** Like /home/alice: owned by the user, in a folder owned by root. */
+  let home: string;
+  /** Root's folder the user would like to write into. */
+  let victim: string;
+  /** Root's empty folder (restic would write into it, where it refuses a folder with files). */
+  let emptyVictim: string;
+  let victimBefore: string;
+  let photos: string;
+  let summer: string;
+  let shortId: string;
+  let date: string;
+  let base: string;
+
+  const settled = async (id: number) =>
+    (await waitFor(async () => {
+      const job = (await admin.get(`/jobs/${id}`)).json as Job;
+      return FINISHED.includes(job.state) ? job : null;
+    }, 120_000, `job ${id}`)).value;
+  const allSettled = () => waitFor(async () => ((await admin.get('/jobs?limit=500')).json.jobs as Job[]).every((j) => FINISHED.includes(j.state)), 180_000, 'every job to end');
+  const restore = (body: unknown) => admin.post(`${base}/snapshots/${shortId}/restore`, body);
+  const jobCount = async () => ((await admin.get('/jobs?limit=500')).json.jobs as Job[]).length;
+  const asUser = (file: string, ...args: string[]) => user!.run(file, args);
+  /** The user puts `folder` aside and a link to root's folder in its place (as they may: they own its parent). */
+  const swapForLink = async (folder: string) => {
+    await asUser('mv', '--', folder, `${folder}.real`);
+    await asUser('ln', '-s', '--', victim, folder);
+  };
+  const swapBack = async (folder: string) => {
+    await asUser('rm', '--', folder);
+    await asUser('mv', '--', `${folder}.real`, folder);
+  };
+
+  before(async () => {
+    await cleanupLeftovers();
+    user = await makeLocalUser();
+    work = join(tmpdir(), testName('-restore-links'));
+    await mkdir(work, { mode: 0o755 });
+    await chmod(work, 0o755);
+    home = join(work, 'home');
+    victim = join(work, 'victim');
+    photos = join(home, 'photos');
+    summer = join(home, 'albums', 'summer');
+    await mkdir(victim, { mode: 0o755 });
+    await writeFile(join(victim, 'keep.txt'), "root's own file\n");
+    await mkdir(join(victim, 'tmp'));
+    await writeFile(join(victim, 'tmp', 'note'), 'root\n');
+    victimBefore = snapshotOf(victim);
+    emptyVictim = join(work, 'empty-victim');
+    await mkdir(emptyVictim, { mode: 0o755 });
+    await mkdir(summer, { recursive: true });
+    await mkdir(photos);
+    await writeFile(join(photos, 'keep.txt'), "the user's keep.txt\n");
+    await writeFile(join(photos, 'a.jpg'), randomBytes(5000));
+    await writeFile(join(summer, 'keep.txt'), "the user's summer\n");
+    for (const path of [home, join(home, 'albums'), summer, photos, join(photos, 'keep.txt'), join(photos, 'a.jpg'), join(summer, 'keep.txt')]) await chown(path, user.uid, user.gid);
+
+    disk = await createLoopDisk({ sizeMiB: 128, label: 'LINKS-A' });
+    svc = await startServiceProcess({ simulate: false });
+    admin = new Browserish(svc.base);
+    await admin.setup(svc.dataDir);
+    const { value: drive } = await waitFor(async () => ((await admin.get('/drives')).json.drives as Array<{ id: string; path: string }>).find((d) => d.path === disk.device), 10_000, 'the loop disk in the inventory');
+    base = `/backups/drives/${encodeURIComponent(drive.id)}`;
+    const reg = await admin.post('/rotation/drives', { driveId: drive.id, name: 'A', mode: 'keep' });
+    assert.equal(reg.status, 202, JSON.stringify(reg.json));
+    assert.equal((await settled(reg.json.job.id)).state, 'succeeded');
+    await allSettled();
+
+    const secrets = join(svc.dataDir, 'secrets');
+    const passwordFile = join(secrets, readdirSync(secrets).find((n) => n.startsWith('restic-'))!);
+    const mountpoint = await disk.mount();
+    try {
+      const restic = new ResticAdapter({ runner: new ProcessCommandRunner(), idlePriority: false });
+      const repo = { path: join(mountpoint, 'Safehold', 'repository'), passwordFile };
+      await restic.backup(repo, { paths: [photos, summer], tags: ['home'] });
+      const [snapshot] = await restic.snapshots(repo, { tags: ['home'] });
+      shortId = snapshot!.shortId;
+      date = snapshot!.time.slice(0, 10);
+    } finally {
+      await disk.unmount();
+    }
+  });
+
+  after(async () => {
+    await svc?.dispose();
+    await disk?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+    await user?.remove();
+  });
+
+  it('refuses to restore over the originals when the user swapped the source folder for a link, and writes nothing there', async () => {
+    await writeFile(join(photos, 'keep.txt'), 'changed since the backup\n');
+    await swapForLink(photos);
+    try {
+      const before = await jobCount();
+      const res = await restore({ paths: [photos], target: 'original', overwrite: true });
+      assert.equal(res.status, 409, JSON.stringify(res.json));
+      assert.match(res.json.error.message, /symbolic link/);
+      assert.ok(res.json.error.message.includes(photos), res.json.error.message);
+      await allSettled();
+      assert.equal(await jobCount(), before, 'no restore job was started');
+      assert.equal(snapshotOf(victim), victimBefore, "root's folder is untouched");
+    } finally {
+      await swapBack(photos);
+    }
+    assert.equal(readFileSync(join(photos, 'keep.txt'), 'utf8'), 'changed since the backup\n', 'nothing restored');
+  });
+
+  it('refuses to restore beside the source when the user swapped the folder holding it for a link', async () => {
+    const albums = join(home, 'albums');
+    await swapForLink(albums);
+    try {
+      const res = await restore({ paths: [summer] });
+      assert.equal(res.status, 409, JSON.stringify(res.json));
+      assert.match(res.json.error.message, /symbolic link/);
+      await allSettled();
+      assert.equal(snapshotOf(victim), victimBefore, "root's folder is untouched");
+    } finally {
+      await swapBack(albums);
+    }
+  });
+
+  it('puts the files into the folder it checked even when the user swaps the staging folder for a link while restic writes', async () => {
+    const albums = join(home, 'albums');
+    // The user watches their folder and, the moment Safehold makes its staging folder there, moves
+    // it aside and puts a link to root's folder under its name (the user owns the folder: they may).
+    const script = `
+      const fs = require('fs');
+      const [dir, victim] = process.argv.slice(1);
+      fs.watch(dir, (event, name) => {
+        if (!name || !name.startsWith('.safehold-restore-')) return;
+        try { fs.renameSync(dir + '/' + name, dir + '/moved' + name); fs.symlinkSync(victim, dir + '/' + name); console.log('swapped'); }
+        catch (e) { console.log('could not swap: ' + e.code); }
+      });
+      console.log('watching');`;
+    const watcher = spawn(process.execPath, ['-e', script, albums, emptyVictim], { uid: user!.uid, gid: user!.gid, stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    watcher.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    try {
+      await waitFor(() => said.includes('watching'), 10_000, 'the watcher to start');
+      const res = await restore({ paths: [summer] });
+      assert.equal(res.status, 202, JSON.stringify(res.json));
+      const job = await settled(res.json.job.id);
+      assert.match(said, /swapped/, 'the user did swap the staging folder');
+      assert.equal(job.state, 'succeeded', job.message ?? '');
+      assert.equal(res.json.folder, `${summer}-restored-${date}`);
+      assert.equal(readFileSync(join(res.json.folder, 'keep.txt'), 'utf8'), "the user's summer\n");
+      assert.equal(statSync(res.json.folder).uid, user!.uid, 'owned as in the snapshot');
+      assert.deepEqual(readdirSync(emptyVictim), [], "root's folder is still empty");
+      const left = readdirSync(albums).filter((n) => n.includes('.safehold-restore-') && !lstatSync(join(albums, n)).isSymbolicLink());
+      assert.deepEqual(left, [], 'the staging folder is removed, under whatever name the user gave it');
+    } finally {
+      watcher.kill();
+      for (const name of readdirSync(albums)) if (name.includes('.safehold-restore-')) await rm(join(albums, name), { recursive: true, force: true });
+      await rm(`${summer}-restored-${date}`, { recursive: true, force: true });
+    }
+  });
+
+  it('writes over the originals only into folders owned by root or by their owner in the snapshot', async () => {
+    await writeFile(join(photos, 'keep.txt'), 'changed since the backup\n');
+    await chown(photos, 65534, 65534); // someone else's now (nobody)
+    try {
+      const res = await restore({ paths: [photos], target: 'original', overwrite: true });
+      assert.equal(res.status, 202, JSON.stringify(res.json));
+      const job = await settled(res.json.job.id);
+      assert.equal(job.state, 'failed');
+      assert.match(job.message ?? '', /owned by user 65534/);
+      assert.equal(readFileSync(join(photos, 'keep.txt'), 'utf8'), 'changed since the backup\n', 'nothing written there');
+    } finally {
+      await chown(photos, user!.uid, user!.gid);
+    }
+    const res = await restore({ paths: [photos], target: 'original', overwrite: true });
+    const job = await settled(res.json.job.id);
+    assert.equal(job.state, 'succeeded', job.message ?? '');
+    assert.equal(readFileSync(join(photos, 'keep.txt'), 'utf8'), "the user's keep.txt\n", 'restored once the owner is as in the snapshot');
+    assert.equal(existsSync(join(victim, 'a.jpg')), false);
+    assert.equal(snapshotOf(victim), victimBefore);
+  });
+});
