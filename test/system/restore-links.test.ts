@@ -29,6 +29,7 @@ const skip =
 
 interface Job {
   id: number;
+  kind: string;
   state: string;
   message: string | null;
 }
@@ -89,7 +90,7 @@ describe('restoring into folders a second local user controls', { skip }, () => 
     }, 120_000, `job ${id}`)).value;
   const allSettled = () => waitFor(async () => ((await admin.get('/jobs?limit=500')).json.jobs as Job[]).every((j) => FINISHED.includes(j.state)), 180_000, 'every job to end');
   const restore = (body: unknown) => admin.post(`${base}/snapshots/${shortId}/restore`, body);
-  const jobCount = async () => ((await admin.get('/jobs?limit=500')).json.jobs as Job[]).length;
+  const restoreJobs = async () => ((await admin.get('/jobs?limit=500')).json.jobs as Job[]).filter((j) => j.kind === 'backup.restore').length;
   const asUser = (file: string, ...args: string[]) => user!.run(file, args);
   /** The user puts `folder` aside and a link to root's folder in its place (as they may: they own its parent). */
   const swapForLink = async (folder: string) => {
@@ -162,13 +163,13 @@ describe('restoring into folders a second local user controls', { skip }, () => 
     await writeFile(join(photos, 'keep.txt'), 'changed since the backup\n');
     await swapForLink(photos);
     try {
-      const before = await jobCount();
+      const before = await restoreJobs();
       const res = await restore({ paths: [photos], target: 'original', overwrite: true });
       assert.equal(res.status, 409, JSON.stringify(res.json));
       assert.match(res.json.error.message, /symbolic link/);
       assert.ok(res.json.error.message.includes(photos), res.json.error.message);
       await allSettled();
-      assert.equal(await jobCount(), before, 'no restore job was started');
+      assert.equal(await restoreJobs(), before, 'no restore job was started');
       assert.equal(snapshotOf(victim), victimBefore, "root's folder is untouched");
     } finally {
       await swapBack(photos);
