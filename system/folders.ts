@@ -106,11 +106,14 @@ export class Folder {
    */
   async makePrivateChild(name: string): Promise<Folder> {
     await mkdir(this.at(name), { mode: 0o700 });
-    const made = await this.child(name);
-    const uid = process.geteuid?.() ?? made.info.uid;
-    if (made.info.uid !== uid || (made.info.mode & 0o077) !== 0) {
+    const shown = join(this.path, name);
+    const replaced = (what: string, cause?: unknown) => new Error(`${JSON.stringify(shown)} was replaced by ${what} just after it was made: someone is changing ${this.path} meanwhile.`, { cause });
+    const made = await this.child(name).catch((error: unknown) => {
+      throw error instanceof FolderPathError ? replaced(error.problem === 'link' ? 'a symbolic link' : 'something else', error) : error;
+    });
+    if (made.info.uid !== (process.geteuid?.() ?? made.info.uid) || (made.info.mode & 0o077) !== 0) {
       await made.close();
-      throw new Error(`${JSON.stringify(made.path)} was replaced by someone else's folder just after it was made.`);
+      throw replaced("someone else's folder");
     }
     return made;
   }

@@ -366,7 +366,8 @@ export class RestoreService {
       const stagingIn = p.target === 'original' && source !== null && source.info.dev !== parent.info.dev ? source : parent;
       await this.#removeStaleStaging(stagingIn);
       const made = await stagingIn.makePrivateChild(`${STAGING_PREFIX}${jobId}-${randomBytes(6).toString('hex')}`).catch((error: NodeJS.ErrnoException) => {
-        throw new Error(`Safehold cannot write in ${stagingIn.path} (${error.code ?? error.message}): nothing was restored.`, { cause: error });
+        const words = error.code ? `Safehold cannot write in ${stagingIn.path} (${error.code})` : error.message.replace(/\.$/, '');
+        throw new Error(`${words}: nothing was restored.`, { cause: error });
       });
       staging = { in: stagingIn, folder: made };
 

@@ -10,22 +10,24 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { ProcessCommandRunner } from '../../system/process/command-runner.js';
 import { ResticAdapter } from '../../system/restic/restic.adapter.js';
+import { FolderPathError, openFolder, type Folder } from '../../system/folders.js';
 import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { describeTree } from '../testing/restic.js';
 import { Browserish, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 
 const run = promisify(execFile);
-const skip =
-  loopDiskSkipReason() ??
-  ((await run('which', ['restic']).then(() => undefined, () => 'needs restic (make test installs it)')) as string | undefined) ??
-  ((await run('which', ['useradd', 'userdel']).then(() => undefined, () => 'needs useradd and userdel (package passwd) to make a second local user')) as string | undefined);
+const userSkip =
+  process.getuid?.() !== 0
+    ? 'needs root to make a second local user'
+    : ((await run('which', ['useradd', 'userdel']).then(() => undefined, () => 'needs useradd and userdel (package passwd) to make a second local user')) as string | undefined);
+const skip = loopDiskSkipReason() ?? ((await run('which', ['restic']).then(() => undefined, () => 'needs restic (make test installs it)')) as string | undefined) ?? userSkip;
 
 interface Job {
   id: number;
@@ -79,6 +81,8 @@ describe('restoring into folders a second local user controls', { skip }, () => 
   let victimBefore: string;
   let photos: string;
   let summer: string;
+  /** A tmpfs mounted inside `photos`. */
+  let mounted: string | undefined;
   let shortId: string;
   let date: string;
   let base: string;
@@ -124,7 +128,16 @@ describe('restoring into folders a second local user controls', { skip }, () => 
     await writeFile(join(photos, 'keep.txt'), "the user's keep.txt\n");
     await writeFile(join(photos, 'a.jpg'), randomBytes(5000));
     await writeFile(join(summer, 'keep.txt'), "the user's summer\n");
-    for (const path of [home, join(home, 'albums'), summer, photos, join(photos, 'keep.txt'), join(photos, 'a.jpg'), join(summer, 'keep.txt')]) await chown(path, user.uid, user.gid);
+    // A second filesystem inside the source (a disk mounted there): restoring over it copies across filesystems.
+    mounted = join(photos, 'disk');
+    await mkdir(mounted);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'safehold-test-links', mounted]);
+    await mkdir(join(mounted, 'sub'));
+    await writeFile(join(mounted, 'd.txt'), 'on the other disk\n', { mode: 0o640 });
+    await writeFile(join(mounted, 'sub', 'e.txt'), 'deeper\n');
+    const owned = [home, join(home, 'albums'), summer, photos, join(photos, 'keep.txt'), join(photos, 'a.jpg'), join(summer, 'keep.txt'), mounted, join(mounted, 'sub'), join(mounted, 'd.txt'), join(mounted, 'sub', 'e.txt')];
+    for (const path of owned) await chown(path, user.uid, user.gid);
+    await chmod(join(mounted, 'd.txt'), 0o640);
 
     disk = await createLoopDisk({ sizeMiB: 128, label: 'LINKS-A' });
     svc = await startServiceProcess({ simulate: false });
@@ -155,6 +168,7 @@ describe('restoring into folders a second local user controls', { skip }, () => 
   after(async () => {
     await svc?.dispose();
     await disk?.cleanup();
+    if (mounted) await run('umount', [mounted]).catch(() => undefined);
     if (work) await rm(work, { recursive: true, force: true });
     await user?.remove();
   });
@@ -213,13 +227,22 @@ describe('restoring into folders a second local user controls', { skip }, () => 
       assert.equal(res.status, 202, JSON.stringify(res.json));
       const job = await settled(res.json.job.id);
       assert.match(said, /swapped/, 'the user did swap the staging folder');
-      assert.equal(job.state, 'succeeded', job.message ?? '');
-      assert.equal(res.json.folder, `${summer}-restored-${date}`);
-      assert.equal(readFileSync(join(res.json.folder, 'keep.txt'), 'utf8'), "the user's summer\n");
-      assert.equal(statSync(res.json.folder).uid, user!.uid, 'owned as in the snapshot');
       assert.deepEqual(readdirSync(emptyVictim), [], "root's folder is still empty");
-      const left = readdirSync(albums).filter((n) => n.includes('.safehold-restore-') && !lstatSync(join(albums, n)).isSymbolicLink());
-      assert.deepEqual(left, [], 'the staging folder is removed, under whatever name the user gave it');
+      // Either the swap came just after the staging folder was made and before Safehold opened it
+      // (refused: nothing restored), or after (restic wrote into the folder Safehold holds open).
+      if (job.state === 'failed') {
+        assert.match(job.message ?? '', /was replaced by a symbolic link just after it was made: someone is changing .*: nothing was restored\./);
+        assert.equal(existsSync(res.json.folder), false);
+      } else {
+        assert.equal(job.state, 'succeeded', job.message ?? '');
+        assert.equal(res.json.folder, `${summer}-restored-${date}`);
+        assert.equal(readFileSync(join(res.json.folder, 'keep.txt'), 'utf8'), "the user's summer\n");
+        assert.equal(statSync(res.json.folder).uid, user!.uid, 'owned as in the snapshot');
+      }
+      if (job.state === 'succeeded') {
+        const left = readdirSync(albums).filter((n) => n.includes('.safehold-restore-') && !lstatSync(join(albums, n)).isSymbolicLink());
+        assert.deepEqual(left, [], 'the staging folder is removed, under whatever name the user gave it');
+      }
     } finally {
       watcher.kill();
       for (const name of readdirSync(albums)) if (name.includes('.safehold-restore-')) await rm(join(albums, name), { recursive: true, force: true });
@@ -240,11 +263,98 @@ describe('restoring into folders a second local user controls', { skip }, () => 
     } finally {
       await chown(photos, user!.uid, user!.gid);
     }
+    await writeFile(join(mounted!, 'd.txt'), 'changed\n');
+    await rm(join(mounted!, 'sub'), { recursive: true });
     const res = await restore({ paths: [photos], target: 'original', overwrite: true });
     const job = await settled(res.json.job.id);
     assert.equal(job.state, 'succeeded', job.message ?? '');
     assert.equal(readFileSync(join(photos, 'keep.txt'), 'utf8'), "the user's keep.txt\n", 'restored once the owner is as in the snapshot');
+    const copied = statSync(join(mounted!, 'd.txt'));
+    assert.deepEqual([readFileSync(join(mounted!, 'd.txt'), 'utf8'), copied.uid, copied.mode & 0o7777], ['on the other disk\n', user!.uid, 0o640], 'copied across filesystems with its owner and mode');
+    assert.deepEqual([readFileSync(join(mounted!, 'sub', 'e.txt'), 'utf8'), statSync(join(mounted!, 'sub')).uid], ['deeper\n', user!.uid], 'a folder too');
+    assert.deepEqual(readdirSync(mounted!).filter((n) => n.includes('.safehold-')), [], 'no temporary copies left');
     assert.equal(existsSync(join(victim, 'a.jpg')), false);
     assert.equal(snapshotOf(victim), victimBefore);
+  });
+});
+
+describe('folders held by descriptor, against a second local user', { skip: userSkip }, () => {
+  let user: LocalUser | undefined;
+  let work: string;
+  let home: string;
+  let victim: string;
+  const asUser = (file: string, ...args: string[]) => user!.run(file, args);
+  const refusal = async (path: string, problem: FolderPathError['problem'], at: string) => {
+    const error = await openFolder(path).then((f: Folder) => f.close().then(() => null), (e: unknown) => e);
+    assert.ok(error instanceof FolderPathError, `${path}: ${String(error)}`);
+    assert.deepEqual([error.problem, error.path], [problem, at]);
+  };
+
+  before(async () => {
+    user = await makeLocalUser();
+    work = join(tmpdir(), testName('-folders'));
+    await mkdir(work, { mode: 0o755 });
+    await chmod(work, 0o755);
+    home = join(work, 'home');
+    victim = join(work, 'victim');
+    await mkdir(join(home, 'photos', '2024'), { recursive: true });
+    await mkdir(victim);
+    await writeFile(join(victim, 'keep.txt'), 'root\n');
+    for (const path of [home, join(home, 'photos'), join(home, 'photos', '2024')]) await chown(path, user.uid, user.gid);
+  });
+
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+    await user?.remove();
+  });
+
+  it('opens a folder part by part from "/", refusing a link the user put anywhere on the way, a file, or a missing part', async () => {
+    const folder = await openFolder(join(home, 'photos', '2024'));
+    assert.deepEqual(folder.trail.map((s) => s.path).slice(-3), [home, join(home, 'photos'), join(home, 'photos', '2024')]);
+    assert.deepEqual(folder.trail.slice(-1).map((s) => s.uid), [user!.uid]);
+    await folder.close();
+    await asUser('ln', '-s', '--', victim, join(home, 'link'));
+    await refusal(join(home, 'link'), 'link', join(home, 'link'));
+    await refusal(join(home, 'link', 'keep.txt'), 'link', join(home, 'link'));
+    await refusal(join(victim, 'keep.txt'), 'not-a-folder', join(victim, 'keep.txt'));
+    await refusal(join(home, 'nothing', 'here'), 'missing', join(home, 'nothing'));
+  });
+
+  it('keeps naming the folder it checked when the user renames it and puts a link to root\'s folder under its name', async () => {
+    const photos = await openFolder(join(home, 'photos'));
+    try {
+      await asUser('mv', '--', join(home, 'photos'), join(home, 'photos.real'));
+      await asUser('ln', '-s', '--', victim, join(home, 'photos'));
+      await writeFile(join(work, 'new.txt'), 'restored\n');
+      await rename(join(work, 'new.txt'), photos.at('keep.txt'));
+      assert.equal(readFileSync(join(home, 'photos.real', 'keep.txt'), 'utf8'), 'restored\n', 'into the folder that was checked');
+      assert.equal(readFileSync(join(victim, 'keep.txt'), 'utf8'), 'root\n', "root's folder untouched");
+      const inner = await photos.child('2024');
+      assert.equal(inner.path, join(home, 'photos', '2024'), 'named by the path it was opened by');
+      await inner.close();
+    } finally {
+      await photos.close();
+      await asUser('rm', '--', join(home, 'photos'));
+      await asUser('mv', '--', join(home, 'photos.real'), join(home, 'photos'));
+    }
+  });
+
+  it('makes a private folder the user cannot enter, and removes it under the name the user moved it to, never through their link', async () => {
+    const parent = await openFolder(home);
+    try {
+      const staging = await parent.makePrivateChild('.staging');
+      await mkdir(join(staging.fdPath, 'deep', 'er'), { recursive: true });
+      await writeFile(join(staging.fdPath, 'deep', 'er', 'f'), 'x');
+      await assert.rejects(asUser('ls', '--', join(home, '.staging')), 'the user cannot look inside');
+      await asUser('mv', '--', join(home, '.staging'), join(home, 'renamed'));
+      await asUser('ln', '-s', '--', victim, join(home, '.staging'));
+      assert.equal(await parent.removePrivateChild(staging), true);
+      await staging.close();
+      assert.equal(existsSync(join(home, 'renamed')), false, 'removed under its new name');
+      assert.equal(lstatSync(join(home, '.staging')).isSymbolicLink(), true, "the user's link is left alone");
+      assert.equal(readFileSync(join(victim, 'keep.txt'), 'utf8'), 'root\n');
+    } finally {
+      await parent.close();
+    }
   });
 });
