@@ -14,8 +14,8 @@
  *   `BROWSE_LINGER_MS`, so clicking folder after folder does not mount and unmount each time.
  * - A restore is the job `backup.restore` (resource `restore:<drive id>`: one restore per drive at a
  *   time; it never takes the disk's lock, restic lets a restore read while a backup writes). restic
- *   restores into a hidden staging folder on the same filesystem as the destination
- *   (`.safehold-restore-<job>-<random>`), every restored file is fsynced, then:
+ *   restores into a hidden private staging folder (root's, 0700) on the same filesystem as the
+ *   destination (`.safehold-restore-<job>-<random>`), every restored file is fsynced, then:
  *   - `beside` (default): the restored copy of the source folder is renamed in one step to a NEW
  *     folder `<source>-restored-<snapshot date>` (`-2`, `-3`… when taken) beside the source, so a
  *     crash never leaves a half-restored folder under the final name and nothing existing is touched;
@@ -23,6 +23,12 @@
  *     was (an atomic replace per file); folders are merged; files not in the snapshot are left alone.
  *   The staging folder is removed at the end, also on failure, and a crash's leftovers are removed
  *   by the next restore into the same folder. The drive is given back at once (`close()`).
+ * - Links are never followed into the box's folders (whoever owns a folder may swap a name in it for
+ *   a link at any moment): every folder from `/` to the destination is opened without following a
+ *   link and held by descriptor (`system/folders.ts`), restic writes through the staging folder's
+ *   descriptor, and files are put in place relative to the folders as opened; a link on the way is
+ *   a `ConflictError`. Files go only into folders owned by root or by their owner in the snapshot
+ *   (`ownerProblem`). docs/restore.md ("Folders a user controls") has the rule and what is left.
  * - A download restores the one file into `<data>/tmp/downloads/` (0700) and hands back its path;
  *   the caller streams it and calls `remove()` when the response ends or aborts.
  * - Failures are in words: drive not plugged in, restic missing (409), snapshot or path not found
