@@ -409,7 +409,10 @@ export class RestoreService {
         folder = await this.#placeBeside(restored, parent, p);
         await parent.sync();
       } else if (source === null) {
-        await move(restored, parent, Buffer.from(posix.basename(p.source)), problems, signal);
+        await move(restored, parent, Buffer.from(posix.basename(p.source)), problems, signal).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
+          throw new Error(`Something appeared at ${p.source} while the files were being restored: restore again to write over it. Nothing was put in place.`, { cause: error });
+        });
         await parent.sync();
       } else {
         await mergeInto(restored, source, problems, signal);

@@ -15,11 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { ProcessCommandRunner } from '../../system/process/command-runner.js';
-import { ResticAdapter } from '../../system/restic/restic.adapter.js';
 import { FolderPathError, openFolder, type Folder } from '../../system/folders.js';
 import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { describeTree } from '../testing/restic.js';
+import { allJobsSettled, driveWithSnapshot, settledJob } from '../testing/restore.js';
 import { Browserish, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 
 const run = promisify(execFile);
@@ -35,7 +34,6 @@ interface Job {
   state: string;
   message: string | null;
 }
-const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
 /** A second local user for this run only: `shtest<random>`, with its own group. */
 interface LocalUser {
@@ -63,6 +61,24 @@ async function makeLocalUser(): Promise<LocalUser> {
   };
 }
 
+/**
+ * A root-owned folder for the test (mode 0755, under the temporary folder) holding `home`, owned by
+ * `user` (like /home/alice), and `victim`, root's folder with a file, that the user would like root
+ * to write into.
+ */
+async function sandbox(user: LocalUser, suffix: string): Promise<{ work: string; home: string; victim: string }> {
+  const work = join(tmpdir(), testName(suffix));
+  await mkdir(work, { mode: 0o755 });
+  await chmod(work, 0o755);
+  const home = join(work, 'home');
+  const victim = join(work, 'victim');
+  await mkdir(home);
+  await chown(home, user.uid, user.gid);
+  await mkdir(victim, { mode: 0o755 });
+  await writeFile(join(victim, 'keep.txt'), "root's own file\n");
+  return { work, home, victim };
+}
+
 /** Every entry under `dir` with its bytes, to see that nothing in it changed. */
 const snapshotOf = (dir: string) => JSON.stringify(describeTree(dir));
 
@@ -87,12 +103,8 @@ describe('restoring into folders a second local user controls', { skip }, () => 
   let date: string;
   let base: string;
 
-  const settled = async (id: number) =>
-    (await waitFor(async () => {
-      const job = (await admin.get(`/jobs/${id}`)).json as Job;
-      return FINISHED.includes(job.state) ? job : null;
-    }, 120_000, `job ${id}`)).value;
-  const allSettled = () => waitFor(async () => ((await admin.get('/jobs?limit=500')).json.jobs as Job[]).every((j) => FINISHED.includes(j.state)), 180_000, 'every job to end');
+  const settled = (id: number) => settledJob<Job>(admin, id);
+  const allSettled = () => allJobsSettled(admin);
   const restore = (body: unknown) => admin.post(`${base}/snapshots/${shortId}/restore`, body);
   const restoreJobs = async () => ((await admin.get('/jobs?limit=500')).json.jobs as Job[]).filter((j) => j.kind === 'backup.restore').length;
   const asUser = (file: string, ...args: string[]) => user!.run(file, args);
@@ -109,15 +121,9 @@ describe('restoring into folders a second local user controls', { skip }, () => 
   before(async () => {
     await cleanupLeftovers();
     user = await makeLocalUser();
-    work = join(tmpdir(), testName('-restore-links'));
-    await mkdir(work, { mode: 0o755 });
-    await chmod(work, 0o755);
-    home = join(work, 'home');
-    victim = join(work, 'victim');
+    ({ work, home, victim } = await sandbox(user, '-restore-links'));
     photos = join(home, 'photos');
     summer = join(home, 'albums', 'summer');
-    await mkdir(victim, { mode: 0o755 });
-    await writeFile(join(victim, 'keep.txt'), "root's own file\n");
     await mkdir(join(victim, 'tmp'));
     await writeFile(join(victim, 'tmp', 'note'), 'root\n');
     victimBefore = snapshotOf(victim);
@@ -135,7 +141,7 @@ describe('restoring into folders a second local user controls', { skip }, () => 
     await mkdir(join(mounted, 'sub'));
     await writeFile(join(mounted, 'd.txt'), 'on the other disk\n', { mode: 0o640 });
     await writeFile(join(mounted, 'sub', 'e.txt'), 'deeper\n');
-    const owned = [home, join(home, 'albums'), summer, photos, join(photos, 'keep.txt'), join(photos, 'a.jpg'), join(summer, 'keep.txt'), mounted, join(mounted, 'sub'), join(mounted, 'd.txt'), join(mounted, 'sub', 'e.txt')];
+    const owned = [join(home, 'albums'), summer, photos, join(photos, 'keep.txt'), join(photos, 'a.jpg'), join(summer, 'keep.txt'), mounted, join(mounted, 'sub'), join(mounted, 'd.txt'), join(mounted, 'sub', 'e.txt')];
     for (const path of owned) await chown(path, user.uid, user.gid);
     await chmod(join(mounted, 'd.txt'), 0o640);
 
@@ -143,26 +149,10 @@ describe('restoring into folders a second local user controls', { skip }, () => 
     svc = await startServiceProcess({ simulate: false });
     admin = new Browserish(svc.base);
     await admin.setup(svc.dataDir);
-    const { value: drive } = await waitFor(async () => ((await admin.get('/drives')).json.drives as Array<{ id: string; path: string }>).find((d) => d.path === disk.device), 10_000, 'the loop disk in the inventory');
-    base = `/backups/drives/${encodeURIComponent(drive.id)}`;
-    const reg = await admin.post('/rotation/drives', { driveId: drive.id, name: 'A', mode: 'keep' });
-    assert.equal(reg.status, 202, JSON.stringify(reg.json));
-    assert.equal((await settled(reg.json.job.id)).state, 'succeeded');
-    await allSettled();
-
-    const secrets = join(svc.dataDir, 'secrets');
-    const passwordFile = join(secrets, readdirSync(secrets).find((n) => n.startsWith('restic-'))!);
-    const mountpoint = await disk.mount();
-    try {
-      const restic = new ResticAdapter({ runner: new ProcessCommandRunner(), idlePriority: false });
-      const repo = { path: join(mountpoint, 'Safehold', 'repository'), passwordFile };
-      await restic.backup(repo, { paths: [photos, summer], tags: ['home'] });
-      const [snapshot] = await restic.snapshots(repo, { tags: ['home'] });
-      shortId = snapshot!.shortId;
-      date = snapshot!.time.slice(0, 10);
-    } finally {
-      await disk.unmount();
-    }
+    let snapshot;
+    ({ base, snapshot } = await driveWithSnapshot(svc, admin, disk, [photos, summer], 'home'));
+    shortId = snapshot.shortId;
+    date = snapshot.time.slice(0, 10);
   });
 
   after(async () => {
@@ -292,15 +282,9 @@ describe('folders held by descriptor, against a second local user', { skip: user
 
   before(async () => {
     user = await makeLocalUser();
-    work = join(tmpdir(), testName('-folders'));
-    await mkdir(work, { mode: 0o755 });
-    await chmod(work, 0o755);
-    home = join(work, 'home');
-    victim = join(work, 'victim');
+    ({ work, home, victim } = await sandbox(user, '-folders'));
     await mkdir(join(home, 'photos', '2024'), { recursive: true });
-    await mkdir(victim);
-    await writeFile(join(victim, 'keep.txt'), 'root\n');
-    for (const path of [home, join(home, 'photos'), join(home, 'photos', '2024')]) await chown(path, user.uid, user.gid);
+    for (const path of [join(home, 'photos'), join(home, 'photos', '2024')]) await chown(path, user.uid, user.gid);
   });
 
   after(async () => {
@@ -328,7 +312,7 @@ describe('folders held by descriptor, against a second local user', { skip: user
       await writeFile(join(work, 'new.txt'), 'restored\n');
       await rename(join(work, 'new.txt'), photos.at('keep.txt'));
       assert.equal(readFileSync(join(home, 'photos.real', 'keep.txt'), 'utf8'), 'restored\n', 'into the folder that was checked');
-      assert.equal(readFileSync(join(victim, 'keep.txt'), 'utf8'), 'root\n', "root's folder untouched");
+      assert.equal(readFileSync(join(victim, 'keep.txt'), 'utf8'), "root's own file\n", "root's folder untouched");
       const inner = await photos.child('2024');
       assert.equal(inner.path, join(home, 'photos', '2024'), 'named by the path it was opened by');
       await inner.close();
@@ -352,7 +336,7 @@ describe('folders held by descriptor, against a second local user', { skip: user
       await staging.close();
       assert.equal(existsSync(join(home, 'renamed')), false, 'removed under its new name');
       assert.equal(lstatSync(join(home, '.staging')).isSymbolicLink(), true, "the user's link is left alone");
-      assert.equal(readFileSync(join(victim, 'keep.txt'), 'utf8'), 'root\n');
+      assert.equal(readFileSync(join(victim, 'keep.txt'), 'utf8'), "root's own file\n");
     } finally {
       await parent.close();
     }
