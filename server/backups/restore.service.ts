@@ -753,12 +753,17 @@ async function ownerProblem(step: TrailStep, stagedRoot: Buffer): Promise<string
   return staged?.isDirectory() && staged.uid === step.uid ? null : ownerWords(step.path, step.uid, staged?.uid ?? null);
 }
 
+/** rename(2) errors that mean the name was changed since it was looked at. */
+const CHANGED_MEANWHILE = new Set(['EISDIR', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST', 'ELOOP']);
+
 /**
  * Puts everything under `from` (inside the private staging folder) in place in the folder `to`
  * (held by descriptor): a file or link replaces the one there in one rename; a folder missing there
  * is moved whole; an existing folder is opened without following a link and merged when its owner
  * is as expected (`ownerProblem`). A folder where a file or link is, a file where a folder is, or a
- * folder owned by someone else is left alone and reported in `problems`.
+ * folder owned by someone else, or a name changed by someone while it is put in place, is left
+ * alone and reported in `problems`. Never writes into an existing file (a name is replaced by
+ * rename), so a hard link to someone else's file there is harmless.
  */
 async function mergeInto(from: Buffer, to: Folder, problems: string[], signal: AbortSignal): Promise<void> {
   for (const entry of await readdir(from, { encoding: 'buffer', withFileTypes: true })) {
@@ -766,9 +771,15 @@ async function mergeInto(from: Buffer, to: Folder, problems: string[], signal: A
     const name = entry.name as unknown as Buffer;
     const src = sub(from, name);
     const shownDst = join(to.path, name.toString('utf8'));
+    const put = () =>
+      move(src, to, name, problems, signal).catch((error: NodeJS.ErrnoException) => {
+        // Someone changed the name since it was looked at (a folder or a link where a file was…).
+        if (!(error instanceof FolderPathError) && !CHANGED_MEANWHILE.has(error.code ?? '')) throw error;
+        problems.push(`${JSON.stringify(shownDst)} changed while it was being put in place (${error instanceof FolderPathError ? error.problem : error.code}): left as it is`);
+      });
     const there = await lstat(to.at(name)).catch(() => null);
     if (entry.isDirectory()) {
-      if (there === null) await move(src, to, name, problems, signal);
+      if (there === null) await put();
       else if (there.isDirectory()) {
         const inner = await to.child(name).catch((error: unknown) => {
           if (!(error instanceof FolderPathError)) throw error;
@@ -787,7 +798,7 @@ async function mergeInto(from: Buffer, to: Folder, problems: string[], signal: A
     } else if (there?.isDirectory()) {
       problems.push(`${JSON.stringify(shownDst)} is a folder where the snapshot has a file`);
     } else {
-      await move(src, to, name, problems, signal);
+      await put();
     }
   }
 }

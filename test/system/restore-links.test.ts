@@ -118,6 +118,31 @@ describe('restoring into folders a second local user controls', { skip }, () => 
     await asUser('mv', '--', `${folder}.real`, folder);
   };
 
+  /**
+   * The user watching `dir`: the first time a Safehold staging folder appears there, `dir/<swap>`
+   * (the staging folder itself when `swap` is null) is moved aside (`moved…`, `….real`) and a link
+   * to `linkTo` put under its name.
+   */
+  const swapWhenStaging = async (dir: string, swap: string | null, linkTo: string) => {
+    const script = `
+      const fs = require('fs');
+      const [dir, swap, linkTo] = process.argv.slice(1);
+      let done = false;
+      fs.watch(dir, (event, name) => {
+        if (done || !name || !name.startsWith('.safehold-restore-')) return;
+        done = true;
+        const target = dir + '/' + (swap || name);
+        try { fs.renameSync(target, swap ? target + '.real' : dir + '/moved' + name); fs.symlinkSync(linkTo, target); console.log('swapped'); }
+        catch (e) { console.log('could not swap: ' + e.code); }
+      });
+      console.log('watching');`;
+    const watcher = spawn(process.execPath, ['-e', script, dir, swap ?? '', linkTo], { uid: user!.uid, gid: user!.gid, stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    watcher.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    await waitFor(() => said.includes('watching'), 10_000, 'the watcher to start');
+    return { said: () => said, stop: () => watcher.kill() };
+  };
+
   before(async () => {
     await cleanupLeftovers();
     user = await makeLocalUser();
@@ -197,26 +222,14 @@ describe('restoring into folders a second local user controls', { skip }, () => 
 
   it('puts the files into the folder it checked even when the user swaps the staging folder for a link while restic writes', async () => {
     const albums = join(home, 'albums');
-    // The user watches their folder and, the moment Safehold makes its staging folder there, moves
-    // it aside and puts a link to root's folder under its name (the user owns the folder: they may).
-    const script = `
-      const fs = require('fs');
-      const [dir, victim] = process.argv.slice(1);
-      fs.watch(dir, (event, name) => {
-        if (!name || !name.startsWith('.safehold-restore-')) return;
-        try { fs.renameSync(dir + '/' + name, dir + '/moved' + name); fs.symlinkSync(victim, dir + '/' + name); console.log('swapped'); }
-        catch (e) { console.log('could not swap: ' + e.code); }
-      });
-      console.log('watching');`;
-    const watcher = spawn(process.execPath, ['-e', script, albums, emptyVictim], { uid: user!.uid, gid: user!.gid, stdio: ['ignore', 'pipe', 'inherit'] });
-    let said = '';
-    watcher.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    // The moment Safehold makes its staging folder in the user's folder, the user moves it aside and
+    // puts a link to root's empty folder under its name (the user owns the folder: they may).
+    const swapper = await swapWhenStaging(albums, null, emptyVictim);
     try {
-      await waitFor(() => said.includes('watching'), 10_000, 'the watcher to start');
       const res = await restore({ paths: [summer] });
       assert.equal(res.status, 202, JSON.stringify(res.json));
       const job = await settled(res.json.job.id);
-      assert.match(said, /swapped/, 'the user did swap the staging folder');
+      assert.match(swapper.said(), /swapped/, 'the user did swap the staging folder');
       assert.deepEqual(readdirSync(emptyVictim), [], "root's folder is still empty");
       // Either the swap came just after the staging folder was made and before Safehold opened it
       // (refused: nothing restored), or after (restic wrote into the folder Safehold holds open).
@@ -234,9 +247,28 @@ describe('restoring into folders a second local user controls', { skip }, () => 
         assert.deepEqual(left, [], 'the staging folder is removed, under whatever name the user gave it');
       }
     } finally {
-      watcher.kill();
+      swapper.stop();
       for (const name of readdirSync(albums)) if (name.includes('.safehold-restore-')) await rm(join(albums, name), { recursive: true, force: true });
       await rm(`${summer}-restored-${date}`, { recursive: true, force: true });
+    }
+  });
+
+  it('writes over the originals into the folder it checked when the user swaps it for a link after the job has begun', async () => {
+    await writeFile(join(photos, 'keep.txt'), 'changed since the backup\n');
+    // The request is checked with the real folder in place; once the job has made its staging
+    // folder (beside the source), the user swaps the source folder for a link to root's folder.
+    const swapper = await swapWhenStaging(home, 'photos', victim);
+    try {
+      const res = await restore({ paths: [photos], target: 'original', overwrite: true });
+      assert.equal(res.status, 202, JSON.stringify(res.json));
+      const job = await settled(res.json.job.id);
+      assert.match(swapper.said(), /swapped/, 'the user did swap the source folder');
+      assert.equal(job.state, 'succeeded', job.message ?? '');
+      assert.equal(snapshotOf(victim), victimBefore, "root's folder is untouched");
+      assert.equal(readFileSync(join(`${photos}.real`, 'keep.txt'), 'utf8'), "the user's keep.txt\n", 'restored into the folder that was checked, under the name the user gave it');
+    } finally {
+      swapper.stop();
+      await swapBack(photos);
     }
   });
 
