@@ -46,7 +46,7 @@ describe('disk health: monitoring and alert e-mail', () => {
     mails = smtp.received;
     svc = await startServiceProcess({
       simulate: false,
-      env: { PATH: `${STANDIN_DIR}:${process.env.PATH}`, SAFEHOLD_SMARTCTL_SCENARIO: scenario, SAFEHOLD_SMARTCTL_LOG: callLog },
+      env: { SAFEHOLD_TOOLS_PATH: STANDIN_DIR, SAFEHOLD_SMARTCTL_SCENARIO: scenario, SAFEHOLD_SMARTCTL_LOG: callLog },
     });
     admin = new Browserish(svc.base);
     await admin.setup(svc.dataDir);
