@@ -88,8 +88,8 @@ function base(): Express {
 export function lanApp(deps: ApiDeps, options: { uiDir: string; allowedHosts: readonly string[] }): Express {
   const app = base();
   app.use('/api/v1', noStore());
+  app.use(securityHeaders()); // first, so refusals carry the headers too
   app.use(hostCheck(options.allowedHosts));
-  app.use(securityHeaders());
 
   const api = Router();
   api.use(express.json({ limit: BODY_LIMIT }));

@@ -222,15 +222,16 @@ describe('sessions, login and the checks on every request', () => {
       'GET /drives without a session (401)': await stranger.get('/drives'),
     };
     for (const [what, res] of Object.entries(answers)) assert.equal(res.headers.get('cache-control'), 'no-store', what);
-    const withHost = await new Promise<string | undefined>((done, fail) => {
+    const withHost = await new Promise<NodeJS.Dict<string | string[]>>((done, fail) => {
       const req = httpRequest({ host: '127.0.0.1', port: svc.port, path: '/api/v1/status', headers: { host: 'rebind.attacker.example' } }, (res) => {
         res.resume();
-        done(res.headers['cache-control']);
+        done(res.headers);
       });
       req.on('error', fail);
       req.end();
     });
-    assert.equal(withHost, 'no-store', 'a refused Host (403)');
+    assert.equal(withHost['cache-control'], 'no-store', 'a refused Host (403)');
+    assert.equal(withHost['x-frame-options'], 'DENY', 'a refused Host (403)');
   });
 
   it('serves no source maps of the page: none is built or linked, and a .map file put there is refused', async () => {
