@@ -3,13 +3,17 @@
  * CSRF, Origin and Host checks, input validation. Every refusal is checked to change nothing.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { Browserish, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from '../testing/service.js';
+import { Browserish, CLI, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from '../testing/service.js';
+
+const exec = promisify(execFile);
 
 /** What a refusal must not change: counted straight from the catalog file. */
 function catalogCounts(dataDir: string) {
@@ -356,6 +360,23 @@ describe('what a person types: names and schedules', () => {
       assertRefusedName(await admin.request('PUT', '/settings/alerts', alertBody({ to: [`owner@fam${char}ily.example`] })), 'smtp.to.0', hex, 10, 'Addresses');
     }
     assert.equal(await state(), before, 'nothing was renamed, added, registered or saved');
+  });
+
+  it('lets a folder path hold odd characters, and the command line prints it escaped, on one line', async () => {
+    const odd = join(work, 'invoice\u202Efdp.exe\nsecond line\u0085\u001b[2J');
+    await mkdir(odd);
+    const added = await admin.post('/sources', { name: 'odd', path: odd, excludes: ['*\u2028*'] });
+    assert.equal(added.status, 201, JSON.stringify(added.json));
+    try {
+      const { stdout } = await exec(process.execPath, [CLI, 'sources', '--data', svc.dataDir]);
+      const line = stdout.split('\n').find((l) => l.startsWith('odd'));
+      assert.ok(line, stdout);
+      assert.ok(line.includes(JSON.stringify(odd).replace('\u202E', '\\u202e').replace('\u0085', '\\u0085')), line);
+      assert.ok(line.includes('"*\\u2028*"'), line);
+      assert.doesNotMatch(stdout.trimEnd(), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e\u2028]/, 'nothing a terminal acts on');
+    } finally {
+      await admin.request('DELETE', '/sources/odd');
+    }
   });
 
   it('refuses schedules more frequent than each job\'s minimum, with the reason, changing nothing', async () => {
