@@ -19,6 +19,7 @@ import type { MailMessage, MailTransport, SmtpSettings } from '../../system/mail
 import type { ActivityService } from '../activity/activity.service.js';
 import { InvalidInputError } from '../errors.js';
 import type { EventBus } from '../events.js';
+import { visibleText } from '../http/validate.js';
 import type { Reason } from '../health/health.model.js';
 import type { AlertSettingsInput, AlertSettingsView, OpenAlert } from '../health/health.view.js';
 import type { SecretStore } from '../settings/secrets.js';
@@ -30,7 +31,12 @@ import type { AlertRepository, StoredAlert } from './alert.repository.js';
 export const SMTP_PASSWORD_SECRET = 'smtp-password';
 const SETTINGS_KEY = 'alerts';
 
-const Email = z.string().trim().max(254).regex(/^[^\s@<>]+@[^\s@<>]+$/, 'Not an e-mail address');
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
+const Email = z.string().trim().max(254).regex(EMAIL, 'Not an e-mail address');
+/** An address as typed on the Settings page (the stored ones are read back with `Email`). */
+const TypedEmail = visibleText('Addresses').max(254).regex(EMAIL, 'Not an e-mail address');
+/** The sender: an address, or empty while alerts are off. */
+const TypedSender = visibleText('Addresses').max(254).refine((v) => v === '' || EMAIL.test(v), 'Not an e-mail address');
 
 /** What is stored (without the password). */
 const StoredSettings = z.object({
@@ -59,10 +65,10 @@ export const AlertSettingsInputSchema = z
         .regex(/^[A-Za-z0-9.:[\]_-]*$/, 'Not a server name or address'),
       port: z.number().int().min(1, 'A port is 1 to 65535').max(65535, 'A port is 1 to 65535'),
       security: z.enum(['none', 'starttls', 'tls']),
-      user: z.string().max(254).nullable(),
+      user: visibleText('User names').max(254).nullable(),
       password: z.string().max(1024).nullable().optional(),
-      from: z.union([Email, z.literal('')]),
-      to: z.array(Email).max(10, 'At most 10 recipients'),
+      from: TypedSender,
+      to: z.array(TypedEmail).max(10, 'At most 10 recipients'),
     }),
     digest: z.strictObject({ enabled: z.boolean(), hour: z.number().int().min(0).max(23) }),
   })

@@ -4,11 +4,10 @@ import { z } from 'zod';
 import { NotAuthenticatedError } from '../errors.js';
 import { clearCookie, readCookie, SESSION_COOKIE, setCookie } from '../http/cookies.js';
 import { csrfToken } from '../http/security.js';
-import { parseInput } from '../http/validate.js';
+import { parseInput, visibleText } from '../http/validate.js';
 import type { AuthService } from './auth.service.js';
 
-const username = z
-  .string()
+const username = visibleText()
   .min(3, 'Use at least 3 characters')
   .max(32, 'Use at most 32 characters')
   .regex(/^[a-z0-9._-]+$/, 'Use only lower-case letters, digits, dot, dash and underscore');

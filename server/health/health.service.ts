@@ -12,7 +12,8 @@
  *   after the other, staggered). Cancelling it aborts the test on the disk.
  * - Alerts: a verdict that changes (either way), a temperature over its limit, a bad-sector counter
  *   that grows, a failed self-test, an internal disk that goes missing or comes back.
- * - Schedules are cron expressions, validated (a bad one is refused with the field that is wrong).
+ * - Schedules are cron expressions, validated (a bad one is refused with the field that is wrong),
+ *   and refused when two runs come closer than the job's minimum (`SCHEDULE_MINIMUMS`).
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -27,7 +28,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { JobDefinition, JobView } from '../jobs/job.model.js';
-import { validateCron, type Scheduler } from '../jobs/scheduler.js';
+import { refuseTooFrequent, type Scheduler } from '../jobs/scheduler.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
 import { assess, healthCounters } from './assess.js';
 import type { Assessment, Reason, Verdict } from './health.model.js';
@@ -59,6 +60,16 @@ export const HealthSettingsInput = z.strictObject({
 /** Attributes a rule looks at (marked in the page's table). */
 const WATCHED_ATTRIBUTES = new Set([...ATA_COUNTER_RULES.map((r) => r.id), 194, 190]);
 const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * The least time between two runs of each schedule (docs/health.md, "Monitoring"), with the reason
+ * a person is given when a schedule is more frequent.
+ */
+export const SCHEDULE_MINIMUMS: Record<keyof HealthSettings, { minimumMs: number; rule: string }> = {
+  pollSchedule: { minimumMs: 5 * 60_000, rule: 'SMART reads must be at least 5 minutes apart (SMART changes slowly, and reading an idle disk can keep it from going to sleep)' },
+  shortTestSchedule: { minimumMs: DAY_MS, rule: 'Short self-tests must be at least a day apart' },
+  longTestSchedule: { minimumMs: 7 * DAY_MS, rule: 'Long self-tests must be at least a week apart (each reads the whole disk for hours)' },
+};
 
 export interface HealthServiceOptions {
   /** null when smartctl is not installed: nothing is read, and the page says why. */
@@ -212,7 +223,9 @@ export class HealthService {
   }
 
   saveSettings(input: HealthSettings): HealthSettings {
-    for (const field of ['pollSchedule', 'shortTestSchedule', 'longTestSchedule'] as const) validateCron(input[field], field);
+    for (const field of ['pollSchedule', 'shortTestSchedule', 'longTestSchedule'] as const) {
+      refuseTooFrequent(input[field], { ...SCHEDULE_MINIMUMS[field], path: field, from: this.o.clock.now() });
+    }
     this.o.settings.put('health', input);
     this.#arm(input);
     this.o.activity.record({ level: 'info', kind: 'settings.health', message: `Health schedules saved: read ${input.pollSchedule}, short test ${input.shortTestSchedule}, long test ${input.longTestSchedule}.` });

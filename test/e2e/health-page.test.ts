@@ -36,7 +36,7 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     smtpPort = smtp.port;
     svc = await startServiceProcess({
       simulate: false,
-      env: { PATH: `${join(ROOT, 'test', 'fixtures', 'bin')}:${process.env.PATH}`, SAFEHOLD_SMARTCTL_SCENARIO: scenario },
+      env: { SAFEHOLD_TOOLS_PATH: join(ROOT, 'test', 'fixtures', 'bin'), SAFEHOLD_SMARTCTL_SCENARIO: scenario },
     });
     browser = await launchBrowser();
     page = await browser.context.newPage();
