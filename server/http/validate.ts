@@ -21,9 +21,22 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what 
  */
 export const INVISIBLE_CHARACTER = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/u;
 
+/**
+ * The one format character a name may hold: the zero-width joiner inside an emoji sequence
+ * (👨‍👩‍👧 is three emoji joined by U+200D), between two pictographs (the first optionally with its
+ * presentation selector or skin tone). A joiner anywhere else hides as well as any other.
+ */
+const EMOJI_JOINER = /(?<=\p{Extended_Pictographic}[\u{FE0F}\p{EMod}]?)\u200D(?=\p{Extended_Pictographic})/gu;
+
+/** `text` with its emoji joiners replaced by a visible stand-in of the same length (positions unchanged). */
+const joinersAllowed = (text: string) => text.replace(EMOJI_JOINER, '+');
+
+/** Whether `text` holds an invisible or control character, the joiners of emoji sequences apart. */
+export const hasInvisibleCharacter = (text: string) => INVISIBLE_CHARACTER.test(joinersAllowed(text));
+
 /** The first invisible or control character of `text` as `U+202E` and its position (1-based, in characters), or null. */
 export function invisibleCharacter(text: string): { code: string; position: number } | null {
-  const match = INVISIBLE_CHARACTER.exec(text);
+  const match = INVISIBLE_CHARACTER.exec(joinersAllowed(text));
   if (!match) return null;
   const code = `U+${match[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
   return { code, position: [...text.slice(0, match.index)].length + 1 };

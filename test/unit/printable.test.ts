@@ -63,6 +63,20 @@ describe('which characters count as invisible', () => {
     assert.equal(invisibleCharacter('Café 😀 日本'), null);
   });
 
+  it('lets an emoji sequence keep its joiners, and refuses a joiner anywhere else', () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}'; // 👨‍👩‍👧
+    const heart = '\u2764\uFE0F\u200D\u{1F525}'; // ❤️‍🔥
+    const tone = '\u{1F9D1}\u{1F3FD}\u200D\u{1F4BB}'; // 🧑🏽‍💻
+    for (const name of [`${family} photos`, heart, tone]) {
+      assert.equal(invisibleCharacter(name), null, name);
+      assert.equal(printable(name), name);
+    }
+    assert.deepEqual(invisibleCharacter('ad\u200Dmin'), { code: 'U+200D', position: 3 });
+    assert.deepEqual(invisibleCharacter('\u{1F468}\u200D'), { code: 'U+200D', position: 2 });
+    assert.deepEqual(invisibleCharacter(`${family}\u200B`), { code: 'U+200B', position: 6 });
+    assert.equal(printable('a\u200Db'), '"a\\u200db"');
+  });
+
   it('is what the API refuses in a name, with the character and where it is', () => {
     const name = visibleText().min(1).max(40);
     assert.equal(parseInput(name, '  Backup A '), 'Backup A');
