@@ -97,7 +97,7 @@ export class HealthService {
   start(): void {
     this.o.jobs.define(this.#pollJob());
     this.o.jobs.define(this.#selfTestJob());
-    this.#arm(this.settings());
+    this.#arm(this.#settingsWithinMinimums());
     this.o.bus.subscribe('inventory', ({ connected, disconnected }) => void this.#inventoryChanged(connected, disconnected));
   }
 
@@ -220,6 +220,25 @@ export class HealthService {
 
   settings(): HealthSettings {
     return this.o.settings.get('health', SettingsSchema, DEFAULT_HEALTH_SETTINGS);
+  }
+
+  /**
+   * The saved settings, with any schedule saved before the minimums existed (or written into the
+   * catalog by hand) that runs too often put back to its default, saved, and said in the activity log.
+   */
+  #settingsWithinMinimums(): HealthSettings {
+    const saved = this.settings();
+    const fixed = { ...saved };
+    for (const field of ['pollSchedule', 'shortTestSchedule', 'longTestSchedule'] as const) {
+      try {
+        refuseTooFrequent(saved[field], { ...SCHEDULE_MINIMUMS[field], path: field, from: this.o.clock.now() });
+      } catch (error) {
+        fixed[field] = DEFAULT_HEALTH_SETTINGS[field];
+        this.o.activity.record({ level: 'warning', kind: 'settings.health', message: `The saved schedule "${saved[field]}" was put back to "${fixed[field]}": ${(error as Error).message}` });
+      }
+    }
+    if (JSON.stringify(fixed) !== JSON.stringify(saved)) this.o.settings.put('health', fixed);
+    return fixed;
   }
 
   saveSettings(input: HealthSettings): HealthSettings {

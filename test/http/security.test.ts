@@ -409,6 +409,34 @@ describe('what a person types: names and schedules', () => {
   });
 });
 
+describe('a schedule saved before the minimums', () => {
+  it('is put back to its default at start, saved, and said in the activity log', async () => {
+    let svc = await startServiceProcess();
+    try {
+      const admin = new Browserish(svc.base);
+      await admin.setup(svc.dataDir);
+      await svc.stop();
+      const db = new Database(join(svc.dataDir, 'catalog.db'));
+      db.prepare("INSERT INTO settings (key, value) VALUES ('health', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
+        JSON.stringify({ pollSchedule: '* * * * * *', shortTestSchedule: '0 3 * * *', longTestSchedule: '0 2 * * 0' }),
+      );
+      db.close();
+      svc = await startServiceProcess({ dataDir: svc.dataDir });
+      const again = new Browserish(svc.base);
+      await again.get('/session');
+      assert.equal((await again.post('/login', { username: 'admin', password: STRONG_PASSWORD })).status, 200);
+      const settings = (await again.get('/settings/health')).json;
+      assert.notEqual(settings.pollSchedule, '* * * * * *');
+      assert.deepEqual([settings.shortTestSchedule, settings.longTestSchedule], ['0 3 * * *', '0 2 * * 0'], 'the other schedules are kept');
+      const entry = (await again.get('/activity')).json.entries.find((e: { kind: string; level: string }) => e.kind === 'settings.health' && e.level === 'warning');
+      assert.ok(entry, 'a warning in the activity log');
+      assert.match(entry.message, /"\* \* \* \* \* \*" was put back to .*at least 5 minutes apart/);
+    } finally {
+      await svc.dispose();
+    }
+  });
+});
+
 describe('programs come from a fixed PATH, not the one the service inherited', () => {
   const FAKES = ['lsblk', 'blkid', 'smartctl', 'restic'];
   let work: string;
