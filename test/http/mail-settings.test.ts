@@ -5,6 +5,8 @@
  * the other end said, answers a closed port and another program's port alike, and is rate-limited).
  */
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Browserish, freePort, startServiceProcess, type ServiceProcess } from '../testing/service.js';
 import { SSH_BANNER, startMailCatcher, startTcpListener, type MailCatcher, type TcpListener } from '../testing/smtp.js';
@@ -60,6 +62,7 @@ describe('mail settings: the stored password goes only to the server it was give
     return res.json as { smtp: { passwordSet: boolean } };
   };
   const sawSecret = () => logins.filter((l) => l.password.includes(SECRET));
+  // the tests below send 5 test mails in all: as many as the box allows in 5 minutes
 
   it('forgets the stored password when the host, port, encryption or user changes', async () => {
     assert.equal((await save({ password: SECRET })).smtp.passwordSet, true);
@@ -97,6 +100,24 @@ describe('mail settings: the stored password goes only to the server it was give
     assert.equal((await admin.post('/settings/alerts/test')).status, 200);
     assert.deepEqual(logins.at(-1), { port: elsewhere.port, user: 'box', password: 'elsewhere-password' });
     assert.equal(sawSecret().length, 1);
+  });
+
+  it('never sends a stored password to a server other than the one it was stored for', async () => {
+    // as a crash between two writes, or an older version's file, could leave it
+    await save({ port: mine.port });
+    const file = join(svc.dataDir, 'secrets', 'smtp-password');
+    await writeFile(file, JSON.stringify({ password: SECRET, for: { host: '127.0.0.1', port: elsewhere.port, security: 'none', user: 'box' } }));
+    assert.equal((await admin.get('/settings/alerts')).json.smtp.passwordSet, false);
+    const test = await admin.post('/settings/alerts/test');
+    assert.equal(test.json.error?.kind, 'auth-required');
+    assert.equal(sawSecret().length, 1);
+
+    // a bare password (an older version's file) belongs to the settings saved with it, and is bound to them at the next save
+    await writeFile(file, 'bare-password');
+    assert.equal((await admin.get('/settings/alerts')).json.smtp.passwordSet, true);
+    assert.equal((await save({ to: ['office@family.example'] })).smtp.passwordSet, true);
+    assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), { password: 'bare-password', for: { host: '127.0.0.1', port: mine.port, security: 'none', user: 'box' } });
+    assert.equal((await save({ port: elsewhere.port })).smtp.passwordSet, false);
   });
 
   it('refuses a login without encryption to a server off this box, and changes nothing', async () => {
