@@ -1,7 +1,8 @@
 /**
  * `MailTransport` over SMTP with nodemailer. A connection is opened for each message (alerts are
  * rare; settings may change between two), with timeouts so a dead server cannot hold a job.
- * nodemailer's errors are translated into `MailError`s a person can act on.
+ * nodemailer's errors are translated into `MailError`s a person can act on, in Safehold's words,
+ * never the other end's (see `explain()`).
  */
 import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
