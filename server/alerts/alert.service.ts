@@ -38,48 +38,6 @@ import type { AlertRepository, StoredAlert } from './alert.repository.js';
 export const SMTP_PASSWORD_SECRET = 'smtp-password';
 const SETTINGS_KEY = 'alerts';
 
-/** Test mails allowed in any window, for the whole box. */
-export const TEST_MAILS_PER_WINDOW = 5;
-/** The window of `TEST_MAILS_PER_WINDOW`, in ms (5 minutes). */
-export const TEST_MAIL_WINDOW_MS = 5 * 60 * 1000;
-
-/** The part of the SMTP settings a stored password belongs to: it is never sent anywhere else. */
-interface PasswordServer {
-  host: string;
-  port: number;
-  security: 'none' | 'starttls' | 'tls';
-  user: string | null;
-}
-
-/**
- * The secret file `smtp-password`: the password and the server it was given for (JSON). A file of
- * an earlier version holds the bare password: it belongs to the settings saved with it.
- */
-const StoredPassword = z.object({
-  password: z.string(),
-  for: z.object({ host: z.string(), port: z.number(), security: z.enum(['none', 'starttls', 'tls']), user: z.string().nullable() }),
-});
-type StoredPassword = z.infer<typeof StoredPassword>;
-
-const serverOf = (smtp: PasswordServer): PasswordServer => ({ host: smtp.host, port: smtp.port, security: smtp.security, user: smtp.user });
-const sameServer = (a: PasswordServer, b: PasswordServer) => a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port && a.security === b.security && a.user === b.user;
-
-/** `localhost`, 127.0.0.0/8 or ::1: a server on this box, where plain text never crosses a network. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return isIP(h) === 6 && /^(0*:)*:?0*1$/.test(h);
-}
-
-const PLAIN_LOGIN =
-  'Choose STARTTLS or TLS: with no encryption the user name and password would cross the network in plain text. A relay on your own network that needs no login can stay on "none" with the user name left empty.';
-
-/** Why these settings would send a login in plain text over a network, or null when they do not. */
-function plainLoginProblem(smtp: { host: string; security: string; user: string | null }): string | null {
-  return smtp.security === 'none' && smtp.user && !isLoopbackHost(smtp.host) ? PLAIN_LOGIN : null;
-}
-
 const Email = z.string().trim().max(254).regex(/^[^\s@<>]+@[^\s@<>]+$/, 'Not an e-mail address');
 
 /** What is stored (without the password). */
@@ -133,6 +91,48 @@ const DEFAULTS: Stored = {
   smtp: { host: '', port: 587, security: 'starttls', user: null, from: '', to: [] },
   digest: { enabled: false, hour: 8 },
 };
+
+/** Test mails allowed in any window, for the whole box. */
+const TEST_MAILS_PER_WINDOW = 5;
+/** The window of `TEST_MAILS_PER_WINDOW`, in ms (5 minutes). */
+const TEST_MAIL_WINDOW_MS = 5 * 60 * 1000;
+
+/** The part of the SMTP settings a stored password belongs to: it is never sent anywhere else. */
+interface PasswordServer {
+  host: string;
+  port: number;
+  security: 'none' | 'starttls' | 'tls';
+  user: string | null;
+}
+
+/**
+ * The secret file `smtp-password`: the password and the server it was given for (JSON). A file of
+ * an earlier version holds the bare password: it belongs to the settings saved with it.
+ */
+const StoredPassword = z.object({
+  password: z.string(),
+  for: z.object({ host: z.string(), port: z.number(), security: z.enum(['none', 'starttls', 'tls']), user: z.string().nullable() }),
+});
+type StoredPassword = z.infer<typeof StoredPassword>;
+
+const serverOf = (smtp: PasswordServer): PasswordServer => ({ host: smtp.host, port: smtp.port, security: smtp.security, user: smtp.user });
+const sameServer = (a: PasswordServer, b: PasswordServer) => a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port && a.security === b.security && a.user === b.user;
+
+/** `localhost`, 127.0.0.0/8 or ::1: a server on this box, where plain text never crosses a network. */
+function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return isIP(h) === 6 && /^(0*:)*:?0*1$/.test(h);
+}
+
+const PLAIN_LOGIN =
+  'Choose STARTTLS or TLS: with no encryption the user name and password would cross the network in plain text. A relay on your own network that needs no login can stay on "none" with the user name left empty.';
+
+/** Why these settings would send a login in plain text over a network, or null when they do not. */
+function plainLoginProblem(smtp: { host: string; security: string; user: string | null }): string | null {
+  return smtp.security === 'none' && smtp.user && !isLoopbackHost(smtp.host) ? PLAIN_LOGIN : null;
+}
 
 /** The state of one condition now. */
 export interface Observation {
