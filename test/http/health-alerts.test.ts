@@ -99,8 +99,8 @@ describe('disk health: monitoring and alert e-mail', () => {
     assert.equal(ok.json.smtp.passwordSet, false);
     const refused = await admin.post('/settings/alerts/test');
     assert.equal(refused.status, 502);
-    assert.equal(refused.json.error.kind, 'connection-refused');
-    assert.match(refused.json.error.message, /refused the connection/);
+    assert.equal(refused.json.error.kind, 'no-mail-server');
+    assert.match(refused.json.error.message, /No mail server answered/);
 
     const settings = await admin.request('PUT', '/settings/alerts', {
       enabled: true,

@@ -14,7 +14,7 @@ export interface ApiErrorBody {
     retryAfterSeconds?: number;
     /** What to do about it (a 503, a failed test e-mail). */
     advice?: string;
-    /** A finer reason than `code` (`mail_failed`: `auth-failed`, `connection-refused`…). */
+    /** A finer reason than `code` (`mail_failed`: `auth-failed`, `no-mail-server`…). */
     kind?: string;
   };
 }
