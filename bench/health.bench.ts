@@ -6,7 +6,7 @@
  *    the floor any judge of this data pays. Time per file and heap kept are printed.
  * 2. One poll cycle over 24 disks, through the real path: the service's own parts (catalog, job
  *    runner, drive inventory on a simulated host of 24 SATA disks, the health service with the real
- *    smartctl adapter and command runner) with the stand-in smartctl first on PATH answering as a
+ *    smartctl adapter and command runner) with the stand-in smartctl first on the runner's tools path answering as a
  *    captured drive. The reference is the same 24 smartctl invocations run one after the other with
  *    nothing else: what the tool itself costs here. The ratio is what Safehold adds (judging,
  *    history, alerts bookkeeping) on top of asking the disks.
@@ -24,6 +24,7 @@ import { ManualClock, SystemClock } from '../system/clock.js';
 import { SimulatedBlockDevices, SimulatedHost } from '../system/drives/simulated-host.js';
 import { OutboxMailTransport } from '../system/mail/mail.sim.js';
 import { ProcessCommandRunner } from '../system/process/command-runner.js';
+import { toolsPath } from '../system/tools.js';
 import { SmartctlAdapter } from '../system/smart/smartctl.adapter.js';
 import { ActivityRepository } from '../server/activity/activity.repository.js';
 import { ActivityService } from '../server/activity/activity.service.js';
@@ -79,7 +80,9 @@ async function pollCycle() {
   try {
     const scenario = join(work, 'scenario.json');
     await writeFile(scenario, JSON.stringify({ '*': { default: { file: 'sat-wdc-wd140edfz-healthy-selftest-running.json' } } }));
-    const env = { PATH: `${STANDIN}:${process.env.PATH}`, SAFEHOLD_SMARTCTL_SCENARIO: scenario };
+    // The stand-in first, as the tests put it (system/tools.ts), for the service's runner and the reference alike.
+    const standInPath = `${STANDIN}:${toolsPath()}`;
+    const env = { SAFEHOLD_SMARTCTL_SCENARIO: scenario };
     const host = await SimulatedHost.open(join(work, 'host'));
     for (let i = 0; i < DISKS; i++) {
       await host.addDisk({
@@ -101,7 +104,7 @@ async function pollCycle() {
       repo: new AlertRepository(db), settings, secrets: new SecretStore(work), transport: new OutboxMailTransport(join(work, 'outbox')),
       activity, bus, clock, log, pageUrl: () => 'http://safehold.local:8080/',
     });
-    const runner = new ProcessCommandRunner();
+    const runner = new ProcessCommandRunner({ toolsPath: standInPath });
     const reader = new SmartctlAdapter({ runner: { run: (cmd, args, o) => runner.run(cmd, args, { ...o, env: { ...env, ...o?.env } }) } });
     const health = new HealthService({ reader, history: new SmartHistoryRepository(db), drives, jobs, alerts, activity, settings, scheduler: new Scheduler(new ManualClock(), log), bus, clock, log });
     drives.setHealthSource((id) => health.summary(id));
@@ -121,7 +124,7 @@ async function pollCycle() {
     const reference: number[] = [];
     for (let c = 0; c < CYCLES; c++) {
       const start = process.hrtime.bigint();
-      for (const path of paths) await run('smartctl', ['--json', '-x', '-n', 'standby', path], { env: { ...process.env, ...env } }).catch(() => undefined);
+      for (const path of paths) await run('smartctl', ['--json', '-x', '-n', 'standby', path], { env: { ...process.env, ...env, PATH: standInPath } }).catch(() => undefined);
       reference.push(ms(process.hrtime.bigint() - start));
     }
     const rows = (db.prepare('SELECT count(*) AS n FROM smart_reads').get() as { n: number }).n;

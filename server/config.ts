@@ -1,15 +1,17 @@
 /**
  * The service's settings, from flags first, then environment, then defaults:
  *
- * | flag             | environment       | default    | meaning                                            |
- * | ---------------- | ----------------- | ---------- | -------------------------------------------------- |
- * | --port N         | SAFEHOLD_PORT     | 8080       | TCP port of the admin page (0: any free port)      |
- * | --listen ADDR    | SAFEHOLD_LISTEN   | 0.0.0.0    | address to listen on (`::` for IPv6 too)           |
- * | --data DIR       | SAFEHOLD_DATA     | ./var      | data folder: catalog, setup code, socket, secrets  |
- * | --hosts A,B      | SAFEHOLD_HOSTS    | (none)     | extra host names the page is reached by            |
- * | --simulate       | SAFEHOLD_SIMULATE | off        | use the simulated host (demo), never real disks    |
- * | --log-level L    | SAFEHOLD_LOG      | info       | pino level                                         |
+ * | flag                | environment            | default | meaning                                                                 |
+ * | ------------------- | ---------------------- | ------- | ----------------------------------------------------------------------- |
+ * | --port N            | SAFEHOLD_PORT          | 8080    | TCP port of the admin page (0: any free port)                           |
+ * | --listen ADDR       | SAFEHOLD_LISTEN        | 0.0.0.0 | address to listen on (`::` for IPv6 too)                                |
+ * | --data DIR          | SAFEHOLD_DATA          | ./var   | data folder: catalog, setup code, socket, secrets                       |
+ * | --hosts A,B         | SAFEHOLD_HOSTS         | (none)  | extra host names the page is reached by                                 |
+ * | --simulate          | SAFEHOLD_SIMULATE      | off     | use the simulated host (demo), never real disks                         |
+ * | --log-level L       | SAFEHOLD_LOG           | info    | pino level                                                              |
+ * | --trusted-proxy A,B | SAFEHOLD_TRUSTED_PROXY | (none)  | reverse proxies (addresses, subnets) whose X-Forwarded-For/-Proto count |
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
@@ -22,6 +24,17 @@ export interface Config {
   allowedHosts: string[];
   simulate: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Reverse proxies (addresses, or subnets `addr/bits`) whose forwarded headers are believed; empty: none. */
+  trustedProxies: string[];
+}
+
+/** `192.168.1.2`, `::1`, `10.0.0.0/8`, `fd00::/8`. */
+function isAddressOrSubnet(value: string): boolean {
+  const [address = '', bits, ...more] = value.split('/');
+  const family = isIP(address);
+  if (!family || more.length) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 const Schema = z.object({
@@ -31,9 +44,10 @@ const Schema = z.object({
   allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.:_-]+$/, 'not a host name')),
   simulate: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  trustedProxies: z.array(z.string().refine(isAddressOrSubnet, 'not an IP address or subnet (e.g. 127.0.0.1 or 10.0.0.0/8)')),
 });
 
-const FLAGS = ['--port', '--listen', '--data', '--hosts', '--log-level'] as const;
+const FLAGS = ['--port', '--listen', '--data', '--hosts', '--log-level', '--trusted-proxy'] as const;
 
 /** Splits `argv` into known flags and the rest; `--flag=value` and `--flag value` both work. */
 export function parseFlags(argv: string[]): { flags: Map<string, string>; rest: string[] } {
@@ -59,15 +73,17 @@ export function loadConfig(flags: Map<string, string>, env: NodeJS.ProcessEnv = 
   const pick = (flag: string, name: string) => flags.get(flag) ?? env[name];
   const hosts = pick('--hosts', 'SAFEHOLD_HOSTS');
   const simulate = pick('--simulate', 'SAFEHOLD_SIMULATE');
+  const list = (value: string | undefined) => (value ? value.split(',').map((h) => h.trim()).filter(Boolean) : []);
   const config = parseInput(
     Schema,
     {
       port: pick('--port', 'SAFEHOLD_PORT') ?? '8080',
       listen: pick('--listen', 'SAFEHOLD_LISTEN') ?? '0.0.0.0',
       dataDir: pick('--data', 'SAFEHOLD_DATA') ?? './var',
-      allowedHosts: hosts ? hosts.split(',').map((h) => h.trim()).filter(Boolean) : [],
+      allowedHosts: list(hosts),
       simulate: simulate === 'true' || simulate === '1',
       logLevel: pick('--log-level', 'SAFEHOLD_LOG') ?? 'info',
+      trustedProxies: list(pick('--trusted-proxy', 'SAFEHOLD_TRUSTED_PROXY')),
     },
     'configuration',
   );

@@ -31,6 +31,7 @@ import { AlertService } from './alerts/alert.service.js';
 import { ActivityService } from './activity/activity.service.js';
 import { AuthRepository } from './auth/auth.repository.js';
 import { AuthService } from './auth/auth.service.js';
+import { LoginHistory } from './auth/login-history.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { ensureSetupCode, removeSetupCode, SETUP_CODE_FILE, writeNewSetupCode } from './auth/setup-code.js';
 import { openCatalog, type Catalog } from './catalog/catalog.js';
@@ -244,6 +245,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const auth = new AuthService({
     repo: new AuthRepository(catalog),
     throttle: new LoginThrottle(clock),
+    history: new LoginHistory({ settings, activity, log, clock }),
     activity,
     clock,
     setupCode: () => setupCode,
@@ -273,7 +275,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
   const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
-  const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts }));
+  const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts, trustedProxies: config.trustedProxies }));
   const local = createServer(localApp(deps));
   await listen(lan, () => lan.listen(config.port, config.listen)).catch((error: NodeJS.ErrnoException) => {
     catalog.close();

@@ -24,7 +24,8 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
-    sourcemap: true,
+    // No source maps: the server does not serve them (server/http/app.ts), so none is built.
+    sourcemap: false,
     // No inlined assets: everything is a file served from 'self'.
     assetsInlineLimit: 0,
   },

@@ -9,7 +9,14 @@
  *   and, while the problem lasts, an open alert on the dashboard.
  * - `event()` tells a one-off happening (a self-test failed, a bad-sector counter grew) once.
  * - A mail that cannot be sent never stops monitoring: it is written to the activity log instead.
- * - The SMTP password is kept in the secret store, never in the catalog, never returned.
+ * - The SMTP password is kept in the secret store, never in the catalog, never returned. It is
+ *   stored together with the server it was given for (host, port, security, user) and is only ever
+ *   sent to that server: saving another host, port, security or user without giving the password
+ *   again forgets it, and a password whose server no longer matches the settings is not used.
+ * - A login without encryption (`security: "none"` with a user) is accepted only for a mail server
+ *   on this box (loopback): anywhere else the password would cross the network in plain text.
+ * - The test mail is sent with the saved settings only, at most `TEST_MAILS_PER_WINDOW` in any
+ *   `TEST_MAIL_WINDOW_MS` for the whole box (it can be pointed at any host and port).
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -17,8 +24,10 @@ import { z } from 'zod';
 import type { Clock } from '../../system/clock.js';
 import type { MailMessage, MailTransport, SmtpSettings } from '../../system/mail/mail.js';
 import type { ActivityService } from '../activity/activity.service.js';
-import { InvalidInputError } from '../errors.js';
+import { isIP } from 'node:net';
+import { InvalidInputError, TooManyAttemptsError } from '../errors.js';
 import type { EventBus } from '../events.js';
+import { visibleText } from '../http/validate.js';
 import type { Reason } from '../health/health.model.js';
 import type { AlertSettingsInput, AlertSettingsView, OpenAlert } from '../health/health.view.js';
 import type { SecretStore } from '../settings/secrets.js';
@@ -30,7 +39,12 @@ import type { AlertRepository, StoredAlert } from './alert.repository.js';
 export const SMTP_PASSWORD_SECRET = 'smtp-password';
 const SETTINGS_KEY = 'alerts';
 
-const Email = z.string().trim().max(254).regex(/^[^\s@<>]+@[^\s@<>]+$/, 'Not an e-mail address');
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
+const Email = z.string().trim().max(254).regex(EMAIL, 'Not an e-mail address');
+/** An address as typed on the Settings page (the stored ones are read back with `Email`). */
+const TypedEmail = visibleText('Addresses').max(254).regex(EMAIL, 'Not an e-mail address');
+/** The sender: an address, or empty while alerts are off. */
+const TypedSender = visibleText('Addresses').max(254).refine((v) => v === '' || EMAIL.test(v), 'Not an e-mail address');
 
 /** What is stored (without the password). */
 const StoredSettings = z.object({
@@ -59,10 +73,10 @@ export const AlertSettingsInputSchema = z
         .regex(/^[A-Za-z0-9.:[\]_-]*$/, 'Not a server name or address'),
       port: z.number().int().min(1, 'A port is 1 to 65535').max(65535, 'A port is 1 to 65535'),
       security: z.enum(['none', 'starttls', 'tls']),
-      user: z.string().max(254).nullable(),
+      user: visibleText('User names').max(254).nullable(),
       password: z.string().max(1024).nullable().optional(),
-      from: z.union([Email, z.literal('')]),
-      to: z.array(Email).max(10, 'At most 10 recipients'),
+      from: TypedSender,
+      to: z.array(TypedEmail).max(10, 'At most 10 recipients'),
     }),
     digest: z.strictObject({ enabled: z.boolean(), hour: z.number().int().min(0).max(23) }),
   })
@@ -71,6 +85,11 @@ export const AlertSettingsInputSchema = z
     if (!value.smtp.host) ctx.addIssue({ code: 'custom', path: ['smtp', 'host'], message: 'Enter the mail server to send alerts through' });
     if (!value.smtp.from) ctx.addIssue({ code: 'custom', path: ['smtp', 'from'], message: 'Enter the sender address' });
     if (value.smtp.to.length === 0) ctx.addIssue({ code: 'custom', path: ['smtp', 'to'], message: 'Enter at least one address to send alerts to' });
+  })
+  .superRefine((value, ctx) => {
+    // on or off: the test button sends with these settings too
+    const plain = plainLoginProblem({ ...value.smtp, user: value.smtp.user?.trim() || null });
+    if (plain) ctx.addIssue({ code: 'custom', path: ['smtp', 'security'], message: plain });
   }) satisfies z.ZodType<AlertSettingsInput>;
 
 const DEFAULTS: Stored = {
@@ -78,6 +97,48 @@ const DEFAULTS: Stored = {
   smtp: { host: '', port: 587, security: 'starttls', user: null, from: '', to: [] },
   digest: { enabled: false, hour: 8 },
 };
+
+/** Test mails allowed in any window, for the whole box. */
+const TEST_MAILS_PER_WINDOW = 5;
+/** The window of `TEST_MAILS_PER_WINDOW`, in ms (5 minutes). */
+const TEST_MAIL_WINDOW_MS = 5 * 60 * 1000;
+
+/** The part of the SMTP settings a stored password belongs to: it is never sent anywhere else. */
+interface PasswordServer {
+  host: string;
+  port: number;
+  security: 'none' | 'starttls' | 'tls';
+  user: string | null;
+}
+
+/**
+ * The secret file `smtp-password`: the password and the server it was given for (JSON). A file of
+ * an earlier version holds the bare password: it belongs to the settings saved with it.
+ */
+const StoredPassword = z.object({
+  password: z.string(),
+  for: z.object({ host: z.string(), port: z.number(), security: z.enum(['none', 'starttls', 'tls']), user: z.string().nullable() }),
+});
+type StoredPassword = z.infer<typeof StoredPassword>;
+
+const serverOf = (smtp: PasswordServer): PasswordServer => ({ host: smtp.host, port: smtp.port, security: smtp.security, user: smtp.user });
+const sameServer = (a: PasswordServer, b: PasswordServer) => a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port && a.security === b.security && a.user === b.user;
+
+/** `localhost`, 127.0.0.0/8 or ::1: a server on this box, where plain text never crosses a network. */
+function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return isIP(h) === 6 && /^(0*:)*:?0*1$/.test(h);
+}
+
+const PLAIN_LOGIN =
+  'Choose STARTTLS or TLS: with no encryption the user name and password would cross the network in plain text. A relay on your own network that needs no login can stay on "none" with the user name left empty.';
+
+/** Why these settings would send a login in plain text over a network, or null when they do not. */
+function plainLoginProblem(smtp: { host: string; security: string; user: string | null }): string | null {
+  return smtp.security === 'none' && smtp.user && !isLoopbackHost(smtp.host) ? PLAIN_LOGIN : null;
+}
 
 /** The state of one condition now. */
 export interface Observation {
@@ -140,27 +201,61 @@ export class AlertService {
 
   async settings(): Promise<AlertSettingsView> {
     const s = this.storedSettings();
-    return { ...s, smtp: { ...s.smtp, passwordSet: await this.o.secrets.has(SMTP_PASSWORD_SECRET) } };
+    return { ...s, smtp: { ...s.smtp, passwordSet: (await this.#password(s.smtp)) !== null } };
   }
 
+  /**
+   * Saves the settings. `password` absent keeps the stored one only while host, port, security and
+   * user stay what it was given for (otherwise it is forgotten); `null` removes it; a string
+   * replaces it, for these settings.
+   */
   async saveSettings(input: AlertSettingsInput): Promise<AlertSettingsView> {
     const { password, ...smtp } = input.smtp;
-    if (password === null) await this.o.secrets.remove(SMTP_PASSWORD_SECRET);
-    else if (typeof password === 'string' && password.length > 0) await this.o.secrets.write(SMTP_PASSWORD_SECRET, password);
     const stored: Stored = { enabled: input.enabled, smtp: { ...smtp, user: smtp.user?.trim() || null }, digest: input.digest };
+    const server = serverOf(stored.smtp);
+    const given = typeof password === 'string' && password.length > 0 ? password : null;
+    const kept = password === null || given ? null : await this.#password(server);
+    // (re)written with the server it is for, which also binds a bare password of an earlier version
+    if (given ?? kept) await this.o.secrets.write(SMTP_PASSWORD_SECRET, JSON.stringify({ password: (given ?? kept)!, for: server } satisfies StoredPassword));
+    else await this.o.secrets.remove(SMTP_PASSWORD_SECRET);
     this.o.settings.put(SETTINGS_KEY, stored);
     this.o.onDigestChange?.(stored.digest);
     this.o.activity.record({ level: 'info', kind: 'settings.alerts', message: `Alert settings saved (${stored.enabled ? `e-mail to ${stored.smtp.to.join(', ')}` : 'e-mail off'}).` });
     return this.settings();
   }
 
-  /** Send the test mail with the saved settings; throws `MailError` (with advice) when it fails. */
+  /**
+   * Send the test mail with the saved settings; throws `MailError` (with advice, never the other
+   * end's words) when it fails, `TooManyAttemptsError` after `TEST_MAILS_PER_WINDOW` tries in the window.
+   */
   async sendTest(): Promise<{ sent: true; to: string[] }> {
     const smtp = await this.#smtp();
     if (!smtp) throw new InvalidInputError('Enter and save the mail server, the sender and a recipient first.', [{ path: 'smtp.host', message: 'Enter the mail server' }]);
-    await this.o.transport.send(smtp, composeTestMail(this.box(), new Date(this.o.clock.now()).toISOString()));
+    this.#countTest();
+    try {
+      await this.o.transport.send(smtp, composeTestMail(this.box(), new Date(this.o.clock.now()).toISOString()));
+    } catch (error) {
+      this.o.log.warn({ err: error }, 'test e-mail not sent');
+      throw error;
+    }
     this.o.activity.record({ level: 'info', kind: 'alert.test', message: `Test e-mail sent to ${smtp.to.join(', ')}.` });
     return { sent: true, to: smtp.to };
+  }
+
+  /** When the test mails of the window were sent (ms), oldest first. */
+  readonly #testsAt: number[] = [];
+
+  #countTest(): void {
+    const now = this.o.clock.now();
+    while (this.#testsAt.length > 0 && this.#testsAt[0]! <= now - TEST_MAIL_WINDOW_MS) this.#testsAt.shift();
+    if (this.#testsAt.length >= TEST_MAILS_PER_WINDOW) {
+      const seconds = Math.max(1, Math.ceil((this.#testsAt[0]! + TEST_MAIL_WINDOW_MS - now) / 1000));
+      throw new TooManyAttemptsError(
+        `${TEST_MAILS_PER_WINDOW} test e-mails were tried in the last ${TEST_MAIL_WINDOW_MS / 60_000} minutes, which is as many as Safehold sends. Try again in ${seconds} seconds.`,
+        seconds,
+      );
+    }
+    this.#testsAt.push(now);
   }
 
   open(): OpenAlert[] {
@@ -252,18 +347,40 @@ export class AlertService {
     await this.#mail(composeDigest({ ...input, box: this.box(), ...period }));
   }
 
-  /** The SMTP settings with the password, or null when alerts by e-mail are off or incomplete. */
+  /**
+   * The SMTP settings with the password, or null when they are incomplete. The password is the
+   * stored one only when it was given for these host, port, security and user. Throws
+   * `InvalidInputError` when they would log in in plain text over a network (settings of an
+   * earlier version: saving refuses them now).
+   */
   async #smtp(): Promise<SmtpSettings | null> {
     const s = this.storedSettings();
     if (!s.smtp.host || !s.smtp.from || s.smtp.to.length === 0) return null;
-    return { ...s.smtp, password: await this.o.secrets.read(SMTP_PASSWORD_SECRET) };
+    const plain = plainLoginProblem(s.smtp);
+    if (plain) throw new InvalidInputError(plain, [{ path: 'smtp.security', message: plain }]);
+    return { ...s.smtp, password: await this.#password(s.smtp) };
+  }
+
+  /** The stored password when it belongs to `server`, else null. */
+  async #password(server: PasswordServer): Promise<string | null> {
+    const raw = await this.o.secrets.read(SMTP_PASSWORD_SECRET);
+    if (raw === null) return null;
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      // a bare password, of an earlier version
+    }
+    const bound = StoredPassword.safeParse(parsed);
+    if (!bound.success) return sameServer(server, serverOf(this.storedSettings().smtp)) ? raw : null;
+    return sameServer(server, bound.data.for) ? bound.data.password : null;
   }
 
   async #mail(message: MailMessage): Promise<void> {
     if (!this.storedSettings().enabled) return;
-    const smtp = await this.#smtp();
-    if (!smtp) return;
     try {
+      const smtp = await this.#smtp();
+      if (!smtp) return;
       await this.o.transport.send(smtp, message);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);

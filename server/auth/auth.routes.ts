@@ -1,17 +1,16 @@
 /**
- * Setup, login, logout, "who am I" and changing the password (docs/api.md) on the LAN listener;
- * setting and resetting the password on the local socket (`localAuthRoutes`).
+ * Setup, login, logout, "who am I" and changing the password on the LAN listener; setting and
+ * resetting the password and lifting login delays on the local socket (docs/api.md).
  */
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { NotAuthenticatedError } from '../errors.js';
 import { clearCookie, readCookie, SESSION_COOKIE, setCookie } from '../http/cookies.js';
 import { csrfToken } from '../http/security.js';
-import { parseInput } from '../http/validate.js';
+import { parseInput, visibleText } from '../http/validate.js';
 import type { AuthService } from './auth.service.js';
 
-const username = z
-  .string()
+const username = visibleText()
   .min(3, 'Use at least 3 characters')
   .max(32, 'Use at most 32 characters')
   .regex(/^[a-z0-9._-]+$/, 'Use only lower-case letters, digits, dot, dash and underscore');
@@ -36,7 +35,11 @@ const ChangePasswordBody = z.strictObject({
 
 const SetPasswordBody = z.strictObject({ newPassword });
 
-const address = (req: Request) => req.socket.remoteAddress ?? 'unknown';
+/**
+ * The client's address: the socket's, or behind a trusted proxy the forwarded one (Express's `trust
+ * proxy`, set by lanApp); an IPv4 client of a `::` listener is written as IPv4.
+ */
+const address = (req: Request) => (req.ip ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
 
 /** The signed-in user's name (set by `requireSession`). */
 export const userOf = (req: Request): string => (req as Request & { user: string }).user;
@@ -72,10 +75,10 @@ export function authRoutes(auth: AuthService): Router {
 
   router.post('/login', async (req, res) => {
     const body = parseInput(LoginBody, req.body, 'login form');
-    auth.logout(readCookie(req, SESSION_COOKIE)); // a new session id at every login
     const session = await auth.login(body, address(req));
+    auth.logout(readCookie(req, SESSION_COOKIE)); // a new session id at every login; a failed one ends nothing
     setCookie(req, res, SESSION_COOKIE, session.token, session.expiresAt - Date.now());
-    res.json({ username: session.username, csrfToken: csrfToken(req, res, true) });
+    res.json({ username: session.username, csrfToken: csrfToken(req, res, true), failedLogins: session.failedLogins });
   });
 
   router.post('/logout', (req, res) => {
@@ -94,7 +97,10 @@ export function authRoutes(auth: AuthService): Router {
   return router;
 }
 
-/** The console's: set a new password, or reset it (setup required again, with a new setup code). */
+/**
+ * Routes of the local socket only: whoever can open it is the service's own user. Set a new
+ * password, reset it (setup required again, with a new setup code), lift login delays.
+ */
 export function localAuthRoutes(auth: AuthService): Router {
   const router = Router();
 
@@ -108,5 +114,8 @@ export function localAuthRoutes(auth: AuthService): Router {
     res.set('Cache-Control', 'no-store').json({ setupCode });
   });
 
+  router.post('/login-delays/unlock', (_req, res) => {
+    res.json(auth.unlockLogins());
+  });
   return router;
 }

@@ -6,7 +6,9 @@
  *   cannot both win (the loser gets ConflictError). Wrong code → ForbiddenError, and nothing is written.
  * - Session ids are 256-bit random values; the catalog stores only their SHA-256, so a copy of the
  *   catalog does not let anyone in. A session ends after `idleMs` without use or `maxAgeMs` in all.
- * - Login failures are throttled per account and per address (LoginThrottle).
+ * - Login failures are throttled per address, and per account for addresses that never logged in
+ *   (LoginThrottle, LoginHistory): an attempt is counted before its password is checked, so parallel
+ *   guesses wait like sequential ones; a wrong password leaves the caller's current session alone.
  * - `changePassword()` checks the current password under the same throttle as a login, then ends
  *   every session and hands back a new one for the browser that asked. `setPassword()` (the
  *   console's, no current password) ends every session.
@@ -19,6 +21,8 @@ import type { Clock } from '../../system/clock.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, TooManyAttemptsError } from '../errors.js';
 import type { AuthRepository } from './auth.repository.js';
+import type { FailedLogins } from './auth.model.js';
+import type { LoginHistory } from './login-history.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, passwordProblem, verifyPassword } from './password.js';
 import { setupCodeMatches } from './setup-code.js';
@@ -26,6 +30,8 @@ import { setupCodeMatches } from './setup-code.js';
 export interface AuthServiceOptions {
   repo: AuthRepository;
   throttle: LoginThrottle;
+  /** Known addresses and the trace of failures (kept in the catalog). */
+  history: LoginHistory;
   activity: ActivityService;
   clock: Clock;
   /** The current setup code, or null once an admin exists. */
@@ -45,6 +51,11 @@ export interface NewSession {
   token: string;
   username: string;
   expiresAt: number;
+}
+
+/** What a login gives: the new session, and the failed logins since the previous one (told once). */
+export interface LoginResult extends NewSession {
+  failedLogins: FailedLogins | null;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -74,13 +85,14 @@ export class AuthService {
     const code = this.#o.setupCode();
     if (!code || !this.setupRequired()) throw new ConflictError('This box is already set up. Log in instead.');
     const keys = [`setup:${address}`];
-    this.#throttled(keys);
+    this.#begin(keys);
     if (!setupCodeMatches(input.setupCode, code)) {
-      throttle.failed(keys);
+      throttle.wrong(keys);
       throw new ForbiddenError(
         'That setup code is not right. It is printed on the service console and stored in the file setup-code in the data folder.',
       );
     }
+    throttle.clear(keys);
     const problem = await passwordProblem(input.password, [input.username, code]);
     if (problem) throw new InvalidInputError(problem, [{ path: 'password', message: problem }]);
     const hash = await hashPassword(input.password);
@@ -89,28 +101,54 @@ export class AuthService {
     if (!repo.createAdmin(input.username, hash, clock.now())) {
       throw new ConflictError('This box is already set up. Log in instead.');
     }
-    throttle.succeeded(keys);
+    this.#o.history.succeeded(address, input.username);
     await this.#o.onSetupDone();
     const message = afterReset ? `Admin password set again after a reset, for "${input.username}".` : `Admin account "${input.username}" created.`;
     this.#o.activity.record({ level: 'info', kind: 'auth.setup', message });
     return this.#newSession(input.username);
   }
 
-  async login(input: { username: string; password: string }, address: string): Promise<NewSession> {
-    const keys = [`user:${input.username.toLowerCase()}`, `addr:${address}`];
-    this.#throttled(keys);
+  async login(input: { username: string; password: string }, address: string): Promise<LoginResult> {
+    const { throttle, history } = this.#o;
+    const addressKey = `addr:${address}`;
+    // An address that logged in before skips the account's delay: others cannot lock it out.
+    const accountKey = history.isKnown(address) ? null : `user:${input.username.toLowerCase()}`;
+    const keys = accountKey ? [addressKey, accountKey] : [addressKey];
+    this.#begin(keys);
     const admin = this.#o.repo.admin();
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
-    const ok =
-      admin && admin.username === input.username
-        ? await verifyPassword(input.password, admin.password_hash)
-        : (await verifyPassword(input.password, await decoyHash)) && false;
+    const isAdmin = admin !== undefined && admin.username === input.username;
+    const ok = isAdmin
+      ? await verifyPassword(input.password, admin.password_hash)
+      : (await verifyPassword(input.password, await decoyHash)) && false;
     if (!ok) {
-      this.#o.throttle.failed(keys);
+      throttle.wrong(keys);
+      history.failed({
+        username: isAdmin ? input.username : null,
+        address,
+        addressFailures: throttle.failures(addressKey),
+        accountFailures: accountKey ? throttle.failures(accountKey) : null,
+        freeAttempts: throttle.freeAttempts,
+      });
       throw new NotAuthenticatedError('Wrong user name or password.');
     }
-    this.#o.throttle.succeeded(keys);
-    return this.#newSession(input.username);
+    throttle.clear([addressKey]);
+    if (accountKey) throttle.undo([accountKey]);
+    const failedLogins = history.succeeded(address, input.username);
+    return { ...this.#newSession(input.username), failedLogins };
+  }
+
+  /** Lifts every login delay (`safehold unlock`); returns how many addresses and accounts were waiting or counting. */
+  unlockLogins(): { addresses: number; accounts: number } {
+    const gone = this.#o.throttle.clear();
+    const addresses = gone.filter((k) => k.startsWith('addr:')).length;
+    const accounts = gone.filter((k) => k.startsWith('user:')).length;
+    this.#o.activity.record({
+      level: 'info',
+      kind: 'auth.unlocked',
+      message: `Login delays lifted from the command line (${addresses} address${addresses === 1 ? '' : 'es'}, ${accounts} account${accounts === 1 ? '' : 's'}).`,
+    });
+    return { addresses, accounts };
   }
 
   /** The user name behind a cookie value, or null when the session is unknown or over. Slides the idle timeout. */
@@ -140,14 +178,19 @@ export class AuthService {
   async changePassword(input: { currentPassword: string; newPassword: string }, username: string, address: string): Promise<NewSession> {
     const admin = this.#o.repo.admin();
     if (!admin || admin.password_hash === '' || admin.username !== username) throw new NotAuthenticatedError('Please log in.');
-    const keys = [`user:${username.toLowerCase()}`, `addr:${address}`];
-    this.#throttled(keys);
+    // The same keys as a login from this address, counted and taken back the same way.
+    const { throttle, history } = this.#o;
+    const addressKey = `addr:${address}`;
+    const accountKey = history.isKnown(address) ? null : `user:${username.toLowerCase()}`;
+    const keys = accountKey ? [addressKey, accountKey] : [addressKey];
+    this.#begin(keys);
     if (!(await verifyPassword(input.currentPassword, admin.password_hash))) {
-      this.#o.throttle.failed(keys);
+      throttle.wrong(keys);
       const message = 'The current password is not right.';
       throw new InvalidInputError(message, [{ path: 'currentPassword', message }]);
     }
-    this.#o.throttle.succeeded(keys);
+    throttle.clear([addressKey]);
+    if (accountKey) throttle.undo([accountKey]);
     await this.#replacePassword(input.newPassword, 'on the admin page; every other session was ended');
     return this.#newSession(username);
   }
@@ -191,8 +234,9 @@ export class AuthService {
     this.#o.activity.record({ level: 'info', kind: 'auth.password_changed', message: `The admin password was changed ${how}.` });
   }
 
-  #throttled(keys: string[]): void {
-    const wait = this.#o.throttle.waitMs(keys);
+  /** Counts an attempt on `keys`, or refuses it with the time to wait. */
+  #begin(keys: string[]): void {
+    const wait = this.#o.throttle.begin(keys);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       throw new TooManyAttemptsError(`Too many attempts. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`, seconds);

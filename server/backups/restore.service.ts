@@ -14,8 +14,8 @@
  *   `BROWSE_LINGER_MS`, so clicking folder after folder does not mount and unmount each time.
  * - A restore is the job `backup.restore` (resource `restore:<drive id>`: one restore per drive at a
  *   time; it never takes the disk's lock, restic lets a restore read while a backup writes). restic
- *   restores into a hidden staging folder on the same filesystem as the destination
- *   (`.safehold-restore-<job>-<random>`), every restored file is fsynced, then:
+ *   restores into a hidden private staging folder (root's, 0700) on the same filesystem as the
+ *   destination (`.safehold-restore-<job>-<random>`), every restored file is fsynced, then:
  *   - `beside` (default): the restored copy of the source folder is renamed in one step to a NEW
  *     folder `<source>-restored-<snapshot date>` (`-2`, `-3`… when taken) beside the source, so a
  *     crash never leaves a half-restored folder under the final name and nothing existing is touched;
@@ -23,17 +23,25 @@
  *     was (an atomic replace per file); folders are merged; files not in the snapshot are left alone.
  *   The staging folder is removed at the end, also on failure, and a crash's leftovers are removed
  *   by the next restore into the same folder. The drive is given back at once (`close()`).
+ * - Links are never followed into the box's folders (whoever owns a folder may swap a name in it for
+ *   a link at any moment): every folder from `/` to the destination is opened without following a
+ *   link and held by descriptor (`system/folders.ts`), restic writes through the staging folder's
+ *   descriptor, and files are put in place relative to the folders as opened; a link on the way is
+ *   a `ConflictError`. Files go only into folders owned by root or by their owner in the snapshot
+ *   (`ownerProblem`). docs/restore.md ("Folders a user controls") has the rule and what is left.
  * - A download restores the one file into `<data>/tmp/downloads/` (0700) and hands back its path;
  *   the caller streams it and calls `remove()` when the response ends or aborts.
  * - Failures are in words: drive not plugged in, restic missing (409), snapshot or path not found
  *   (404), a drive busy with an exclusive restic lock (409, "try again in a few minutes").
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, chown, lstat, mkdir, mkdtemp, open, readdir, readlink, rename, rm, stat, statfs, symlink, utimes } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, statfs, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../../system/clock.js';
+import { FolderPathError, openFolder, type Folder, type TrailStep } from '../../system/folders.js';
 import { MarkerError } from '../../system/marker/drive-marker.js';
 import { ToolMissingError } from '../../system/process/command-runner.js';
 import { ResticError, type Restic, type ResticRepository, type Snapshot, type SnapshotEntry } from '../../system/restic/restic.js';
@@ -264,7 +272,7 @@ export class RestoreService {
       if (input.target === 'beside' && source === '/') {
         throw new InvalidInputError('This snapshot is of the whole system ("/"): there is no folder beside it. Restore to the original place instead.', [{ path: 'target', message: 'Not possible for "/"' }]);
       }
-      await this.#destinationParent(source);
+      await this.#checkDestination(source, input.target);
       const date = snapshotDate(snapshot.time);
       const folder = input.target === 'beside' ? await this.#freeFolder(source, date) : source;
       const known = this.o.backups.snapshot(driveId, snapshot.id);
@@ -349,46 +357,65 @@ export class RestoreService {
 
     say(`Mounting drive ${name}`);
     const lease = await this.#open(p.driveId, name, signal);
-    let staging: string | null = null;
+    const held: Folder[] = [];
+    let staging: { in: Folder; folder: Folder } | null = null;
     let timer: NodeJS.Timeout | null = null;
     try {
       const repo = await this.#repository(lease, name);
       say('Finding the snapshot on the drive');
       const snapshot = await this.#snapshot(p.driveId, name, repo, p.snapshotId);
-      const parent = await this.#destinationParent(p.source);
-      const stagingParent = p.target === 'beside' ? parent : await this.#stagingParentForOriginal(p.source, parent);
-      await this.#removeStaleStaging(stagingParent);
-      staging = await mkdtemp(join(stagingParent, `${STAGING_PREFIX}${jobId}-`)).catch((error: NodeJS.ErrnoException) => {
-        throw new Error(`Safehold cannot write in ${stagingParent} (${error.code ?? error.message}): nothing was restored.`, { cause: error });
+      // Every folder the files go through is opened by descriptor, links refused, and kept open:
+      // whoever owns a folder on the way may rename it or put a link under its name meanwhile.
+      const { parent, source } = await this.#openDestination(p.source, p.target);
+      held.push(parent);
+      if (source && source !== parent) held.push(source);
+      const stagingIn = p.target === 'original' && source !== null && source.info.dev !== parent.info.dev ? source : parent;
+      await this.#removeStaleStaging(stagingIn);
+      const made = await stagingIn.makePrivateChild(`${STAGING_PREFIX}${jobId}-${randomBytes(6).toString('hex')}`).catch((error: NodeJS.ErrnoException) => {
+        const words = error.code ? `Safehold cannot write in ${stagingIn.path} (${error.code})` : error.message.replace(/\.$/, '');
+        throw new Error(`${words}: nothing was restored.`, { cause: error });
       });
+      staging = { in: stagingIn, folder: made };
 
       say(`Restoring ${p.paths.length === 1 ? JSON.stringify(posix.basename(p.paths[0]!) || '/') : `${p.paths.length} items`} with restic`);
-      const measure = await freeBytesOf(staging);
+      const measure = await freeBytesOf(made.fdPath);
       if (p.bytesTotal !== null) progress({ bytesTotal: p.bytesTotal });
       timer = setInterval(() => {
-        void freeBytesOf(staging!).then((now) => progress({ bytesDone: Math.max(0, measure - now) }), () => undefined);
+        void freeBytesOf(made.fdPath).then((now) => progress({ bytesDone: Math.max(0, measure - now) }), () => undefined);
       }, PROGRESS_EVERY_MS);
       timer.unref();
       const restic = this.#resticOrThrow();
-      await this.#restic(name, repo, () => restic.restore(repo, snapshot.id, { target: staging!, include: p.paths, signal }), 'paths');
+      // restic writes through the descriptor: into this folder, whatever is under its name by then.
+      await this.#restic(name, repo, () => restic.restore(repo, snapshot.id, { target: made.forChild, include: p.paths, signal }), 'paths');
       clearInterval(timer);
       timer = null;
       signal.throwIfAborted();
 
       say(p.target === 'beside' ? 'Writing the files out and moving them into place' : 'Writing the files out and putting them in place');
-      const restored = await descend(Buffer.from(staging), p.source === '/' ? 0 : p.source.split('/').length - 1);
+      const stagedRoot = Buffer.from(made.fdPath);
+      const restored = await descend(stagedRoot, p.source === '/' ? 0 : p.source.split('/').length - 1);
       if (restored === null) throw new Error('restic restored nothing: the paths were not found in the snapshot.');
       const tally = await syncTree(restored, signal);
       progress({ bytesDone: tally.bytes, bytesTotal: tally.bytes });
+      // The expected owners: every folder the files go into is owned by root or by its owner in the snapshot.
+      for (const step of (source ?? parent).trail) {
+        const problem = await ownerProblem(step, stagedRoot);
+        if (problem) throw new Error(`${problem} Nothing was put in place.`);
+      }
 
       let folder = p.folder;
       const problems: string[] = [];
       if (p.target === 'beside') {
-        folder = await this.#placeBeside(restored, p);
-        await syncPath(dirname(folder));
+        folder = await this.#placeBeside(restored, parent, p);
+        await parent.sync();
+      } else if (source === null) {
+        await move(restored, parent, Buffer.from(posix.basename(p.source)), problems, signal).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
+          throw new Error(`Something appeared at ${p.source} while the files were being restored: restore again to write over it. Nothing was put in place.`, { cause: error });
+        });
+        await parent.sync();
       } else {
-        await mkdir(p.source, { recursive: false }).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
-        await mergeInto(restored, Buffer.from(p.source), problems, signal);
+        await mergeInto(restored, source, problems, signal);
       }
 
       say(`Giving drive ${name} back`);
@@ -409,16 +436,24 @@ export class RestoreService {
       return `Restored ${counts} into ${folder}.`;
     } finally {
       if (timer) clearInterval(timer);
-      if (staging) await rm(staging, { recursive: true, force: true }).catch((err: unknown) => this.o.log.warn({ err, staging }, 'removing a restore staging folder'));
+      if (staging) {
+        const { in: stagingIn, folder } = staging;
+        await stagingIn
+          .removePrivateChild(folder)
+          .then((removed) => removed || this.o.log.warn({ staging: folder.path }, 'a restore staging folder was moved out of its folder; it is left, empty'))
+          .catch((err: unknown) => this.o.log.warn({ err, staging: folder.path }, 'removing a restore staging folder'));
+        await folder.close();
+      }
+      for (const folder of held) await folder.close();
       await lease.close().catch((err: unknown) => this.o.log.warn({ err, driveId: p.driveId }, 'giving a drive back after a restore'));
     }
   }
 
-  /** Renames the restored copy of the source folder to the promised folder (or the next free name, should it have appeared meanwhile). */
-  async #placeBeside(restored: Buffer, p: RestoreParams): Promise<string> {
+  /** Renames the restored copy of the source folder to the promised folder (or the next free name, should it have appeared meanwhile), in `parent` as opened. */
+  async #placeBeside(restored: Buffer, parent: Folder, p: RestoreParams): Promise<string> {
     let folder = p.folder;
-    for (let n = 2; await exists(folder); n++) folder = besideFolder(p.source, p.snapshotDate, n);
-    await rename(restored, folder);
+    for (let n = 2; await exists(parent.at(basename(folder))); n++) folder = besideFolder(p.source, p.snapshotDate, n);
+    await rename(restored, parent.at(basename(folder)));
     return folder;
   }
 
@@ -504,25 +539,43 @@ export class RestoreService {
     return root;
   }
 
-  /** The folder the source lives in, which must exist: a missing one may be a disk that is not mounted. */
-  async #destinationParent(source: string): Promise<string> {
-    const parent = dirname(source);
-    const facts = await stat(parent).catch(() => null);
-    if (!facts?.isDirectory()) {
-      throw new ConflictError(`The folder ${parent}, where the restored files would go, does not exist on the box (is its disk mounted?). Nothing was restored.`);
+  /**
+   * Opens the folder holding `source` (and, for `original`, the source folder itself when it is
+   * there) from `/` down without following a link: a link on the way, or a missing folder, is a
+   * `ConflictError` in words. A missing folder above the source may be a disk that is not mounted:
+   * restoring there would fill the system disk.
+   */
+  async #openDestination(source: string, target: RestoreParams['target']): Promise<{ parent: Folder; source: Folder | null }> {
+    const above = dirname(source);
+    let parent: Folder;
+    try {
+      parent = await openFolder(above);
+    } catch (error) {
+      if (error instanceof FolderPathError && error.problem === 'missing') {
+        throw new ConflictError(`The folder ${above}, where the restored files would go, does not exist on the box (is its disk mounted?). Nothing was restored.`, { cause: error });
+      }
+      throw notThroughLinks(error);
     }
-    return parent;
+    if (target === 'beside') return { parent, source: null };
+    if (source === '/') return { parent, source: parent };
+    try {
+      return { parent, source: await parent.childIfAny(basename(source)) };
+    } catch (error) {
+      await parent.close();
+      throw notThroughLinks(error);
+    }
   }
 
-  /** Stage beside the source when it is on the same filesystem as its folder (or missing), else inside it: renames must not cross filesystems. */
-  async #stagingParentForOriginal(source: string, parent: string): Promise<string> {
-    const [here, up] = await Promise.all([stat(source).catch(() => null), stat(parent)]);
-    return here === null || !here.isDirectory() || here.dev === up.dev ? parent : source;
+  /** What `#openDestination` checks, before the job is queued (the job checks again, by descriptor). */
+  async #checkDestination(source: string, target: RestoreParams['target']): Promise<void> {
+    const { parent, source: folder } = await this.#openDestination(source, target);
+    await parent.close();
+    if (folder && folder !== parent) await folder.close();
   }
 
-  /** Staging folders of restore jobs that are no longer running (a crash, a power cut). */
-  async #removeStaleStaging(folder: string): Promise<void> {
-    for (const entry of await readdir(folder).catch(() => [] as string[])) {
+  /** Staging folders of restore jobs that are no longer running (a crash, a power cut); only private folders Safehold made are removed. */
+  async #removeStaleStaging(folder: Folder): Promise<void> {
+    for (const entry of await readdir(folder.fdPath).catch(() => [] as string[])) {
       const m = new RegExp(`^${STAGING_PREFIX.replace('.', '\\.')}(\\d+)-`).exec(entry);
       if (!m) continue;
       const job = (() => {
@@ -533,7 +586,15 @@ export class RestoreService {
         }
       })();
       if (job && (job.state === 'running' || job.state === 'queued')) continue;
-      await rm(join(folder, entry), { recursive: true, force: true }).catch((err: unknown) => this.o.log.warn({ err, entry }, 'removing an old restore staging folder'));
+      const old = await folder.child(entry).catch(() => null);
+      if (!old) continue; // a link or a file someone put there: not Safehold's
+      try {
+        if (old.info.uid === process.geteuid?.() && (old.info.mode & 0o077) === 0) await folder.removePrivateChild(old);
+      } catch (err) {
+        this.o.log.warn({ err, entry }, 'removing an old restore staging folder');
+      } finally {
+        await old.close();
+      }
     }
   }
 
@@ -668,60 +729,137 @@ async function syncPath(path: string | Buffer): Promise<void> {
 
 const shown = (path: Buffer) => JSON.stringify(path.toString('utf8'));
 
+/** A link or something else where a folder must be, in words for the owner (anything else unchanged). */
+function notThroughLinks(error: unknown): unknown {
+  if (!(error instanceof FolderPathError)) return error;
+  const what = error.problem === 'link' ? 'is a symbolic link' : error.problem === 'missing' ? 'does not exist' : 'is not a folder';
+  return new ConflictError(
+    `${JSON.stringify(error.path)} ${what}: Safehold restores only into real folders and never through a link (whoever owns the folder holding it could point it anywhere on the box). Put the folder itself there, then restore again. Nothing was restored.`,
+    { cause: error },
+  );
+}
+
+function ownerWords(path: string, uid: number, recorded: number | null): string {
+  return `${JSON.stringify(path)} is owned by user ${uid}, but the snapshot recorded ${recorded === null ? 'no such folder' : `user ${recorded}`} for it: Safehold restores only into folders owned by root or by their owner in the snapshot.`;
+}
+
 /**
- * Puts everything under `from` in place under `to`: a file or link replaces the one there in one
- * rename; a folder missing there is moved whole; an existing folder is merged. A folder where a
- * file is, or a file where a folder is, is left alone and reported in `problems`.
+ * The expected-owner rule for a folder on the box the files go into (or through): owned by root, or
+ * by the user restic gave its restored copy (the owner the snapshot recorded for it). Null when so.
  */
-async function mergeInto(from: Buffer, to: Buffer, problems: string[], signal: AbortSignal): Promise<void> {
+async function ownerProblem(step: TrailStep, stagedRoot: Buffer): Promise<string | null> {
+  if (step.uid === 0) return null;
+  const staged = await lstat(step.path === '/' ? stagedRoot : Buffer.concat([stagedRoot, Buffer.from(step.path)])).catch(() => null);
+  return staged?.isDirectory() && staged.uid === step.uid ? null : ownerWords(step.path, step.uid, staged?.uid ?? null);
+}
+
+/** rename(2) errors that mean the name was changed since it was looked at. */
+const CHANGED_MEANWHILE = new Set(['EISDIR', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST', 'ELOOP']);
+
+/**
+ * Puts everything under `from` (inside the private staging folder) in place in the folder `to`
+ * (held by descriptor): a file or link replaces the one there in one rename; a folder missing there
+ * is moved whole; an existing folder is opened without following a link and merged when its owner
+ * is as expected (`ownerProblem`). A folder where a file or link is, a file where a folder is, or a
+ * folder owned by someone else, or a name changed by someone while it is put in place, is left
+ * alone and reported in `problems`. Never writes into an existing file (a name is replaced by
+ * rename), so a hard link to someone else's file there is harmless.
+ */
+async function mergeInto(from: Buffer, to: Folder, problems: string[], signal: AbortSignal): Promise<void> {
   for (const entry of await readdir(from, { encoding: 'buffer', withFileTypes: true })) {
     signal.throwIfAborted();
     const name = entry.name as unknown as Buffer;
     const src = sub(from, name);
-    const dst = sub(to, name);
-    const there = await lstat(dst).catch(() => null);
+    const shownDst = join(to.path, name.toString('utf8'));
+    const put = () =>
+      move(src, to, name, problems, signal).catch((error: NodeJS.ErrnoException) => {
+        // Someone changed the name since it was looked at (a folder or a link where a file was…).
+        if (!(error instanceof FolderPathError) && !CHANGED_MEANWHILE.has(error.code ?? '')) throw error;
+        problems.push(`${JSON.stringify(shownDst)} changed while it was being put in place (${error instanceof FolderPathError ? error.problem : error.code}): left as it is`);
+      });
+    const there = await lstat(to.at(name)).catch(() => null);
     if (entry.isDirectory()) {
-      if (there === null) await move(src, dst);
-      else if (there.isDirectory()) await mergeInto(src, dst, problems, signal);
-      else problems.push(`${shown(dst)} is a file where the snapshot has a folder`);
+      if (there === null) await put();
+      else if (there.isDirectory()) {
+        const inner = await to.child(name).catch((error: unknown) => {
+          if (!(error instanceof FolderPathError)) throw error;
+          problems.push(`${JSON.stringify(shownDst)} is no longer a folder (${error.problem})`);
+          return null;
+        });
+        if (!inner) continue;
+        try {
+          const staged = await lstat(src);
+          if (inner.info.uid !== 0 && inner.info.uid !== staged.uid) problems.push(ownerWords(shownDst, inner.info.uid, staged.uid));
+          else await mergeInto(src, inner, problems, signal);
+        } finally {
+          await inner.close();
+        }
+      } else problems.push(`${JSON.stringify(shownDst)} is ${there.isSymbolicLink() ? 'a link (never followed)' : 'a file'} where the snapshot has a folder`);
     } else if (there?.isDirectory()) {
-      problems.push(`${shown(dst)} is a folder where the snapshot has a file`);
+      problems.push(`${JSON.stringify(shownDst)} is a folder where the snapshot has a file`);
     } else {
-      await move(src, dst);
+      await put();
     }
   }
 }
 
-/** rename(2); across filesystems (a disk mounted inside the source), a copy with the same metadata renamed into place. */
-async function move(src: Buffer, dst: Buffer): Promise<void> {
+/**
+ * `src` (in the staging folder) to `name` in `to`, by rename(2). Across filesystems (a disk mounted
+ * inside the source): a folder is made and merged into; a file is copied with its metadata into a
+ * new temporary name (O_EXCL: never into something put there) through its descriptor, then renamed.
+ */
+async function move(src: Buffer, to: Folder, name: Buffer, problems: string[], signal: AbortSignal): Promise<void> {
   try {
-    await rename(src, dst);
+    await rename(src, to.at(name));
+    return;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    const info = await lstat(src);
-    if (info.isDirectory()) {
-      await mkdir(dst, { mode: info.mode & 0o7777 });
-      const problems: string[] = [];
-      await mergeInto(src, dst, problems, new AbortController().signal);
-      await chown(dst, info.uid, info.gid).catch(() => undefined);
-      await utimes(dst, info.atime, info.mtime).catch(() => undefined);
-      if (problems.length > 0) throw new Error(problems.join('; '));
-      return;
-    }
-    const temp = Buffer.concat([dst, Buffer.from(`.safehold-tmp-${randomBytes(4).toString('hex')}`)]);
+  }
+  const info = await lstat(src);
+  if (info.isDirectory()) {
+    await mkdir(to.at(name), { mode: 0o700 }); // its own mode once it is filled
+    const made = await to.child(name);
     try {
-      if (info.isSymbolicLink()) await symlink(await readlink(src, { encoding: 'buffer' }), temp);
-      else {
-        await copyFile(src, temp);
-        await chmod(temp, info.mode & 0o7777);
-        await chown(temp, info.uid, info.gid).catch(() => undefined);
-        await utimes(temp, info.atime, info.mtime);
-        await syncPath(temp).catch(() => undefined);
-      }
-      await rename(temp, dst);
-    } catch (copyError) {
-      await rm(temp, { force: true });
-      throw copyError;
+      await mergeInto(src, made, problems, signal);
+      await made.handle.chown(info.uid, info.gid).catch(() => undefined);
+      await made.handle.chmod(info.mode & 0o7777);
+      await made.handle.utimes(info.atime, info.mtime).catch(() => undefined);
+    } finally {
+      await made.close();
     }
+    return;
+  }
+  const temp = to.at(Buffer.concat([name, Buffer.from(`.safehold-tmp-${randomBytes(4).toString('hex')}`)]));
+  try {
+    if (info.isSymbolicLink()) await symlink(await readlink(src, { encoding: 'buffer' }), temp);
+    else await copyInto(src, temp, info);
+    await rename(temp, to.at(name));
+  } catch (copyError) {
+    await unlink(temp).catch(() => undefined);
+    throw copyError;
+  }
+}
+
+/** A copy of the file `src` in a new file `dst` (created, never opened through a link), with `info`'s owner, mode and times, fsynced. */
+async function copyInto(src: Buffer, dst: Buffer, info: Stats): Promise<void> {
+  const out = await open(dst, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    const input = await open(src, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        for (let at = 0; at < bytesRead; ) at += (await out.write(buffer, at, bytesRead - at)).bytesWritten;
+      }
+    } finally {
+      await input.close();
+    }
+    await out.chown(info.uid, info.gid).catch(() => undefined);
+    await out.chmod(info.mode & 0o7777); // after chown, which clears set-id bits
+    await out.utimes(info.atime, info.mtime);
+    await out.sync();
+  } finally {
+    await out.close();
   }
 }

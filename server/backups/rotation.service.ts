@@ -28,6 +28,7 @@ import { describeForLog, type DriveView } from '../drives/drive.model.js';
 import type { DriveService } from '../drives/drive.service.js';
 import { ConflictError, InvalidInputError } from '../errors.js';
 import type { EventBus } from '../events.js';
+import { visibleText } from '../http/validate.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { JobDefinition, JobView } from '../jobs/job.model.js';
 import type { SecretStore } from '../settings/secrets.js';
@@ -44,10 +45,7 @@ export const REGISTER_JOB = 'rotation.register';
 export const RegisterBody = z
   .strictObject({
     driveId: z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'Not a drive id'),
-    name: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9 .-]{0,19}$/, 'Use 1 to 20 letters, digits, spaces, dots or dashes, starting with a letter or digit'),
+    name: visibleText().regex(/^[A-Za-z0-9][A-Za-z0-9 .-]{0,19}$/, 'Use 1 to 20 letters, digits, spaces, dots or dashes, starting with a letter or digit'),
     mode: z.enum(['keep', 'format']),
     confirm: z.string().max(40).optional(),
   })

@@ -14,12 +14,10 @@ import type { Clock } from '../../system/clock.js';
 import { inspectFolder } from '../../system/files.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import { visibleText } from '../http/validate.js';
 import type { Source, SourceRepository } from './source.repository.js';
 
-export const SourceName = z
-  .string()
-  .trim()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'Use 1 to 40 lower-case letters, digits, dot, dash or underscore, starting with a letter or digit');
+export const SourceName = visibleText().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'Use 1 to 40 lower-case letters, digits, dot, dash or underscore, starting with a letter or digit');
 
 const Exclude = z
   .string()

@@ -11,6 +11,7 @@
  *   safehold backups [--json] | run NAME   the rotation ledger, "am I protected?"; back up now
  *   safehold restore snapshots|ls|get|DRIVE …   restore from a plugged-in rotation drive (restore.command.ts)
  *   safehold recovery-kit [--json]      the recovery kit: every backup drive, its password, the restic commands
+ *   safehold unlock                     lift every login delay (after failed logins locked the admin out)
  *   safehold password | reset-password  set a new admin password; or remove it, printing a new setup code (password.command.ts)
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
@@ -28,10 +29,12 @@ import { loadConfig, parseFlags, type Config } from '../config.js';
 import { AlreadyRunningError, PortInUseError, SIMULATED_HOST_DIR, startService } from '../service.js';
 import type { StatusView } from '../status/status.service.js';
 import { SimulatedHost, UnknownSimulatedDiskError } from '../../system/drives/simulated-host.js';
+import { toolsPath } from '../../system/tools.js';
 import { localRequest, NoServiceError, waitForJob } from './local-client.js';
 import { smartAssessCommand } from './smart-assess.command.js';
 import { restoreCommand } from './restore.command.js';
 import { recoveryKitCommand } from './recovery-kit.command.js';
+import { printable } from './printable.js';
 import { passwordCommand, resetPasswordCommand } from './password.command.js';
 
 const USAGE = `Usage: safehold <command> [options]
@@ -64,6 +67,7 @@ Commands:
                         download one file of a snapshot (FILE must not exist; "-": standard output)
   recovery-kit [--json] the recovery kit to print and keep safe: every backup drive, its
                         password and the restic commands to restore without this box
+  unlock                lift every login delay (failed logins from elsewhere locked you out)
   password              set a new admin password (asked twice without echo, or the first line of
                         standard input); every session of the admin page ends
   reset-password        forgot it? remove the admin password, end every session and print a new
@@ -77,6 +81,7 @@ Options (all commands):
   --listen ADDR         address to listen on (SAFEHOLD_LISTEN; default 0.0.0.0)
   --hosts A,B           extra host names the page is reached by (SAFEHOLD_HOSTS)
   --simulate            serve the simulated host instead of real disks (SAFEHOLD_SIMULATE=1)
+  --trusted-proxy A,B   HTTPS reverse proxies whose X-Forwarded-For/-Proto count (SAFEHOLD_TRUSTED_PROXY)
 `;
 
 class UsageError extends Error {}
@@ -103,6 +108,13 @@ export async function main(argv: string[]): Promise<number> {
       return restoreCommand(loadConfig(flags), more, json);
     case 'recovery-kit':
       return recoveryKitCommand(loadConfig(flags), more, json);
+    case 'unlock': {
+      const res = await localRequest(loadConfig(flags).dataDir, 'POST', '/login-delays/unlock');
+      if (res.status !== 200) throw new Error(refusal(res));
+      const { addresses: a, accounts: n } = res.body as { addresses: number; accounts: number };
+      process.stdout.write(`Login delays lifted: ${a} address${a === 1 ? '' : 'es'} and ${n} account${n === 1 ? '' : 's'} start counting failures again.\n`);
+      return 0;
+    }
     case 'password':
     case 'reset-password':
       return (command === 'password' ? passwordCommand : resetPasswordCommand)(loadConfig(flags), more, process);
@@ -125,6 +137,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config): Promise<number> {
+  // What libraries start by themselves (drivelist runs lsblk) comes from the tools path too, like
+  // everything the command runner starts (system/tools.ts).
+  process.env.PATH = toolsPath();
   const service = await startService(config);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -151,8 +166,8 @@ async function status(config: Config, json: boolean): Promise<number> {
   }
   const mark = { ok: 'OK', attention: 'ATTENTION', problem: 'PROBLEM' }[body.overall];
   const lines = [
-    `${mark}: ${body.headline}`,
-    `Box: ${body.box.hostname}, Safehold ${body.box.version}${body.box.simulated ? ' (simulated host)' : ''}, data in ${body.box.dataDir}`,
+    `${mark}: ${printable(body.headline)}`,
+    `Box: ${printable(body.box.hostname)}, Safehold ${body.box.version}${body.box.simulated ? ' (simulated host)' : ''}, data in ${printable(body.box.dataDir)}`,
     `Drives: ${body.drives.connected} connected (${body.drives.system} system, ${body.drives.unassigned} unassigned)`,
     `Jobs: ${body.jobs.running} running, ${body.jobs.queued} queued`,
     ...body.features.filter((f) => !f.available).map((f) => `Unavailable: ${f.name}: ${f.reason}. Fix: ${f.fix}`),
@@ -170,12 +185,12 @@ async function drives(config: Config, json: boolean): Promise<number> {
   if (body.drives.length === 0) process.stdout.write('No drives connected.\n');
   for (const d of body.drives) {
     const health = d.health ? `${d.health.verdict}${d.health.state === 'asleep' ? ' (asleep)' : ''}` : 'not read';
-    process.stdout.write(`${d.name.padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${d.role.padEnd(11)} ${health.padEnd(18)} ${d.displayName}\n`);
-    if (d.health && d.health.verdict !== 'healthy' && d.health.headline) process.stdout.write(`  ${d.health.headline}\n`);
+    process.stdout.write(`${printable(d.name).padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${d.role.padEnd(11)} ${health.padEnd(18)} ${printable(d.displayName)}\n`);
+    if (d.health && d.health.verdict !== 'healthy' && d.health.headline) process.stdout.write(`  ${printable(d.health.headline)}\n`);
     for (const p of d.partitions) {
-      const where = p.mountpoints.length ? `on ${p.mountpoints.join(', ')}` : 'not mounted';
+      const where = p.mountpoints.length ? `on ${p.mountpoints.map(printable).join(', ')}` : 'not mounted';
       const free = p.freeBytes === null ? '' : `, ${formatSize(p.freeBytes)} free`;
-      process.stdout.write(`  ${p.name.padEnd(12)} ${formatSize(p.sizeBytes).padStart(8)}  ${(p.fsType ?? 'no filesystem').padEnd(8)} ${p.label ?? ''} ${where}${free}\n`);
+      process.stdout.write(`  ${printable(p.name).padEnd(12)} ${formatSize(p.sizeBytes).padStart(8)}  ${(p.fsType ?? 'no filesystem').padEnd(8)} ${printable(p.label ?? '')} ${where}${free}\n`);
     }
   }
   return 0;
@@ -187,7 +202,7 @@ async function sourcesCommand(config: Config, args: string[], json: boolean): Pr
     const body = await getJson<{ sources: Source[] }>(config, '/sources');
     if (json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     else if (body.sources.length === 0) process.stdout.write('No sources yet. Add one with "safehold sources add NAME PATH".\n');
-    else for (const src of body.sources) process.stdout.write(`${src.name.padEnd(16)} ${src.path}${src.excludes.length ? `  (excluding ${src.excludes.join(', ')})` : ''}\n`);
+    else for (const src of body.sources) process.stdout.write(`${printable(src.name).padEnd(16)} ${printable(src.path)}${src.excludes.length ? `  (excluding ${src.excludes.map(printable).join(', ')})` : ''}\n`);
     return 0;
   }
   if (action === 'add') {
@@ -204,13 +219,13 @@ async function sourcesCommand(config: Config, args: string[], json: boolean): Pr
     if (!name || !path || positional.length > 2) throw new UsageError('Use "safehold sources add NAME PATH [--exclude PATTERN]...".');
     const res = await localRequest(config.dataDir, 'POST', '/sources', { name, path: resolve(path), excludes });
     if (res.status !== 201) throw new Error(refusal(res));
-    process.stdout.write(`Source "${name}" added: ${(res.body as Source).path}\n`);
+    process.stdout.write(`Source "${printable(name)}" added: ${printable((res.body as Source).path)}\n`);
     return 0;
   }
   if (action === 'remove' && rest.length === 1) {
     const res = await localRequest(config.dataDir, 'DELETE', `/sources/${encodeURIComponent(rest[0]!)}`);
     if (res.status !== 204) throw new Error(refusal(res));
-    process.stdout.write(`Source "${rest[0]}" removed; its backups are kept.\n`);
+    process.stdout.write(`Source "${printable(rest[0]!)}" removed; its backups are kept.\n`);
     return 0;
   }
   throw new UsageError('Use "safehold sources", "safehold sources add NAME PATH [--exclude PATTERN]..." or "safehold sources remove NAME".');
@@ -222,7 +237,7 @@ async function rotationCommand(config: Config, args: string[], json: boolean): P
     const body = await getJson<{ drives: RotationView[] }>(config, '/rotation/drives');
     if (json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     else if (body.drives.length === 0) process.stdout.write('No rotation drives yet. Add one with "safehold rotation add DEVICE --name A".\n');
-    else for (const d of body.drives) process.stdout.write(`${d.name.padEnd(6)} ${d.connected ? 'plugged in ' : 'away      '} ${d.model ?? ''} ${d.serial ?? ''}  registered ${d.registeredAt.slice(0, 10)}\n`);
+    else for (const d of body.drives) process.stdout.write(`${printable(d.name).padEnd(6)} ${d.connected ? 'plugged in ' : 'away      '} ${printable(d.model ?? '')} ${printable(d.serial ?? '')}  registered ${d.registeredAt.slice(0, 10)}\n`);
     return 0;
   }
   if (action !== 'add') throw new UsageError('Use "safehold rotation" or "safehold rotation add DEVICE --name NAME [--format --yes]".');
@@ -245,7 +260,7 @@ async function rotationCommand(config: Config, args: string[], json: boolean): P
   const res = await localRequest(config.dataDir, 'POST', '/rotation/drives', { driveId: drive.id, name, mode: format ? 'format' : 'keep', ...(format ? { confirm: name } : {}) });
   if (res.status !== 202) throw new Error(refusal(res));
   const job = (res.body as { job: { id: number } }).job;
-  process.stdout.write(`Registering ${drive.displayName} as rotation drive ${name}…\n`);
+  process.stdout.write(`Registering ${printable(drive.displayName)} as rotation drive ${printable(name)}…\n`);
   return waitForJobMessage(config, job.id);
 }
 
@@ -259,16 +274,16 @@ async function backupsCommand(config: Config, args: string[], json: boolean): Pr
       return 0;
     }
     const day = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : 'never');
-    const lines = [`${protection.level.toUpperCase()}: ${protection.headline}`];
+    const lines = [`${protection.level.toUpperCase()}: ${printable(protection.headline)}`];
     if (protection.recoveryKitNeeded) lines.push('Save the recovery kit: safehold recovery-kit');
     for (const d of drives) {
       lines.push(
-        `Drive ${d.name}: ${d.state}${d.connected ? '' : ` since ${day(d.awaySince)}`}; last good backup ${day(d.lastGoodBackupAt)}; ` +
+        `Drive ${printable(d.name)}: ${d.state}${d.connected ? '' : ` since ${day(d.awaySince)}`}; last good backup ${day(d.lastGoodBackupAt)}; ` +
           `${d.snapshotCount} snapshots${d.oldestSnapshotAt ? ` (${day(d.oldestSnapshotAt)} to ${day(d.newestSnapshotAt)})` : ''}` +
           `${d.freeBytes !== null ? `; ${formatSize(d.freeBytes)} free` : ''}${d.fullBy ? `, full by ${d.fullBy.slice(0, 10)}` : ''}`,
       );
-      if (d.lastRun?.message) lines.push(`  last run: ${d.lastRun.message}`);
-      if (d.pruneSuspended) lines.push(`  retention suspended: ${d.pruneSuspended.reason}`);
+      if (d.lastRun?.message) lines.push(`  last run: ${printable(d.lastRun.message)}`);
+      if (d.pruneSuspended) lines.push(`  retention suspended: ${printable(d.pruneSuspended.reason)}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
@@ -276,11 +291,11 @@ async function backupsCommand(config: Config, args: string[], json: boolean): Pr
   if (action === 'run' && name && extra.length === 0) {
     const { drives } = await getJson<{ drives: LedgerEntry[] }>(config, '/backups/ledger');
     const drive = drives.find((d) => d.name.toLowerCase() === name.toLowerCase());
-    if (!drive) throw new InvalidInputError(`There is no rotation drive called ${name}.`);
+    if (!drive) throw new InvalidInputError(`There is no rotation drive called ${printable(name)}.`);
     const res = await localRequest(config.dataDir, 'POST', `/backups/drives/${encodeURIComponent(drive.driveId)}/run`);
     if (res.status !== 202) throw new Error(refusal(res));
     const job = (res.body as { job: { id: number } }).job;
-    process.stdout.write(`Backing up onto drive ${drive.name}…\n`);
+    process.stdout.write(`Backing up onto drive ${printable(drive.name)}…\n`);
     return waitForJobMessage(config, job.id);
   }
   throw new UsageError('Use "safehold backups [--json]" or "safehold backups run NAME".');
@@ -289,14 +304,14 @@ async function backupsCommand(config: Config, args: string[], json: boolean): Pr
 /** Waits for a job to end and prints its message; exit status 0 when it succeeded. */
 async function waitForJobMessage(config: Config, id: number): Promise<number> {
   const job = await waitForJob(config.dataDir, id);
-  process.stdout.write(`${job.message ?? job.state}\n`);
+  process.stdout.write(`${printable(job.message ?? job.state)}\n`);
   return job.state === 'succeeded' ? 0 : 1;
 }
 
 /** The service's words for a refusal. */
 function refusal(res: { status: number; body: unknown }): string {
   const error = (res.body as { error?: { message?: string } } | null)?.error;
-  return error?.message ?? `The service answered ${res.status}.`;
+  return error?.message ? printable(error.message) : `The service answered ${res.status}.`;
 }
 
 async function demo(config: Config, args: string[]): Promise<number> {
@@ -305,7 +320,7 @@ async function demo(config: Config, args: string[]): Promise<number> {
   if (action === 'list') {
     const { disks } = await host.readDisks();
     if (disks.length === 0) process.stdout.write('The simulated host has no disks yet: start it once with "make demo".\n');
-    for (const d of disks) process.stdout.write(`${d.name.padEnd(12)} ${d.plugged ? 'plugged in' : 'unplugged '}  ${formatSize(d.sizeBytes).padStart(8)}  ${d.model ?? ''}\n`);
+    for (const d of disks) process.stdout.write(`${printable(d.name).padEnd(12)} ${d.plugged ? 'plugged in' : 'unplugged '}  ${formatSize(d.sizeBytes).padStart(8)}  ${printable(d.model ?? '')}\n`);
     return 0;
   }
   if ((action === 'plug' || action === 'unplug') && name) {

@@ -27,6 +27,7 @@ import { InvalidInputError } from '../errors.js';
 import type { JobView } from '../jobs/job.model.js';
 import { SOCKET_FILE } from '../service.js';
 import { localRequest, NoServiceError, waitForJob } from './local-client.js';
+import { printable } from './printable.js';
 
 const USAGE = [
   'Use one of:',
@@ -114,12 +115,12 @@ async function listSnapshots(dataDir: string, driveName: string, source: string 
     return 0;
   }
   if (snapshots.length === 0) {
-    process.stdout.write(`No snapshots${source ? ` of ${source}` : ''} on drive ${drive.name}.\n`);
+    process.stdout.write(`No snapshots${source ? ` of ${printable(source)}` : ''} on drive ${printable(drive.name)}.\n`);
     return 0;
   }
   for (const s of snapshots) {
     const size = s.bytes === null ? '' : `  ${s.files ?? '?'} files, ${formatSize(s.bytes)}`;
-    process.stdout.write(`${s.shortId}  ${s.time.slice(0, 19).replace('T', ' ')}  ${s.source.padEnd(12)} ${s.paths.map(printable).join(', ')}${size}${s.suspicious ? `  SUSPICIOUS: ${s.suspicious}` : ''}\n`);
+    process.stdout.write(`${s.shortId}  ${s.time.slice(0, 19).replace('T', ' ')}  ${printable(s.source).padEnd(12)} ${s.paths.map(printable).join(', ')}${size}${s.suspicious ? `  SUSPICIOUS: ${printable(s.suspicious)}` : ''}\n`);
   }
   return 0;
 }
@@ -133,7 +134,7 @@ async function ls(dataDir: string, driveName: string, snapshotWord: string, path
     process.stdout.write(`${JSON.stringify(listing, null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`${printable(listing.path)}  (drive ${drive.name}, snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)})\n`);
+  process.stdout.write(`${printable(listing.path)}  (drive ${printable(drive.name)}, snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)})\n`);
   if (listing.entries.length === 0) process.stdout.write('  (empty folder)\n');
   for (const e of listing.entries) {
     const size = e.type === 'file' && e.size !== null ? formatSize(e.size) : '';
@@ -149,7 +150,7 @@ async function restoreFiles(dataDir: string, driveName: string, snapshotWord: st
   const paths = pathWords.map((p) => inSnapshot(snapshot, p));
   const body = original ? { paths, target: 'original', overwrite: true } : { paths, target: 'beside' };
   const started = (await call(dataDir, 'POST', `${snapshotRoute(drive, snapshot)}/restore`, body, 202)) as { job: JobView; folder: string };
-  if (!json) process.stdout.write(`Restoring from drive ${drive.name} (snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)}) ${original ? 'over the files in' : 'into'} ${printable(started.folder)}…\n`);
+  if (!json) process.stdout.write(`Restoring from drive ${printable(drive.name)} (snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)}) ${original ? 'over the files in' : 'into'} ${printable(started.folder)}…\n`);
   let said = '';
   const job = await waitForJob(
     dataDir,
@@ -157,14 +158,14 @@ async function restoreFiles(dataDir: string, driveName: string, snapshotWord: st
     (running) => {
       const now = running.progress.current ?? '';
       if (!json && now && now !== said) {
-        process.stdout.write(`  ${now}\n`);
+        process.stdout.write(`  ${printable(now)}\n`);
         said = now;
       }
     },
     500,
   );
   if (json) process.stdout.write(`${JSON.stringify({ job, folder: started.folder }, null, 2)}\n`);
-  else process.stdout.write(`${job.message ?? job.state}\n`);
+  else process.stdout.write(`${printable(job.message ?? job.state)}\n`);
   return job.state === 'succeeded' ? 0 : 1;
 }
 
@@ -196,7 +197,7 @@ async function get(dataDir: string, driveName: string, snapshotWord: string, pat
     await link(temp, file).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EEXIST' ? new Error(`${file} appeared meanwhile: choose another --output, nothing was written.`) : error;
     });
-    process.stdout.write(`Saved ${printable(path)} (${formatSize(size)}) from drive ${drive.name}, snapshot ${snapshot.shortId}, to ${file}\n`);
+    process.stdout.write(`Saved ${printable(path)} (${formatSize(size)}) from drive ${printable(drive.name)}, snapshot ${snapshot.shortId}, to ${printable(file)}\n`);
     return 0;
   } finally {
     await rm(temp, { force: true });
@@ -210,8 +211,8 @@ async function driveNamed(dataDir: string, name: string): Promise<RotationView> 
   const { drives } = (await call(dataDir, 'GET', '/rotation/drives', undefined, 200)) as { drives: RotationView[] };
   const drive = drives.find((d) => d.name === name) ?? drives.find((d) => d.name.toLowerCase() === name.toLowerCase());
   if (!drive) {
-    const names = drives.map((d) => d.name).join(', ');
-    throw usage(`There is no rotation drive called "${name}" (${names ? `the drives are ${names}` : 'none is registered yet'}).`);
+    const names = drives.map((d) => printable(d.name)).join(', ');
+    throw usage(`There is no rotation drive called "${printable(name)}" (${names ? `the drives are ${names}` : 'none is registered yet'}).`);
   }
   return drive;
 }
@@ -228,16 +229,16 @@ async function snapshotFor(dataDir: string, drive: RotationView, word: string, s
   const mine = all.filter((s) => source === null || s.source === source);
   if (word === 'latest') {
     const sources = [...new Set(mine.map((s) => s.source))];
-    if (sources.length > 1) throw usage(`Drive ${drive.name} holds snapshots of several sources (${sources.join(', ')}): add --source NAME.`);
+    if (sources.length > 1) throw usage(`Drive ${printable(drive.name)} holds snapshots of several sources (${sources.map(printable).join(', ')}): add --source NAME.`);
     const newest = mine.at(-1);
-    if (!newest) throw new Error(`There are no snapshots${source ? ` of ${source}` : ''} on drive ${drive.name}.`);
+    if (!newest) throw new Error(`There are no snapshots${source ? ` of ${printable(source)}` : ''} on drive ${printable(drive.name)}.`);
     return newest;
   }
-  if (!/^[0-9a-f]{8,64}$/i.test(word)) throw usage(`"${word}" is not a snapshot: give its id (8 to 64 hex digits, as "safehold restore snapshots ${drive.name}" lists) or "latest".`);
+  if (!/^[0-9a-f]{8,64}$/i.test(word)) throw usage(`"${printable(word)}" is not a snapshot: give its id (8 to 64 hex digits, as "safehold restore snapshots ${printable(drive.name)}" lists) or "latest".`);
   const id = word.toLowerCase();
   const found = mine.filter((s) => s.id.startsWith(id));
   if (found.length > 1) throw usage(`The id ${word} matches ${found.length} snapshots: give more of it.`);
-  if (!found[0]) throw new Error(`There is no snapshot ${word}${source ? ` of ${source}` : ''} on drive ${drive.name}.`);
+  if (!found[0]) throw new Error(`There is no snapshot ${word}${source ? ` of ${printable(source)}` : ''} on drive ${printable(drive.name)}.`);
   return found[0];
 }
 
@@ -251,11 +252,6 @@ function inSnapshot(snapshot: SnapshotView, word: string): string {
 
 const snapshotRoute = (drive: RotationView, snapshot: SnapshotView) =>
   `/backups/drives/${encodeURIComponent(drive.driveId)}/snapshots/${encodeURIComponent(snapshot.id)}`;
-
-/** A name as it can be shown on one line: with control characters it is written JSON-quoted. */
-function printable(name: string): string {
-  return /[\x00-\x1f\x7f]/.test(name) ? JSON.stringify(name) : name;
-}
 
 async function call(dataDir: string, method: string, path: string, body: unknown, expected: number): Promise<unknown> {
   const res = await localRequest(dataDir, method, path, body);
@@ -275,7 +271,7 @@ function refusal(status: number, body: unknown): string {
   }
   const error = (parsed as { error?: { message?: string; advice?: string } } | null)?.error;
   if (!error?.message) return `The service answered ${status}.`;
-  return error.advice ? `${error.message} ${error.advice}` : error.message;
+  return printable(error.advice ? `${error.message} ${error.advice}` : error.message);
 }
 
 /** A GET over the local socket whose body is read as a stream (a file's bytes). */

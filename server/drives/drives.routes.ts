@@ -1,18 +1,16 @@
 /** Drive inventory routes (docs/api.md). */
 import { Router } from 'express';
 import { z } from 'zod';
-import { parseInput } from '../http/validate.js';
+import { parseInput, visibleText } from '../http/validate.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { DriveService } from './drive.service.js';
 import { INVENTORY_LOCK, REFRESH_JOB } from './drive.service.js';
 
 const NameBody = z.strictObject({
-  name: z
-    .string()
-    .trim()
+  name: visibleText()
     .min(1, 'Enter a name, or remove it')
     .max(40, 'Use at most 40 characters')
-    .regex(/^[^\u0000-\u001f\u007f<>]+$/, 'Use letters, digits, spaces and punctuation (no < or >)')
+    .regex(/^[^<>]+$/, 'Use letters, digits, spaces and punctuation (no < or >)')
     .nullable(),
 });
 

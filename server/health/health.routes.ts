@@ -2,13 +2,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { AlertSettingsInputSchema, type AlertService } from '../alerts/alert.service.js';
-import { parseInput } from '../http/validate.js';
+import { parseInput, visibleText } from '../http/validate.js';
 import { HealthSettingsInput, type HealthService } from './health.service.js';
 
 const DriveId = z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'Not a drive id');
 const CounterKey = z.string().regex(/^(ata|nvme|scsi):[a-z0-9_]+$/, 'Not a counter, e.g. "ata:199"');
 const SelfTestBody = z.strictObject({ kind: z.enum(['short', 'long']) });
-const AckBody = z.strictObject({ key: CounterKey, note: z.string().trim().max(200).nullable().optional() });
+const AckBody = z.strictObject({ key: CounterKey, note: visibleText('Notes').max(200).nullable().optional() });
 
 export function diskHealthRoutes(health: HealthService, alerts: AlertService): Router {
   const router = Router();

@@ -12,7 +12,8 @@
  *   after the other, staggered). Cancelling it aborts the test on the disk.
  * - Alerts: a verdict that changes (either way), a temperature over its limit, a bad-sector counter
  *   that grows, a failed self-test, an internal disk that goes missing or comes back.
- * - Schedules are cron expressions, validated (a bad one is refused with the field that is wrong).
+ * - Schedules are cron expressions, validated (a bad one is refused with the field that is wrong),
+ *   and refused when two runs come closer than the job's minimum (`SCHEDULE_MINIMUMS`).
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -27,7 +28,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { JobDefinition, JobView } from '../jobs/job.model.js';
-import { validateCron, type Scheduler } from '../jobs/scheduler.js';
+import { refuseTooFrequent, type Scheduler } from '../jobs/scheduler.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
 import { assess, healthCounters } from './assess.js';
 import type { Assessment, Reason, Verdict } from './health.model.js';
@@ -60,6 +61,16 @@ export const HealthSettingsInput = z.strictObject({
 const WATCHED_ATTRIBUTES = new Set([...ATA_COUNTER_RULES.map((r) => r.id), 194, 190]);
 const DAY_MS = 24 * 3600 * 1000;
 
+/**
+ * The least time between two runs of each schedule (docs/health.md, "Monitoring"), with the reason
+ * a person is given when a schedule is more frequent.
+ */
+export const SCHEDULE_MINIMUMS: Record<keyof HealthSettings, { minimumMs: number; rule: string }> = {
+  pollSchedule: { minimumMs: 5 * 60_000, rule: 'SMART reads must be at least 5 minutes apart (SMART changes slowly, and reading an idle disk can keep it from going to sleep)' },
+  shortTestSchedule: { minimumMs: DAY_MS, rule: 'Short self-tests must be at least a day apart' },
+  longTestSchedule: { minimumMs: 7 * DAY_MS, rule: 'Long self-tests must be at least a week apart (each reads the whole disk for hours)' },
+};
+
 export interface HealthServiceOptions {
   /** null when smartctl is not installed: nothing is read, and the page says why. */
   reader: SmartReader | null;
@@ -86,7 +97,7 @@ export class HealthService {
   start(): void {
     this.o.jobs.define(this.#pollJob());
     this.o.jobs.define(this.#selfTestJob());
-    this.#arm(this.settings());
+    this.#arm(this.#settingsWithinMinimums());
     this.o.bus.subscribe('inventory', ({ connected, disconnected }) => void this.#inventoryChanged(connected, disconnected));
   }
 
@@ -211,8 +222,29 @@ export class HealthService {
     return this.o.settings.get('health', SettingsSchema, DEFAULT_HEALTH_SETTINGS);
   }
 
+  /**
+   * The saved settings, with any schedule saved before the minimums existed (or written into the
+   * catalog by hand) that runs too often put back to its default, saved, and said in the activity log.
+   */
+  #settingsWithinMinimums(): HealthSettings {
+    const saved = this.settings();
+    const fixed = { ...saved };
+    for (const field of ['pollSchedule', 'shortTestSchedule', 'longTestSchedule'] as const) {
+      try {
+        refuseTooFrequent(saved[field], { ...SCHEDULE_MINIMUMS[field], path: field, from: this.o.clock.now() });
+      } catch (error) {
+        fixed[field] = DEFAULT_HEALTH_SETTINGS[field];
+        this.o.activity.record({ level: 'warning', kind: 'settings.health', message: `The saved schedule "${saved[field]}" was put back to "${fixed[field]}": ${(error as Error).message}` });
+      }
+    }
+    if (JSON.stringify(fixed) !== JSON.stringify(saved)) this.o.settings.put('health', fixed);
+    return fixed;
+  }
+
   saveSettings(input: HealthSettings): HealthSettings {
-    for (const field of ['pollSchedule', 'shortTestSchedule', 'longTestSchedule'] as const) validateCron(input[field], field);
+    for (const field of ['pollSchedule', 'shortTestSchedule', 'longTestSchedule'] as const) {
+      refuseTooFrequent(input[field], { ...SCHEDULE_MINIMUMS[field], path: field, from: this.o.clock.now() });
+    }
     this.o.settings.put('health', input);
     this.#arm(input);
     this.o.activity.record({ level: 'info', kind: 'settings.health', message: `Health schedules saved: read ${input.pollSchedule}, short test ${input.shortTestSchedule}, long test ${input.longTestSchedule}.` });

@@ -35,7 +35,7 @@ import { healthRoutes, statusRoutes } from '../status/status.routes.js';
 import type { StatusService } from '../status/status.service.js';
 import { apiNotFound, errorHandler } from './error-handler.js';
 import type { EventStreams } from './events.routes.js';
-import { csrfCheck, hostCheck, securityHeaders } from './security.js';
+import { csrfCheck, hostCheck, noStore, securityHeaders } from './security.js';
 
 export interface ApiDeps {
   auth: AuthService;
@@ -85,10 +85,17 @@ function base(): Express {
   return app;
 }
 
-export function lanApp(deps: ApiDeps, options: { uiDir: string; allowedHosts: readonly string[] }): Express {
+/**
+ * `trustedProxies`: addresses (or subnets) of reverse proxies whose X-Forwarded-For and
+ * X-Forwarded-Proto are believed (the client is the right-most hop that is not one of them); empty:
+ * forwarded headers are ignored.
+ */
+export function lanApp(deps: ApiDeps, options: { uiDir: string; allowedHosts: readonly string[]; trustedProxies: readonly string[] }): Express {
   const app = base();
+  app.set('trust proxy', options.trustedProxies.length ? [...options.trustedProxies] : false);
+  app.use('/api/v1', noStore());
+  app.use(securityHeaders()); // first, so refusals carry the headers too
   app.use(hostCheck(options.allowedHosts));
-  app.use(securityHeaders());
 
   const api = Router();
   api.use(express.json({ limit: BODY_LIMIT }));
@@ -106,6 +113,7 @@ export function lanApp(deps: ApiDeps, options: { uiDir: string; allowedHosts: re
 
 export function localApp(deps: ApiDeps): Express {
   const app = base();
+  app.use('/api/v1', noStore());
   const api = Router();
   api.use(express.json({ limit: BODY_LIMIT }));
   api.use(healthRoutes(deps.version, deps.startedAt));
@@ -117,10 +125,18 @@ export function localApp(deps: ApiDeps): Express {
   return app;
 }
 
-/** The built admin page; any other GET path gets index.html (the page routes on the client). */
+/**
+ * The built admin page; any other GET path gets index.html (the page routes on the client). Source
+ * maps are never served (the build makes none; one left in the folder gets 404): they would hand
+ * out the page's source for nothing the box needs.
+ */
 function uiRoutes(uiDir: string): RequestHandler {
   const index = join(uiDir, 'index.html');
   const router = Router();
+  router.use((req, res, next) => {
+    if (!req.path.endsWith('.map')) return next();
+    res.status(404).type('text/plain').send('Not found.');
+  });
   router.use(express.static(uiDir, { index: false, maxAge: '1h', immutable: false }));
   router.get(/.*/, (_req, res) => {
     if (!existsSync(index)) {

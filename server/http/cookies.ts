@@ -21,7 +21,10 @@ export function readCookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** HttpOnly, SameSite=Strict, Path=/; Secure when the page was reached over HTTPS. */
+/**
+ * HttpOnly, SameSite=Strict, Path=/; Secure when the page was reached over HTTPS: directly, or through
+ * a trusted reverse proxy that says so in X-Forwarded-Proto (`req.secure` under lanApp's `trust proxy`).
+ */
 export function setCookie(req: Request, res: Response, name: string, value: string, maxAgeMs?: number): void {
   res.cookie(name, value, {
     httpOnly: true,

@@ -3,7 +3,9 @@
  * - Host: the name in the Host header must be one this box answers to, so a page on another site
  *   cannot reach the API through DNS rebinding;
  * - Origin and CSRF token on every state-changing call;
- * - security headers (helmet) with a Content-Security-Policy the admin page passes.
+ * - security headers (helmet) with a Content-Security-Policy the admin page passes, and
+ *   `X-Frame-Options: DENY` for browsers that predate `frame-ancestors`;
+ * - `Cache-Control: no-store` on every API answer (they hold the box's state and, for some, secrets).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
@@ -127,6 +129,15 @@ export function securityHeaders(): RequestHandler {
     },
     strictTransportSecurity: false,
     crossOriginEmbedderPolicy: false,
+    xFrameOptions: { action: 'deny' },
   });
+}
+
+/** `Cache-Control: no-store` on every answer, refusals and errors included (a route may not loosen it). */
+export function noStore(): RequestHandler {
+  return (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  };
 }
 

@@ -1,8 +1,9 @@
 /**
  * Sending e-mail: the adapter line of alerts. `send()` delivers one message with the owner's SMTP
  * settings or throws a `MailError` whose `kind` and `message` say what went wrong in words a person
- * understands (connection refused, authentication failed, certificate problem, timeout…), with
- * `advice` on what to check. Secrets (the SMTP password) never appear in an error or a log line.
+ * understands (no mail server answered, authentication failed, certificate problem…), with
+ * `advice` on what to check. Secrets (the SMTP password) never appear in an error or a log line,
+ * and neither does anything the other end said (its banner or reply text): see `explain()`.
  *
  * Two implementations: `SmtpMailTransport` (nodemailer, smtp-mail.adapter.ts) and
  * `OutboxMailTransport` (mail.sim.ts: writes each message to a folder, for the demo).
@@ -30,9 +31,9 @@ export interface MailMessage {
 }
 
 export type MailErrorKind =
-  | 'connection-refused'
+  /** Nothing that speaks SMTP answered: the port is closed, silent, or another program's (one kind on purpose). */
+  | 'no-mail-server'
   | 'host-not-found'
-  | 'timeout'
   | 'certificate'
   | 'tls-unavailable'
   | 'auth-failed'

@@ -1,8 +1,10 @@
 /**
  * `MailTransport` over SMTP with nodemailer. A connection is opened for each message (alerts are
  * rare; settings may change between two), with timeouts so a dead server cannot hold a job.
- * nodemailer's errors are translated into `MailError`s a person can act on.
+ * nodemailer's errors are translated into `MailError`s a person can act on, in Safehold's words,
+ * never the other end's (see `explain()`).
  */
+import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import { MailError, type MailMessage, type MailTransport, type SmtpSettings } from './mail.js';
 
@@ -31,7 +33,7 @@ export class SmtpMailTransport implements MailTransport {
       connectionTimeout: this.options.connectionTimeoutMs ?? 15_000,
       greetingTimeout: this.options.greetingTimeoutMs ?? 15_000,
       socketTimeout: this.options.socketTimeoutMs ?? 30_000,
-      tls: { rejectUnauthorized: true, servername: settings.host, ...(this.options.ca ? { ca: this.options.ca } : {}) },
+      tls: { rejectUnauthorized: true, ...(isIP(settings.host) ? {} : { servername: settings.host }), ...(this.options.ca ? { ca: this.options.ca } : {}) },
     });
     try {
       await transport.sendMail({ from: settings.from, to: settings.to, subject: message.subject, text: message.text, html: message.html });
@@ -45,53 +47,74 @@ export class SmtpMailTransport implements MailTransport {
 
 interface NodemailerError {
   code?: string;
+  /** The system's code under nodemailer's own (ECONNREFUSED under ESOCKET, ENOTFOUND under EDNS). */
+  originalCode?: string;
+  /** The SMTP step that failed: CONN, EHLO, STARTTLS, AUTH PLAIN, MAIL FROM, RCPT TO, DATA; API for nodemailer's own checks. */
   command?: string;
-  responseCode?: number;
-  response?: string;
-  message?: string;
-  cause?: { code?: string; message?: string };
+  responseCode?: number | false;
+  /** The addresses a server refused at RCPT TO. */
+  rejected?: string[];
+  cause?: { code?: string };
 }
 
 const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME|SIGNATURE|HOSTNAME/i;
 
-/** nodemailer's error → a MailError in words. Exported for tests of the wording. */
+/**
+ * nodemailer's error → a MailError in words. Exported for tests of the wording.
+ *
+ * Contract: the words are Safehold's own, chosen from the error's codes and the SMTP step that
+ * failed, never from what the other end said (its greeting, banner or reply text): the test button
+ * can be pointed at any host and port, and must not read out what answers there. The one thing
+ * taken from a mail server's reply is its three-digit code, after it greeted and spoke SMTP. A
+ * closed port, a silent one and one where something other than a mail server answers get the same
+ * words (`no-mail-server`): telling them apart would make the button a port scanner.
+ */
 export function explain(error: unknown, settings: SmtpSettings): MailError {
   const e = (error ?? {}) as NodemailerError;
-  const text = `${e.message ?? ''} ${e.cause?.message ?? ''}`;
-  const codes = `${e.code ?? ''} ${e.cause?.code ?? ''}`;
+  const codes = [e.code, e.originalCode, e.cause?.code].filter((c): c is string => typeof c === 'string');
   const where = `${settings.host}:${settings.port}`;
+  const reply = typeof e.responseCode === 'number' ? ` (reply ${e.responseCode})` : '';
   const make = (kind: MailError['kind'], message: string, advice: string) => new MailError(kind, message, advice, { cause: error });
 
-  if (/ECONNREFUSED/.test(codes + text)) {
-    return make('connection-refused', `The mail server ${where} refused the connection.`, 'Check the server name and port; is the mail server running and reachable from this box?');
-  }
-  if (/ENOTFOUND|EAI_AGAIN|EDNS/.test(codes + text)) {
+  if (codes.some((c) => /^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/.test(c))) {
     return make('host-not-found', `The mail server name "${settings.host}" could not be found.`, 'Check the spelling of the server name, and that this box has working DNS.');
   }
-  if (CERT_CODES.test(codes) || /certificate|self[- ]signed/i.test(text)) {
+  const certificate = codes.find((c) => CERT_CODES.test(c));
+  if (certificate) {
     return make(
       'certificate',
-      `The mail server ${where} showed a certificate this box does not trust (${(e.cause?.code ?? e.code ?? 'certificate problem').toString()}).`,
+      `The mail server ${where} showed a certificate this box does not trust (${certificate}).`,
       'Check that the server name matches the certificate, that the certificate is current, and that the security setting matches the port (TLS on 465, STARTTLS on 587).',
     );
   }
-  if (/ETIMEDOUT|timeout/i.test(codes + text)) {
-    return make('timeout', `The mail server ${where} did not answer in time.`, 'Check the port and the security setting: a TLS port spoken to in plain text (or the reverse) stays silent. A firewall may also drop the connection.');
-  }
-  if (e.code === 'EAUTH' && e.responseCode === undefined && /support/i.test(text)) {
-    return make('auth-failed', `The mail server ${where} offers no way to log in over this connection.`, 'Choose STARTTLS or TLS: most servers accept a password only over an encrypted connection.');
+  if (e.code === 'EAUTH' && e.command === 'API') {
+    return make('auth-required', `Logging in to ${where} as "${settings.user ?? ''}" needs a password, and no password is stored for these settings.`, 'Type the password again and save: a stored password is forgotten when the server, port, encryption or user name changes.');
   }
   if (e.code === 'EAUTH') {
-    return make('auth-failed', `The mail server ${where} refused the user name or password.`, 'Check the user name and password. Some providers need an app password instead of the account password.');
+    return make('auth-failed', `The mail server ${where} refused the user name or password${reply}.`, 'Check the user name and password. Some providers need an app password instead of the account password.');
   }
-  if (/STARTTLS|ETLS/i.test(codes + text)) {
-    return make('tls-unavailable', `The mail server ${where} does not offer STARTTLS.`, 'Choose TLS (usually port 465), or "none" for a relay on your own network.');
+  if (e.code === 'ETLS' && e.command === 'STARTTLS' && reply) {
+    return make('tls-unavailable', `The mail server ${where} does not offer STARTTLS.`, 'Choose TLS (usually port 465), or "none" for a relay on your own network that needs no login.');
   }
-  if (e.responseCode === 530 || /authentication required|auth.*required/i.test(e.response ?? '')) {
-    return make('auth-required', `The mail server ${where} wants a user name and password.`, 'Enter the user name and password of the mail account.');
+  if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') {
+    if (e.responseCode === 530) {
+      return make('auth-required', `The mail server ${where} wants a user name and password.`, 'Enter the user name and password of the mail account.');
+    }
+    const refused =
+      e.command === 'MAIL FROM' ? `the sender address ${settings.from}`
+      : e.command === 'RCPT TO' ? `the recipient${(e.rejected ?? settings.to).length === 1 ? '' : 's'} ${(e.rejected ?? settings.to).join(', ')}`
+      : e.command === 'DATA' ? 'the message'
+      : null;
+    if (refused) {
+      return make('rejected', `The mail server ${where} refused ${refused}${reply}.`, 'Check the sender and recipient addresses; many servers accept only their own accounts as sender.');
+    }
   }
-  if (e.code === 'EENVELOPE' || (e.responseCode !== undefined && e.responseCode >= 500)) {
-    return make('rejected', `The mail server ${where} refused the message: ${(e.response ?? e.message ?? '').trim()}`, 'Check the sender and recipient addresses; many servers accept only their own accounts as sender.');
+  if (e.command === 'API' || e.command === undefined) {
+    return make('other', `Sending through ${where} failed.`, 'Check the mail settings; the service log has the details.');
   }
-  return make('other', `Sending through ${where} failed: ${(e.message ?? String(error)).trim()}`, 'Check the mail settings.');
+  return make(
+    'no-mail-server',
+    `No mail server answered at ${where}.`,
+    'Check the server name and the port, and that the encryption setting matches the port (TLS on 465, STARTTLS on 587, none on 25): a mail server spoken to with the wrong one does not answer. Is it running, and reachable from this box?',
+  );
 }

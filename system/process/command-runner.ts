@@ -10,9 +10,13 @@
  *   installed), is killed by the timeout or the AbortSignal (`CommandAbortedError`), or prints more
  *   than `maxOutputBytes`.
  * - Errors carry the command line with secrets redacted and at most ~1000 bytes of output.
+ * - Programs are found on the runner's fixed tools path (system/tools.ts: `SAFEHOLD_TOOLS_PATH`'s
+ *   folders, then the system folders), never on the PATH the service inherited; the program gets
+ *   that same PATH (so what it starts in turn, like restic's `ssh`, comes from there too).
  */
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
+import { toolsPath } from '../tools.js';
 
 export interface CommandResult {
   exitCode: number;
@@ -27,7 +31,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Bytes written to the program's standard input, then closed. Default: nothing (stdin closed). */
   input?: string | Buffer;
-  /** Extra environment variables (merged over the service's own). */
+  /** Extra environment variables (merged over the service's own). `PATH` is always the runner's tools path. */
   env?: Record<string, string>;
   /** Working directory. Default: the service's. */
   cwd?: string;
@@ -124,7 +128,18 @@ export function outputTail(stdout: string, stderr: string, secrets: readonly str
   return text.length > MAX_DETAIL_BYTES ? `…${text.slice(-MAX_DETAIL_BYTES)}` : text;
 }
 
+export interface ProcessCommandRunnerOptions {
+  /** Folders programs are looked up in (`:`-separated), also the programs' PATH. Default `toolsPath()`, read once here. */
+  toolsPath?: string;
+}
+
 export class ProcessCommandRunner implements CommandRunner {
+  readonly #path: string;
+
+  constructor(options: ProcessCommandRunnerOptions = {}) {
+    this.#path = options.toolsPath ?? toolsPath();
+  }
+
   run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const { timeoutMs = 60_000, signal, input, env, cwd, secrets = [], maxOutputBytes = 64 * 1024 * 1024 } = options;
     const { onStdoutLine, collectStdout = true, killSignal = 'SIGTERM', killGraceMs = 2000 } = options;
@@ -137,7 +152,7 @@ export class ProcessCommandRunner implements CommandRunner {
       const child = spawn(command, [...args], {
         shell: false,
         cwd,
-        env: env ? { ...process.env, ...env } : process.env,
+        env: { ...process.env, ...env, PATH: this.#path },
         stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       });
       const out: Buffer[] = [];

@@ -48,7 +48,7 @@ import {
 
 export interface ResticAdapterOptions {
   runner: CommandRunner;
-  /** The restic program. Default `restic` (looked up on PATH). */
+  /** The restic program. Default `restic` (looked up on the runner's tools path, system/tools.ts). */
   binary?: string;
   /** GOMAXPROCS for restic. Default: cores − 1, at least 1 (one core stays with the service). */
   cpuLimit?: number;

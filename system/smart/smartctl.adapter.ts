@@ -47,7 +47,7 @@ export interface SmartctlAdapterOptions {
   runner: CommandRunner;
   /** Kill one smartctl call after this many milliseconds. Default 60 000 (a `-x` over USB takes seconds). */
   timeoutMs?: number;
-  /** The program to run. Default `smartctl` (looked up on PATH: tests put a stand-in first). */
+  /** The program to run. Default `smartctl` (looked up on the runner's tools path, system/tools.ts: tests put a stand-in first). */
   command?: string;
   /** Bridge types to try, in order. Default `USB_BRIDGE_TYPES`. */
   bridgeTypes?: readonly string[];

@@ -36,7 +36,7 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     smtpPort = smtp.port;
     svc = await startServiceProcess({
       simulate: false,
-      env: { PATH: `${join(ROOT, 'test', 'fixtures', 'bin')}:${process.env.PATH}`, SAFEHOLD_SMARTCTL_SCENARIO: scenario },
+      env: { SAFEHOLD_TOOLS_PATH: join(ROOT, 'test', 'fixtures', 'bin'), SAFEHOLD_SMARTCTL_SCENARIO: scenario },
     });
     browser = await launchBrowser();
     page = await browser.context.newPage();
@@ -103,7 +103,7 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     const result = page.getByTestId('test-email-result');
     await result.waitFor();
     assert.equal(await result.getAttribute('data-ok'), 'false');
-    assert.match(await result.innerText(), /refused the connection/);
+    assert.match(await result.innerText(), /No mail server answered at 127\.0\.0\.1:\d+\./);
 
     await page.getByTestId('smtp-port').fill(String(smtpPort));
     await page.getByTestId('alerts-save').click();
@@ -111,6 +111,19 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     await page.locator('[data-testid="test-email-result"][data-ok="true"]').waitFor({ timeout: 10_000 });
     assert.ok(subjects().some((s) => /test/i.test(s)), `a test mail arrived (${subjects().join(' | ')})`);
     await page.screenshot({ path: join(ARTIFACTS, 'settings-alerts.png'), fullPage: true });
+
+    // a stored password belongs to its server: changing the server says it will be forgotten
+    await page.getByTestId('smtp-user').fill('box');
+    await page.getByTestId('smtp-password').fill('mailbox-password');
+    await page.getByTestId('alerts-save').click();
+    await page.locator('#smtp-password-hint').filter({ hasText: /A password is stored/ }).waitFor();
+    await page.getByTestId('smtp-host').fill('localhost');
+    await page.locator('#smtp-password-hint').filter({ hasText: /type it again, or it is forgotten/ }).waitFor();
+    // and a login in plain text is refused for a server off the box, beside the encryption field
+    await page.getByTestId('smtp-host').fill('192.168.1.10');
+    await page.getByTestId('smtp-password').fill('mailbox-password');
+    await page.getByTestId('alerts-save').click();
+    await page.getByTestId('smtp-security-error').filter({ hasText: /plain text/ }).waitFor();
   });
 
   it('protects a folder from the Settings page, and refuses one that does not exist', async () => {

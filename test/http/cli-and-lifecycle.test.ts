@@ -4,26 +4,11 @@
  * next start finds.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { Browserish, CLI, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
-
-const exec = promisify(execFile);
-
-/** Run `safehold ARGS`; resolves with exit code and output whatever the code. */
-async function safehold(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { Browserish, safehold, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 
 describe('the command line', () => {
   let svc: ServiceProcess;
@@ -39,7 +24,7 @@ describe('the command line', () => {
     assert.equal(body.box.simulated, true);
     assert.ok(['ok', 'attention', 'problem'].includes(body.overall));
 
-    const drives = await safehold(['drives', '--json'], { SAFEHOLD_DATA: svc.dataDir });
+    const drives = await safehold(['drives', '--json'], { env: { SAFEHOLD_DATA: svc.dataDir } });
     assert.equal(drives.code, 0, drives.stderr);
     const list = JSON.parse(drives.stdout).drives as { name: string; role: string; partitions: unknown[] }[];
     assert.deepEqual(list.map((d) => d.name), ['mmcblk0', 'sda', 'sdb', 'usb-a']);

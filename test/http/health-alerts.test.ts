@@ -1,6 +1,6 @@
 /**
  * Disk health end to end, on the real service with its real smartctl adapter: a stand-in `smartctl`
- * first on PATH replays captured outputs (the disks of this machine answer as the captured drives),
+ * first on the tools path (SAFEHOLD_TOOLS_PATH) replays captured outputs (the disks of this machine answer as the captured drives),
  * and a real SMTP server receives the alert. A disk that degrades sends one mail with its reasons;
  * checking again sends nothing; recovering sends "back to healthy"; a sleeping disk is not woken.
  */
@@ -46,7 +46,7 @@ describe('disk health: monitoring and alert e-mail', () => {
     mails = smtp.received;
     svc = await startServiceProcess({
       simulate: false,
-      env: { PATH: `${STANDIN_DIR}:${process.env.PATH}`, SAFEHOLD_SMARTCTL_SCENARIO: scenario, SAFEHOLD_SMARTCTL_LOG: callLog },
+      env: { SAFEHOLD_TOOLS_PATH: STANDIN_DIR, SAFEHOLD_SMARTCTL_SCENARIO: scenario, SAFEHOLD_SMARTCTL_LOG: callLog },
     });
     admin = new Browserish(svc.base);
     await admin.setup(svc.dataDir);
@@ -99,8 +99,8 @@ describe('disk health: monitoring and alert e-mail', () => {
     assert.equal(ok.json.smtp.passwordSet, false);
     const refused = await admin.post('/settings/alerts/test');
     assert.equal(refused.status, 502);
-    assert.equal(refused.json.error.kind, 'connection-refused');
-    assert.match(refused.json.error.message, /refused the connection/);
+    assert.equal(refused.json.error.kind, 'no-mail-server');
+    assert.match(refused.json.error.message, /No mail server answered/);
 
     const settings = await admin.request('PUT', '/settings/alerts', {
       enabled: true,

@@ -13,6 +13,7 @@ import { ProcessCommandRunner, type CommandRunner } from '../../system/process/c
 import { decodeExitStatus } from '../../system/smart/exit-status.js';
 import { interpretRead, parseScan, selfTestProgressFrom, SmartctlAdapter, USB_BRIDGE_TYPES } from '../../system/smart/smartctl.adapter.js';
 import { SimulatedSmartReader } from '../../system/smart/smartctl.sim.js';
+import { toolsPath } from '../../system/tools.js';
 
 // Compiled to dist/test/medium/: the stand-in and the fixtures stay in the source tree.
 const standInDir = fileURLToPath(new URL('../../../test/fixtures/bin/', import.meta.url));
@@ -21,15 +22,15 @@ const capture = (name: string): unknown => JSON.parse(readFileSync(join(captures
 
 type Scenario = Record<string, Record<string, { file?: string; exit?: number; stdout?: string }>>;
 
-/** A temp folder with a scenario and an invocation log, and an adapter whose runner sees the stand-in first on PATH. */
+/** A temp folder with a scenario and an invocation log, and an adapter whose runner finds the stand-in first (its tools path). */
 function standIn(scenario: Scenario, options: { timeoutMs?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'safehold-smartctl-'));
   const scenarioFile = join(dir, 'scenario.json');
   const logFile = join(dir, 'calls.log');
   writeFileSync(scenarioFile, JSON.stringify(scenario));
   writeFileSync(logFile, '');
-  const real = new ProcessCommandRunner();
-  const env = { PATH: `${standInDir}${delimiter}${process.env.PATH ?? ''}`, SAFEHOLD_SMARTCTL_SCENARIO: scenarioFile, SAFEHOLD_SMARTCTL_LOG: logFile };
+  const real = new ProcessCommandRunner({ toolsPath: `${standInDir}${delimiter}${toolsPath()}` });
+  const env = { SAFEHOLD_SMARTCTL_SCENARIO: scenarioFile, SAFEHOLD_SMARTCTL_LOG: logFile };
   const runner: CommandRunner = { run: (command, args, runOptions) => real.run(command, args, { ...runOptions, env }) };
   return {
     adapter: new SmartctlAdapter({ runner, timeoutMs: options.timeoutMs }),

@@ -14,10 +14,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { ProcessCommandRunner } from '../../system/process/command-runner.js';
-import { ResticAdapter } from '../../system/restic/restic.adapter.js';
 import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { bytesPath, describeTree, HOSTILE, makeHostileTree } from '../testing/restic.js';
+import { allJobsSettled, driveWithSnapshot, settledJob } from '../testing/restore.js';
 import { Browserish, CLI, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 
 const run = promisify(execFile);
@@ -39,8 +38,6 @@ interface Entry {
   nameIsExact: boolean;
 }
 
-const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
-
 describe('restoring from a rotation drive', { skip }, () => {
   let svc: ServiceProcess;
   let admin: Browserish;
@@ -60,12 +57,8 @@ describe('restoring from a rotation drive', { skip }, () => {
       (e: { code: number; stdout: Buffer; stderr: Buffer }) => ({ code: e.code, stdout: e.stdout.toString(), stderr: e.stderr.toString() }),
     );
   const jobs = async () => (await admin.get('/jobs?limit=500')).json.jobs as Job[];
-  const settled = async (id: number) =>
-    (await waitFor(async () => {
-      const job = (await admin.get(`/jobs/${id}`)).json as Job;
-      return FINISHED.includes(job.state) ? job : null;
-    }, 120_000, `job ${id}`)).value;
-  const allSettled = () => waitFor(async () => (await jobs()).every((j) => FINISHED.includes(j.state)), 180_000, 'every job to end');
+  const settled = (id: number) => settledJob<Job>(admin, id);
+  const allSettled = () => allJobsSettled(admin);
   const ls = (path?: string, snap = shortId) => admin.get(`${base}/snapshots/${snap}/ls${path === undefined ? '' : `?path=${encodeURIComponent(path)}`}`);
   const restore = (body: unknown) => admin.post(`${base}/snapshots/${shortId}/restore`, body);
   const download = (path: string) => fetch(`${svc.base}/api/v1${base}/snapshots/${shortId}/download?path=${encodeURIComponent(path)}`, { headers: { cookie: [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
@@ -81,31 +74,11 @@ describe('restoring from a rotation drive', { skip }, () => {
     admin = new Browserish(svc.base);
     await admin.setup(svc.dataDir);
 
-    // Drive A, registered through the API (keeping its filesystem).
-    const { value: drive } = await waitFor(async () => ((await admin.get('/drives')).json.drives as Array<{ id: string; path: string }>).find((d) => d.path === disk.device), 10_000, 'the loop disk in the inventory');
-    driveId = drive.id;
-    base = `/backups/drives/${encodeURIComponent(driveId)}`;
-    const reg = await admin.post('/rotation/drives', { driveId, name: 'A', mode: 'keep' });
-    assert.equal(reg.status, 202, JSON.stringify(reg.json));
-    assert.equal((await settled(reg.json.job.id)).state, 'succeeded');
-    // A plug-in backup may start by itself on a registered drive (no sources: it writes nothing).
-    await allSettled();
-
-    // The snapshot, written by hand with the real restic and the drive's own password.
-    const secrets = join(svc.dataDir, 'secrets');
-    const passwordFile = join(secrets, readdirSync(secrets).find((n) => n.startsWith('restic-'))!);
-    const mountpoint = await disk.mount();
-    try {
-      const restic = new ResticAdapter({ runner: new ProcessCommandRunner(), idlePriority: false });
-      const repo = { path: join(mountpoint, 'Safehold', 'repository'), passwordFile };
-      await restic.backup(repo, { paths: [src], tags: ['hostile'] });
-      const [snapshot] = (await restic.snapshots(repo, { tags: ['hostile'] }));
-      snapshotId = snapshot!.id;
-      shortId = snapshot!.shortId;
-      date = snapshot!.time.slice(0, 10);
-    } finally {
-      await disk.unmount();
-    }
+    let snapshot;
+    ({ driveId, base, snapshot } = await driveWithSnapshot(svc, admin, disk, [src], 'hostile'));
+    snapshotId = snapshot.id;
+    shortId = snapshot.shortId;
+    date = snapshot.time.slice(0, 10);
   });
 
   after(async () => {

@@ -3,18 +3,35 @@
  * command `make run` uses) on a free port with a temporary data folder, and talk to it like a
  * browser would (cookies, CSRF token, Origin).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 export const CLI = join(ROOT, 'dist', 'server', 'cli', 'main.js');
 /** The command that starts the service, with its Node options, as `make run` and systemd do. */
 export const SAFEHOLD = join(ROOT, 'bin', 'safehold');
 export const STRONG_PASSWORD = 'correct horse battery staple';
+
+/**
+ * Runs the command line `safehold ARGS` (the compiled CLI) and resolves with its exit code and output,
+ * whatever the code. `asUser` runs it as that local user instead (runuser; needs root).
+ */
+export async function safehold(args: string[], options: { env?: Record<string, string>; asUser?: string } = {}) {
+  const [file, argv] = options.asUser ? ['runuser', ['-u', options.asUser, '--', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  try {
+    const { stdout, stderr } = await promisify(execFile)(file, argv, { env: { ...process.env, ...options.env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -100,7 +117,11 @@ export async function startServiceProcess(options: StartOptions = {}): Promise<S
 
 export const readSetupCode = async (dataDir: string) => (await readFile(join(dataDir, 'setup-code'), 'utf8')).trim();
 
-/** A browser-like client: keeps cookies, sends the CSRF token and the Origin of the page. */
+/**
+ * A browser-like client: keeps cookies, sends the CSRF token and the Origin of the page. With
+ * `localAddress` (e.g. 127.0.0.2) its connections come from that address: another machine on the LAN,
+ * as the service sees it.
+ */
 export class Browserish {
   readonly cookies = new Map<string, string>();
   csrf = '';
@@ -108,6 +129,7 @@ export class Browserish {
   constructor(
     readonly base: string,
     readonly origin = base,
+    readonly localAddress?: string,
   ) {}
 
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
@@ -122,7 +144,9 @@ export class Browserish {
       payload = typeof body === 'string' ? body : JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    const res = await fetch(`${this.base}/api/v1${path}`, { method, headers: h, body: payload, redirect: 'manual' });
+    const res = this.localAddress
+      ? await sendFrom(this.localAddress, `${this.base}/api/v1${path}`, method, h, payload)
+      : await fetch(`${this.base}/api/v1${path}`, { method, headers: h, body: payload, redirect: 'manual' });
     for (const cookie of res.headers.getSetCookie()) {
       const [pair] = cookie.split(';');
       const eq = pair!.indexOf('=');
@@ -151,6 +175,26 @@ export class Browserish {
     const res = await this.post('/setup', { setupCode: await readSetupCode(dataDir), username: 'admin', password });
     if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${JSON.stringify(res.json)}`);
   }
+}
+
+/** One HTTP request from the local address `from` (fetch cannot choose it), answered in fetch's shape. */
+function sendFrom(from: string, url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Headers; text(): Promise<string> }> {
+  return new Promise((done, fail) => {
+    const req = httpRequest(url, { method, headers, localAddress: from }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const v of Array.isArray(value) ? value : [value ?? '']) answer.append(name, v);
+        }
+        const text = Buffer.concat(chunks).toString('utf8');
+        done({ status: res.statusCode ?? 0, headers: answer, text: async () => text });
+      });
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
 }
 
 /** Poll `check` until it returns a truthy value or `timeoutMs` passes; returns the value and the time it took. */

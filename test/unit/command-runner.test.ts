@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   checked,
@@ -7,6 +10,7 @@ import {
   ProcessCommandRunner,
   ToolMissingError,
 } from '../../system/process/command-runner.js';
+import { SYSTEM_TOOLS_PATH, toolsPath } from '../../system/tools.js';
 
 const runner = new ProcessCommandRunner();
 
@@ -90,5 +94,27 @@ describe('the command runner', () => {
     const error = await running.catch((e: unknown) => e);
     assert.ok(error instanceof CommandAbortedError && error.reason === 'aborted');
     assert.deepEqual(lines, ['ready', 'got-INT']);
+  });
+});
+
+describe('where the runner finds programs', () => {
+  it('uses the fixed tools path, not the PATH it inherited, and hands that PATH on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'safehold-test-tools-'));
+    const saved = process.env.PATH;
+    try {
+      await writeFile(join(dir, 'safehold-only-here'), '#!/bin/sh\necho found\n', { mode: 0o755 });
+      process.env.PATH = `${dir}:${saved ?? ''}`;
+      const plain = new ProcessCommandRunner();
+      await assert.rejects(plain.run('safehold-only-here', []), ToolMissingError);
+      await assert.rejects(plain.run('safehold-only-here', [], { env: { PATH: dir } }), ToolMissingError, 'a PATH in env does not count either');
+      assert.equal((await plain.run('printenv', ['PATH'], { env: { PATH: dir } })).stdout.trim(), SYSTEM_TOOLS_PATH);
+
+      const withStandIns = new ProcessCommandRunner({ toolsPath: toolsPath({ SAFEHOLD_TOOLS_PATH: `${dir}:relative/dir` }) });
+      assert.equal((await withStandIns.run('safehold-only-here', [])).stdout, 'found\n');
+      assert.equal((await withStandIns.run('printenv', ['PATH'])).stdout.trim(), `${dir}:${SYSTEM_TOOLS_PATH}`, 'relative folders are dropped');
+    } finally {
+      process.env.PATH = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

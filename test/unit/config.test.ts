@@ -26,4 +26,18 @@ describe('configuration', () => {
     assert.throws(() => loadConfig(new Map([['--port', '70000']]), {}, '/'), InvalidInputError);
     assert.throws(() => parseFlags(['--data']), InvalidInputError);
   });
+
+  it('trusts no proxy by default; --trusted-proxy or SAFEHOLD_TRUSTED_PROXY names addresses and subnets, and refuses anything else', () => {
+    assert.deepEqual(loadConfig(new Map(), {}, '/').trustedProxies, []);
+    const { flags } = parseFlags(['serve', '--trusted-proxy', '127.0.0.1, ::1']);
+    assert.deepEqual(loadConfig(flags, { SAFEHOLD_TRUSTED_PROXY: '10.0.0.1' }, '/').trustedProxies, ['127.0.0.1', '::1']);
+    assert.deepEqual(loadConfig(new Map(), { SAFEHOLD_TRUSTED_PROXY: '10.0.0.0/8,fd00::/8' }, '/').trustedProxies, ['10.0.0.0/8', 'fd00::/8']);
+    for (const bad of ['proxy.lan', '10.0.0.0/33', '1.2.3.4/8/1', 'true']) {
+      assert.throws(
+        () => loadConfig(new Map([['--trusted-proxy', bad]]), {}, '/'),
+        (e: unknown) => e instanceof InvalidInputError && e.issues.some((i) => i.path.startsWith('trustedProxies')),
+        bad,
+      );
+    }
+  });
 });

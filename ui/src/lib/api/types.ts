@@ -14,7 +14,7 @@ export interface ApiErrorBody {
     retryAfterSeconds?: number;
     /** What to do about it (a 503, a failed test e-mail). */
     advice?: string;
-    /** A finer reason than `code` (`mail_failed`: `auth-failed`, `connection-refused`…). */
+    /** A finer reason than `code` (`mail_failed`: `auth-failed`, `no-mail-server`…). */
     kind?: string;
   };
 }
@@ -32,10 +32,11 @@ export interface SessionInfo {
   csrfToken: string;
 }
 
-/** Answer to POST /setup and POST /login: the new session's user and CSRF token. */
+/** Answer to POST /setup and POST /login: the new session's user and CSRF token; login adds the failures since the last visit. */
 export interface LoginAnswer {
   username: string;
   csrfToken: string;
+  failedLogins?: FailedLogins | null;
 }
 
 export interface SetupRequest {
@@ -97,6 +98,8 @@ export type { Source } from '../../../../server/backups/source.repository.ts';
 import type { DriveView } from '../../../../server/drives/drive.model.ts';
 import type { DriveHealthSummary, OpenAlert, AcknowledgementView } from '../../../../server/health/health.view.ts';
 import type { ActivityEntry } from '../../../../server/activity/activity.model.ts';
+import type { FailedLogins } from '../../../../server/auth/auth.model.ts';
+export type { FailedLogins };
 import type { JobView } from '../../../../server/jobs/job.model.ts';
 import type { BrowseEntry } from '../../../../server/backups/backup.view.ts';
 

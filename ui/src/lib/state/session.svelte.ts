@@ -2,7 +2,7 @@
 // has a session, and the CSRF token (held by the API client) that goes with it.
 import type { ApiClient } from '../api/client.ts';
 import { ApiError } from '../api/client.ts';
-import type { ChangePasswordRequest, LoginAnswer, SetupRequest } from '../api/types.ts';
+import type { ChangePasswordRequest, FailedLogins, LoginAnswer, SetupRequest } from '../api/types.ts';
 
 export class Session {
   /** False until the first GET /session answered. */
@@ -12,6 +12,8 @@ export class Session {
   username = $state<string | null>(null);
   /** Epoch ms until which the server refuses logins (after a 429). */
   loginBlockedUntil = $state<number | null>(null);
+  /** The failed logins since the last visit, from this browser's login answer; shown until dismissed, once. */
+  failedLogins = $state<FailedLogins | null>(null);
 
   readonly #api: ApiClient;
 
@@ -38,8 +40,10 @@ export class Session {
   /** Logs in; a 429 records until when the server refuses and is rethrown. */
   async login(username: string, password: string): Promise<void> {
     try {
-      this.#signedIn(await this.#api.login({ username, password }));
+      const answer = await this.#api.login({ username, password });
+      this.#signedIn(answer);
       this.loginBlockedUntil = null;
+      this.failedLogins = answer.failedLogins ?? null;
     } catch (err) {
       if (err instanceof ApiError && err.status === 429) {
         this.loginBlockedUntil = Date.now() + (err.retryAfterSeconds ?? 30) * 1000;
@@ -63,10 +67,15 @@ export class Session {
     }
   }
 
+  dismissFailedLogins(): void {
+    this.failedLogins = null;
+  }
+
   /** The server no longer knows this session (a 401, or after logout). */
   ended(): void {
     this.authenticated = false;
     this.username = null;
+    this.failedLogins = null;
   }
 
   #signedIn(answer: LoginAnswer): void {

@@ -40,8 +40,9 @@ export class SettingsState {
   }
 
   /**
-   * Sends a test e-mail with the saved settings. A failure to send (502 `mail_failed`) is an
-   * answer, kept in `testResult` with the server's words and advice; other errors are thrown.
+   * Sends a test e-mail with the saved settings. A failure to send (502 `mail_failed`) and a test
+   * too many (429, a few are allowed in five minutes) are answers, kept in `testResult` with the
+   * server's words and advice; other errors are thrown.
    */
   async sendTest(): Promise<void> {
     this.testing = true;
@@ -50,7 +51,9 @@ export class SettingsState {
       const { to } = await this.#api.sendTestEmail();
       this.testResult = { ok: true, to, at: Date.now() };
     } catch (err) {
-      if (err instanceof ApiError && (err.code === 'mail_failed' || err.status === 502)) {
+      if (err instanceof ApiError && err.status === 429) {
+        this.testResult = { ok: false, kind: 'too-many-tests', message: err.message, advice: null, at: Date.now() };
+      } else if (err instanceof ApiError && (err.code === 'mail_failed' || err.status === 502)) {
         this.testResult = { ok: false, kind: err.detail.kind ?? 'other', message: err.message, advice: err.detail.advice ?? null, at: Date.now() };
       } else {
         throw err;
