@@ -14,7 +14,7 @@ import { LinuxMounts } from '../../system/mounts/linux-mounts.adapter.js';
 import { parseMountinfo } from '../../system/mounts/mountinfo.parse.js';
 import { MountError } from '../../system/mounts/mounts.js';
 import { checked, ProcessCommandRunner, type RunOptions } from '../../system/process/command-runner.js';
-import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, testName, type LoopDisk } from '../testing/loop-disk.js';
+import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, removeDataFolder, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { refusal } from '../testing/mounts.js';
 
 /** The real runner with a seatbelt: wipefs and mkfs may only ever touch this test's loop devices. */
@@ -82,7 +82,7 @@ describe('LinuxMounts on loop devices', { skip: loopDiskSkipReason() }, () => {
     for (const child of children) await stop(child);
     for (const path of mountpoints.reverse()) await forceUnmount(path, runner);
     for (const d of disks) await d.cleanup().catch(() => {});
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataFolder(dataDir, runner);
   });
 
   it('formats a whole device with a label: blkid sees ext4 and the label; no reserved blocks; read-only on errors', async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackupRunView, LedgerEntry } from '../../server/backups/backup.view.js';
-import { loopDiskSkipReason, type LoopDisk } from './loop-disk.js';
+import { loopDiskSkipReason, removeDataFolder, type LoopDisk } from './loop-disk.js';
 import { Browserish, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from './service.js';
 import { startMailCatcher, subjectOf, type MailCatcher } from './smtp.js';
 
@@ -57,7 +57,7 @@ export class BackupBox {
 
   async dispose(): Promise<void> {
     await this.svc.dispose();
-    await rm(this.svc.dataDir, { recursive: true, force: true }); // also after a restart on the same folder
+    await removeDataFolder(this.svc.dataDir); // also after a restart on the same folder
     await this.mail.close();
     await rm(this.scratch, { recursive: true, force: true });
   }

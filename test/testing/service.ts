@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeDataFolder } from './loop-disk.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 export const CLI = join(ROOT, 'dist', 'server', 'cli', 'main.js');
@@ -93,7 +94,7 @@ export async function startServiceProcess(options: StartOptions = {}): Promise<S
     stop,
     async dispose() {
       await stop();
-      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await removeDataFolder(dataDir);
     },
   };
 }
