@@ -140,7 +140,7 @@ export interface Mounts {
    * `lazy`, also when busy. The folder itself stays (empty).
    */
   unmount(mountpoint: string, options?: UnmountOptions): Promise<UnmountResult>;
-  /** How the mount folder at `mountpoint` is sealed now (see `FolderSeal`); `none` when it is not (yet). */
+  /** How the empty folder at `mountpoint` is sealed (see `FolderSeal`); `none` when it is not (yet). Ask while nothing is mounted on it: a mounted drive hides the folder's own attribute. */
   seal(mountpoint: string): Promise<FolderSeal>;
   /** What is at `path`: see `MountStatus`. Reads no disk (the kernel's mount table and sysfs). */
   status(path: string): Promise<MountStatus>;
