@@ -317,9 +317,16 @@ export class BackupService {
       lease = await this.o.access.open(driveId, run.signal);
       const mountpoint = lease.mountpoint;
       timer = setInterval(() => {
-        // Gone, or made read-only by the kernel after I/O errors (errors=remount-ro): either way no write can succeed.
+        // Gone (no device, size 0, the mount taken away), or made read-only by the kernel after I/O
+        // errors (errors=remount-ro): either way no write can succeed. restic is stopped at once; it
+        // may take up to the adapter's grace (15 s) to give up removing its lock from a dead drive,
+        // so the page says at once what happened.
         void this.o.mounts.status(mountpoint).then(
-          (status) => (status.state !== 'mounted' || status.remountedReadOnlyAfterErrors) && watch.abort(driveGoneError(name)),
+          (status) => {
+            if (watch.signal.aborted || (status.state === 'mounted' && !status.remountedReadOnlyAfterErrors)) return;
+            context.progress({ current: `Drive ${name} was unplugged or stopped answering: stopping the backup` });
+            watch.abort(driveGoneError(name));
+          },
           () => undefined,
         );
       }, DRIVE_WATCH_MS);
