@@ -137,6 +137,10 @@ export class DriveAccess {
       if (!entry) {
         const device = filesystemOf(drive, row.filesystemUuid);
         await mkdir(join(this.o.dataDir, 'mnt'), { recursive: true, mode: 0o700 });
+        if ((await this.o.mounts.status(mountpoint)).state !== 'not-mounted') {
+          // Left mounted by a service that died (kill -9, a crash): start from an unmounted drive.
+          await this.o.mounts.unmount(mountpoint, { lazy: true, signal });
+        }
         await this.#mount(row, device, mountpoint, true, signal);
         try {
           await this.#checkDrive(row, drive, mountpoint);

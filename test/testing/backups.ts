@@ -69,7 +69,7 @@ export class BackupBox {
   async powerCut(): Promise<void> {
     const dataDir = this.svc.dataDir;
     this.svc.child.kill('SIGKILL');
-    await run('pkill', ['-KILL', '-f', `restic .*--repo=${dataDir}/`]).catch(() => undefined);
+    await run('pkill', ['-KILL', '-f', `restic .*--password-file=${dataDir}/`]).catch(() => undefined);
     await this.svc.stop();
     this.svc = await startServiceProcess({ simulate: false, dataDir });
     this.admin = new Browserish(this.svc.base);

@@ -211,18 +211,22 @@ export async function pullOut(disk: LoopDisk, runner: CommandRunner = new Proces
 /**
  * Removes a folder a test (or the service it started) used as Safehold's data folder: its mount
  * folders are sealed while empty (immutable, or an empty read-only tmpfs where the filesystem has no
- * such attribute), which `rm -rf` alone cannot remove. Unmounts the seals, clears the attribute,
- * then removes the tree. Mount drives off it first. Idempotent.
+ * such attribute), which `rm -rf` alone cannot remove. Unmounts whatever is still mounted under it
+ * (a drive a failed test left, then the seals; lazily when busy), clears the attribute, then
+ * removes the tree. Idempotent.
  */
 export async function removeDataFolder(path: string, runner: CommandRunner = new ProcessCommandRunner()): Promise<void> {
   const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-  const seals = mountinfo
+  const inside = mountinfo
     .split('\n')
-    .map((line) => line.split(' '))
-    .filter((fields) => fields[4] !== undefined && fields.includes('safehold-seal'))
-    .map((fields) => unescapeMount(fields[4]!))
+    .map((line) => line.split(' ')[4])
+    .filter((f): f is string => f !== undefined)
+    .map(unescapeMount)
     .filter((target) => target.startsWith(`${path}/`));
-  for (const target of seals.reverse()) await runner.run('umount', [target]);
+  for (const target of inside.reverse()) {
+    const result = await runner.run('umount', [target]);
+    if (result.exitCode !== 0) await runner.run('umount', ['--lazy', target]);
+  }
   await runner.run('chattr', ['-R', '-f', '-i', path]).catch(() => undefined);
   await rm(path, { recursive: true, force: true });
 }
