@@ -494,6 +494,7 @@ export class BackupService {
             tags: [source.name],
             signal,
             onProgress: (p) => {
+              if (signal.aborted) return; // stopping: the page keeps saying why
               context.progress({ bytesDone: p.bytesDone, bytesTotal: p.totalBytes || null, itemsDone: p.filesDone, itemsTotal: p.totalFiles || null, current: `Backing up ${source.name}: ${p.currentFiles[0] ?? ''}`.trim() });
             },
           }),
