@@ -49,7 +49,7 @@ import { checked, ProcessCommandRunner } from '../system/process/command-runner.
 import { includePatternFor, ResticAdapter } from '../system/restic/restic.adapter.js';
 import type { ResticRepository } from '../system/restic/restic.js';
 import { isInstalled } from '../system/tools.js';
-import { cleanupLeftovers, forceUnmount, loopDiskSkipReason, testName } from '../test/testing/loop-disk.js';
+import { cleanupLeftovers, forceUnmount, loopDiskSkipReason, removeDataFolder, testName } from '../test/testing/loop-disk.js';
 import { Browserish, startServiceProcess, type ServiceProcess } from '../test/testing/service.js';
 import { applyChange, DEFAULT_TREE, generateTree, sampleFiles, type GeneratedTree, type TreeSpec } from './generated-tree.js';
 import { commandName, cpuSecondsOf, memoryOf, othersDuring, ProcessWatch, resetPeak, type SeenProcess, type Watched } from './process-watch.js';
@@ -828,7 +828,7 @@ async function main(): Promise<void> {
     await unmountUnder(work).catch(() => undefined);
     for (const dir of mountDirs) await forceUnmount(dir, runner);
     for (const disk of [...disks]) await removeDisk(disk).catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
+    await removeDataFolder(work, runner); // the service's mount folders are sealed (immutable)
   };
   const onSignal = () => {
     say('stopped: cleaning up');

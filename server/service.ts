@@ -165,7 +165,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const rotationRepo = new RotationRepository(catalog);
   const backupRepo = new BackupRepository(catalog);
   const sourceRepo = new SourceRepository(catalog);
-  const driveAccess = new DriveAccess({ mounts, drives, repo: rotationRepo, secrets, dataDir, log });
+  const driveAccess = new DriveAccess({ mounts, drives, repo: rotationRepo, secrets, activity, boxIds: () => rotation.boxIds(), dataDir, log });
   const rotation = new RotationService({
     repo: rotationRepo,
     drives,

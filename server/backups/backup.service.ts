@@ -5,8 +5,9 @@
  *
  * Contract of the job `backup.rotation` (target: the drive id; holds `disk:<drive id>`), started by
  * itself when a registered drive is plugged in or has just been registered, or by the owner:
- * 1. the drive is mounted at Safehold's own folder and its marker must match the catalog; nothing is
- *    written into a folder with no device behind it (checked again before every source);
+ * 1. the drive is mounted at Safehold's own folder (`DriveAccess`: read-only first, read-write only
+ *    when its marker matches the catalog and its repository is there); nothing is written into a
+ *    folder with no device behind it (checked again before every source, and watched);
  * 2. a stale restic lock (a pulled cable, a crash) does not stop it: a call refused for a lock is
  *    tried again after `unlock`, and after `unlock --remove-all` when the lock's process is dead;
  * 3. every source passes the interlocks first: a missing, unreadable or suddenly empty source is not
@@ -29,7 +30,6 @@ import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
 import { folderSize, inspectFolder, sameBytes, sampleFiles } from '../../system/files.js';
-import { markerMatches, MarkerError, readMarker } from '../../system/marker/drive-marker.js';
 import { isProgramRunning } from '../../system/process/processes.js';
 import type { Mounts } from '../../system/mounts/mounts.js';
 import { ResticError, type BackupSummary, type Restic, type ResticRepository, type Snapshot } from '../../system/restic/restic.js';
@@ -317,13 +317,19 @@ export class BackupService {
       lease = await this.o.access.open(driveId, run.signal);
       const mountpoint = lease.mountpoint;
       timer = setInterval(() => {
-        // Gone, or made read-only by the kernel after I/O errors (errors=remount-ro): either way no write can succeed.
+        // Gone (no device, size 0, the mount taken away), or made read-only by the kernel after I/O
+        // errors (errors=remount-ro): either way no write can succeed. restic is stopped at once; it
+        // may take up to the adapter's grace (15 s) to give up removing its lock from a dead drive,
+        // so the page says at once what happened.
         void this.o.mounts.status(mountpoint).then(
-          (status) => (status.state !== 'mounted' || status.remountedReadOnlyAfterErrors) && watch.abort(driveGoneError(name)),
+          (status) => {
+            if (watch.signal.aborted || (status.state === 'mounted' && !status.remountedReadOnlyAfterErrors)) return;
+            context.progress({ current: `Drive ${name} was unplugged or stopped answering: stopping the backup` });
+            watch.abort(driveGoneError(name));
+          },
           () => undefined,
         );
       }, DRIVE_WATCH_MS);
-      await this.#checkMarker(lease, drive);
       const repo = await this.o.access.repository(lease);
       for (const source of this.o.sources.list()) {
         run.signal.throwIfAborted();
@@ -399,30 +405,6 @@ export class BackupService {
     await this.checkReminders().catch(() => undefined);
     if (!verified) throw new Error(run.row.message);
     return run.row.message;
-  }
-
-  async #checkMarker(lease: DriveLease, drive: RotationDriveRow): Promise<void> {
-    let marker;
-    try {
-      marker = await readMarker(lease.mountpoint);
-    } catch (error) {
-      if (error instanceof MarkerError) throw new ConflictError(`Drive ${drive.name}: ${error.message}. Nothing was written to it.`, { cause: error });
-      throw error;
-    }
-    const now = this.o.drives.list().find((d) => d.id === drive.driveId);
-    const ids = this.o.boxIds();
-    const match = markerMatches(marker, {
-      boxId: ids.boxId,
-      rotationSetId: ids.rotationSetId,
-      identity: now?.identity ?? { kind: 'none', value: '' },
-      serial: now?.serial ?? null,
-      wwn: now?.wwn ?? null,
-      driveName: drive.name,
-      filesystemUuid: drive.filesystemUuid,
-    });
-    if (!match.ok) {
-      throw new ConflictError(`The drive plugged in as ${drive.name} does not carry the marker Safehold expects, so nothing was written to it: ${match.reasons.map((r) => r.message).join(' ')}`);
-    }
   }
 
   /**
@@ -512,6 +494,7 @@ export class BackupService {
             tags: [source.name],
             signal,
             onProgress: (p) => {
+              if (signal.aborted) return; // stopping: the page keeps saying why
               context.progress({ bytesDone: p.bytesDone, bytesTotal: p.totalBytes || null, itemsDone: p.filesDone, itemsTotal: p.totalFiles || null, current: `Backing up ${source.name}: ${p.currentFiles[0] ?? ''}`.trim() });
             },
           }),

@@ -22,6 +22,7 @@ import {
   type Holder,
   type MountOptions,
   type MountResult,
+  type FolderSeal,
   type Mounts,
   type MountStatus,
   type SpaceFacts,
@@ -58,22 +59,28 @@ export const MKFS_EXT4_OPTIONS = [
   '-E', 'lazy_itable_init=0,lazy_journal_init=0', // initialise now, not in the background during the first backup
 ] as const;
 
-/** Filesystems `mount()` accepts, with the options each gets besides the common ones. */
-function typeOptions(fsType: string): { kernelType: string; extra: string[] } | null {
+/**
+ * Filesystems `mount()` accepts, with the options each gets besides the common ones, and what a
+ * read-only mount adds so that it writes nothing (a journaled filesystem replays its journal even
+ * when mounted `ro`, unless told not to).
+ */
+function typeOptions(fsType: string): { kernelType: string; extra: string[]; noReplay: string[] } | null {
   const owner = [`uid=${process.getuid?.() ?? 0}`, `gid=${process.getgid?.() ?? 0}`, 'umask=0077'];
   switch (fsType) {
     case 'ext2':
+      return { kernelType: fsType, extra: ['errors=remount-ro'], noReplay: [] };
     case 'ext3':
     case 'ext4':
-      return { kernelType: fsType, extra: ['errors=remount-ro'] };
+      return { kernelType: fsType, extra: ['errors=remount-ro'], noReplay: ['noload'] };
     case 'xfs':
+      return { kernelType: fsType, extra: [], noReplay: ['norecovery'] };
     case 'btrfs':
-      return { kernelType: fsType, extra: [] };
+      return { kernelType: fsType, extra: [], noReplay: ['rescue=nologreplay'] };
     case 'vfat':
     case 'exfat':
-      return { kernelType: fsType, extra: owner };
+      return { kernelType: fsType, extra: owner, noReplay: [] };
     case 'ntfs':
-      return { kernelType: 'ntfs3', extra: owner };
+      return { kernelType: 'ntfs3', extra: owner, noReplay: [] };
     default:
       return null;
   }
@@ -85,8 +92,13 @@ const COMMON_OPTIONS = ['nodev', 'nosuid', 'noexec', 'noatime'];
 export function mountOptionsFor(fsType: string, readOnly: boolean): { kernelType: string; options: string[] } | null {
   const type = typeOptions(fsType);
   if (!type) return null;
-  return { kernelType: type.kernelType, options: [readOnly ? 'ro' : 'rw', ...COMMON_OPTIONS, ...type.extra] };
+  return { kernelType: type.kernelType, options: [readOnly ? 'ro' : 'rw', ...COMMON_OPTIONS, ...type.extra, ...(readOnly ? type.noReplay : [])] };
 }
+
+/** The source name of the read-only tmpfs that seals a mount folder where `chattr +i` is not supported. */
+export const SEAL_SOURCE = 'safehold-seal';
+/** Its options: read-only and empty (nothing can be created in it), 0700 like the folder. */
+const SEAL_OPTIONS = 'ro,nodev,nosuid,noexec,size=4k,mode=0700';
 
 interface BlockDevice {
   path: string;
@@ -144,9 +156,10 @@ export class LinuxMounts implements Mounts {
       throw new MountError(
         'folder-not-empty',
         `${folder} is not empty (${shown}${inside.length > 3 ? ', …' : ''}): Safehold mounts drives only on empty folders, so no file is hidden and none was written there by mistake.`,
-        'Move the files away (they may be a backup written while no drive was mounted), then try again.',
+        `Look at what is in ${folder} (it is on the system disk, not on the drive: it may be a backup written while no drive was mounted), move it away or delete it, then plug the drive in again.`,
       );
     }
+    await this.#sealFolder(folder, signal);
     const fsType = await this.#filesystemOf(dev.path, signal);
     const chosen = mountOptionsFor(fsType, readOnly);
     if (!chosen) {
@@ -220,6 +233,7 @@ export class LinuxMounts implements Mounts {
     }
     const entry = (await this.#mountTable()).reverse().find((e) => e.mountpoint === real);
     if (!entry) return { state: 'not-mounted', reason: `${real} is a plain folder: no drive is mounted there.` };
+    if (isSealMount(entry)) return { state: 'not-mounted', reason: `${real} is an empty sealed folder: no drive is mounted there.` };
     let here: bigint;
     let parent: bigint;
     try {
@@ -250,6 +264,13 @@ export class LinuxMounts implements Mounts {
       readOnly: mountRo || superRo || entry.superOptions.includes('emergency_ro'),
       remountedReadOnlyAfterErrors: entry.superOptions.includes('emergency_ro') || (superRo && !mountRo),
     };
+  }
+
+  async seal(mountpoint: string): Promise<FolderSeal> {
+    const folder = await realpath(mountpoint).catch(() => mountpoint);
+    const beneath = (await this.#mountTable()).filter((e) => e.mountpoint === folder);
+    if (beneath.some(isSealMount)) return 'read-only-tmpfs';
+    return (await this.#immutable(folder)) ? 'immutable' : 'none';
   }
 
   async isMountedDevice(path: string): Promise<boolean> {
@@ -308,6 +329,42 @@ export class LinuxMounts implements Mounts {
     }
     const pids = [...new Set(stdout.split(/\s+/).map((t) => /^(\d+)/.exec(t)?.[1]).filter((p): p is string => p !== undefined))];
     return Promise.all(pids.map(async (pid) => ({ pid: Number(pid), command: await readText(`/proc/${pid}/comm`) })));
+  }
+
+  /**
+   * Seals the empty, unmounted `folder` (idempotent): the immutable attribute, or where the
+   * filesystem has none (ramfs, some overlay setups), an empty read-only tmpfs on it. Throws a
+   * `MountError` when neither works: Safehold does not mount on a folder it cannot keep empty.
+   */
+  async #sealFolder(folder: string, signal?: AbortSignal): Promise<void> {
+    if ((await this.seal(folder)) !== 'none') return;
+    let why: string;
+    try {
+      const result = await this.#runner.run('chattr', ['+i', folder], { signal, timeoutMs: this.#timeoutMs });
+      if (result.exitCode === 0 && (await this.#immutable(folder))) return;
+      why = outputTail(result.stdout, result.stderr);
+    } catch (error) {
+      if (!(error instanceof ToolMissingError)) throw error;
+      why = 'chattr is not installed (e2fsprogs)';
+    }
+    const tmpfs = await this.#runner.run('mount', ['-t', 'tmpfs', '-o', SEAL_OPTIONS, SEAL_SOURCE, folder], { signal, timeoutMs: this.#timeoutMs });
+    if (tmpfs.exitCode === 0) return;
+    throw new MountError(
+      'failed',
+      `Could not seal the empty folder ${folder} (${why}; a read-only tmpfs: ${outputTail(tmpfs.stdout, tmpfs.stderr)}): without that, a backup could be written onto the system disk when the drive goes away.`,
+      'Keep Safehold\'s data folder on a filesystem that supports chattr +i (ext4, xfs, btrfs, tmpfs).',
+    );
+  }
+
+  /** Whether the folder itself (not a filesystem mounted on it) has the immutable attribute. */
+  async #immutable(folder: string): Promise<boolean> {
+    try {
+      const result = await this.#runner.run('lsattr', ['-d', folder], { timeoutMs: this.#timeoutMs });
+      return result.exitCode === 0 && /^\S*i\S*\s/.test(result.stdout);
+    } catch (error) {
+      if (error instanceof ToolMissingError) return false;
+      throw error;
+    }
   }
 
   async #mountTable(): Promise<MountEntry[]> {
@@ -411,11 +468,18 @@ async function prepareFolder(mountpoint: string): Promise<string> {
   if (info.isSymbolicLink()) throw new MountError('invalid-path', `${mountpoint} is a symbolic link: Safehold mounts only on a folder of its own.`);
   if (!info.isDirectory()) throw new MountError('invalid-path', `${mountpoint} is not a folder.`);
   const real = await realpath(mountpoint);
-  // Tighten the folder while nothing is mounted on it (once mounted, the drive's own root shows).
+  // Tighten the folder while nothing is mounted on it (once mounted, the drive's own root shows);
+  // a sealed (immutable) folder was tightened before it was sealed.
   if ((info.mode & 0o777) !== 0o700 && (await stat(dirname(real), { bigint: true })).dev === (await stat(real, { bigint: true })).dev) {
-    await chmod(real, 0o700);
+    await chmod(real, 0o700).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPERM') throw error;
+    });
   }
   return real;
+}
+
+function isSealMount(entry: MountEntry): boolean {
+  return entry.source === SEAL_SOURCE && entry.fsType === 'tmpfs';
 }
 
 async function partitionDirs(diskDir: string): Promise<string[]> {

@@ -9,7 +9,8 @@
  * `<host root>/mounts.json` (replaced atomically). A mounted disk that is unplugged
  * (`bin/safehold sim unplug`) reads as `device-gone`, like a pulled USB drive.
  *
- * Not simulated: read-only mounts are recorded and reported but not enforced; nothing is ever busy.
+ * Not simulated: read-only mounts are recorded and reported but not enforced; nothing is ever busy;
+ * mount folders are not sealed (`seal()` is `none`).
  */
 import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rm, rmdir, statfs, symlink } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import {
   checkLabel,
   MountError,
   type FormatOptions,
+  type FolderSeal,
   type FormatResult,
   type MountOptions,
   type MountResult,
@@ -120,6 +122,11 @@ export class SimulatedMounts implements Mounts {
     }
     const fsType = disk.partitions[firstFilesystem(disk)]?.fsType ?? 'unknown';
     return { state: 'mounted', device: entry.device, fsType, readOnly: entry.readOnly, remountedReadOnlyAfterErrors: false };
+  }
+
+  /** The simulation does not seal its folders: while mounted, the folder is a link to the disk's files. */
+  async seal(): Promise<FolderSeal> {
+    return 'none';
   }
 
   async isMountedDevice(path: string): Promise<boolean> {

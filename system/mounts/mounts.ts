@@ -17,7 +17,13 @@
 export type FormatFsType = 'ext4';
 
 export interface MountOptions {
-  /** Mount read-only (a restore from a drive that must not change). Default false. */
+  /**
+   * Mount read-only, writing nothing at all to the device: no journal or log replay (ext3/ext4
+   * `noload`, xfs `norecovery`, btrfs `rescue=nologreplay`), no superblock update. For looking at a
+   * drive before deciding to write to it (its marker): a drive then refused is left exactly as it
+   * was. What such a mount shows is the filesystem as last checkpointed (files written just before
+   * a pulled cable may be missing). Default false.
+   */
   readOnly?: boolean;
   signal?: AbortSignal;
 }
@@ -32,6 +38,16 @@ export interface MountResult {
   /** True when that device was already mounted there and nothing was done. */
   alreadyMounted: boolean;
 }
+
+/**
+ * How an empty mount folder is kept empty while nothing is mounted on it:
+ * - `immutable`: the folder has the immutable attribute (`chattr +i`): nothing can be created in
+ *   it, not even by root, yet a filesystem can be mounted over it;
+ * - `read-only-tmpfs`: where the data folder's filesystem has no such attribute, an empty
+ *   read-only tmpfs (source `safehold-seal`) is mounted on the folder and the drive over it;
+ * - `none`: the simulation (its mount folder is replaced by a link while mounted).
+ */
+export type FolderSeal = 'immutable' | 'read-only-tmpfs' | 'none';
 
 export interface UnmountOptions {
   /**
@@ -107,6 +123,9 @@ export interface Mounts {
    * Mounts `device` (a partition, or a whole disk holding a filesystem) at `mountpoint`, a folder of
    * Safehold's own (created with mode 0700, parents too). The filesystem type is probed, never
    * guessed; options always include nodev, nosuid, noexec and noatime (ext2/3/4: errors=remount-ro).
+   * The empty folder is sealed first and stays sealed under the mount: whenever nothing is mounted
+   * on it (after an unmount, also a lazy one under a running writer) nothing can be created in it,
+   * so no write meant for the drive can land on the system disk (`seal()` says how it is sealed).
    * Idempotent when that device is already mounted there with the same read-only setting.
    * Refuses (`MountError`): a path that is not a block device (`not-a-block-device`), no or an
    * unsupported filesystem, a mountpoint that is a symlink, not a folder (`invalid-path`), not
@@ -121,6 +140,8 @@ export interface Mounts {
    * `lazy`, also when busy. The folder itself stays (empty).
    */
   unmount(mountpoint: string, options?: UnmountOptions): Promise<UnmountResult>;
+  /** How the empty folder at `mountpoint` is sealed (see `FolderSeal`); `none` when it is not (yet). Ask while nothing is mounted on it: a mounted drive hides the folder's own attribute. */
+  seal(mountpoint: string): Promise<FolderSeal>;
   /** What is at `path`: see `MountStatus`. Reads no disk (the kernel's mount table and sysfs). */
   status(path: string): Promise<MountStatus>;
   /**

@@ -14,7 +14,7 @@ import type { Mounts } from '../../system/mounts/mounts.js';
 import { SimulatedMounts } from '../../system/mounts/mounts.sim.js';
 import { parseMountinfo, deviceNumbers } from '../../system/mounts/mountinfo.parse.js';
 import { ProcessCommandRunner } from '../../system/process/command-runner.js';
-import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, testName, type LoopDisk } from '../testing/loop-disk.js';
+import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, removeDataFolder, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { refusal } from '../testing/mounts.js';
 
 interface Subject {
@@ -143,7 +143,7 @@ mountsContract('LinuxMounts on a loop device', loopDiskSkipReason(), async () =>
     async close() {
       for (const name of await readdir(join(dataDir, 'mnt')).catch(() => [] as string[])) await forceUnmount(join(dataDir, 'mnt', name), runner);
       await disk.cleanup();
-      await rm(dataDir, { recursive: true, force: true });
+      await removeDataFolder(dataDir, runner);
     },
   };
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +14,7 @@ import { LinuxMounts } from '../../system/mounts/linux-mounts.adapter.js';
 import { parseMountinfo } from '../../system/mounts/mountinfo.parse.js';
 import { MountError } from '../../system/mounts/mounts.js';
 import { checked, ProcessCommandRunner, type RunOptions } from '../../system/process/command-runner.js';
-import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, testName, type LoopDisk } from '../testing/loop-disk.js';
+import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, removeDataFolder, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { refusal } from '../testing/mounts.js';
 
 /** The real runner with a seatbelt: wipefs and mkfs may only ever touch this test's loop devices. */
@@ -82,7 +82,7 @@ describe('LinuxMounts on loop devices', { skip: loopDiskSkipReason() }, () => {
     for (const child of children) await stop(child);
     for (const path of mountpoints.reverse()) await forceUnmount(path, runner);
     for (const d of disks) await d.cleanup().catch(() => {});
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataFolder(dataDir, runner);
   });
 
   it('formats a whole device with a label: blkid sees ext4 and the label; no reserved blocks; read-only on errors', async () => {
@@ -124,6 +124,62 @@ describe('LinuxMounts on loop devices', { skip: loopDiskSkipReason() }, () => {
     assert.deepEqual(await readMarker(mnt), written);
     await assert.rejects(writeFile(join(mnt, 'x'), 'x'), { code: 'EROFS' }, 'a read-only mount refuses writes');
     await mounts.unmount(mnt);
+  });
+
+  it('seals the empty mount folder: a drive mounts over it; after an unmount, also a lazy one under a writer, nothing can be created in it', async () => {
+    const mnt = folder('-sealed');
+    await mounts.mount(disk.device, mnt);
+    const writer = holdOpen(mnt);
+    await new Promise((resolve) => writer.once('spawn', resolve));
+    await checked(plain, 'umount', ['--lazy', mnt]); // the mount taken away under a running writer
+    assert.equal((await mounts.status(mnt)).state, 'not-mounted');
+    assert.equal(await mounts.seal(mnt), 'immutable');
+    const mkdirP = await plain.run('mkdir', ['-p', join(mnt, 'Safehold', 'repository', 'data', '31')]);
+    assert.notEqual(mkdirP.exitCode, 0, 'mkdir -p in the empty folder fails');
+    assert.match(mkdirP.stderr, /Operation not permitted/);
+    await assert.rejects(writeFile(join(mnt, 'pack'), 'x'), { code: 'EPERM' });
+    assert.deepEqual(await readdir(mnt), []);
+    await stop(writer);
+    await mounts.mount(disk.device, mnt);
+    assert.equal(await mounts.isMountedDevice(mnt), true, 'mounts again over the sealed folder');
+    await mounts.unmount(mnt);
+  });
+
+  it('seals with an empty read-only tmpfs where the data folder has no immutable attribute (ramfs); mounts and unmounts above it', async () => {
+    const ram = folder('-ramfs');
+    await mkdir(ram, { recursive: true });
+    await checked(plain, 'mount', ['-t', 'ramfs', '-o', 'mode=0700', 'safehold-test-ramfs', ram]);
+    const mnt = join(ram, 'drive');
+    mountpoints.push(mnt, mnt); // the drive, then the seal beneath it
+    try {
+      await mounts.mount(disk.device, mnt);
+      assert.equal(await mounts.seal(mnt), 'read-only-tmpfs');
+      assert.equal(await mounts.isMountedDevice(mnt), true);
+      await writeFile(join(mnt, 'on-the-drive'), 'yes');
+      assert.equal((await mounts.unmount(mnt)).wasMounted, true);
+      assert.equal((await mounts.status(mnt)).state, 'not-mounted', 'the seal is not a drive');
+      assert.equal((await mounts.unmount(mnt)).wasMounted, false, 'and is never unmounted as one');
+      await assert.rejects(mkdir(join(mnt, 'Safehold')), { code: 'EROFS' });
+      await mounts.mount(disk.device, mnt, { readOnly: true });
+      assert.equal(await readFile(join(mnt, 'on-the-drive'), 'utf8'), 'yes');
+      await mounts.unmount(mnt);
+    } finally {
+      await forceUnmount(mnt, runner);
+      await forceUnmount(mnt, runner);
+      await forceUnmount(ram, runner);
+    }
+  });
+
+  it('a read-only mount writes nothing to the device: no journal replay, no superblock update', async () => {
+    const mnt = folder('-look');
+    await mounts.mount(disk.device, mnt, { readOnly: true });
+    assert.ok((await mountEntry(mnt))?.superOptions.includes('norecovery'), 'ext4 mounted with noload');
+    await mounts.unmount(mnt);
+    const before = (await checked(plain, 'sha256sum', [disk.image])).stdout;
+    await mounts.mount(disk.device, mnt, { readOnly: true });
+    await readMarker(mnt).catch(() => undefined);
+    await mounts.unmount(mnt);
+    assert.equal((await checked(plain, 'sha256sum', [disk.image])).stdout, before, 'the image is unchanged');
   });
 
   it('refuses what it must never mount: not a block device, no filesystem, a symlinked folder, a folder that already is a mount point', async () => {

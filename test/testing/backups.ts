@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackupRunView, LedgerEntry } from '../../server/backups/backup.view.js';
-import { loopDiskSkipReason, type LoopDisk } from './loop-disk.js';
+import { loopDiskSkipReason, removeDataFolder, type LoopDisk } from './loop-disk.js';
 import { Browserish, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from './service.js';
 import { startMailCatcher, subjectOf, type MailCatcher } from './smtp.js';
 
@@ -57,7 +57,7 @@ export class BackupBox {
 
   async dispose(): Promise<void> {
     await this.svc.dispose();
-    await rm(this.svc.dataDir, { recursive: true, force: true }); // also after a restart on the same folder
+    await removeDataFolder(this.svc.dataDir); // also after a restart on the same folder
     await this.mail.close();
     await rm(this.scratch, { recursive: true, force: true });
   }
@@ -69,7 +69,7 @@ export class BackupBox {
   async powerCut(): Promise<void> {
     const dataDir = this.svc.dataDir;
     this.svc.child.kill('SIGKILL');
-    await run('pkill', ['-KILL', '-f', `restic .*--repo=${dataDir}/`]).catch(() => undefined);
+    await run('pkill', ['-KILL', '-f', `restic .*--password-file=${dataDir}/`]).catch(() => undefined);
     await this.svc.stop();
     this.svc = await startServiceProcess({ simulate: false, dataDir });
     this.admin = new Browserish(this.svc.base);

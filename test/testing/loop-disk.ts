@@ -163,7 +163,7 @@ export async function cleanupLeftovers(runner: CommandRunner = new ProcessComman
   }
   for (const entry of await readdir(tmpdir())) {
     if (!isLeftover(entry)) continue;
-    await rm(join(tmpdir(), entry), { recursive: true, force: true });
+    await removeDataFolder(join(tmpdir(), entry), runner);
     removed.push(join(tmpdir(), entry));
   }
   return removed;
@@ -206,6 +206,29 @@ export async function pullOut(disk: LoopDisk, runner: CommandRunner = new Proces
   await file.truncate(0);
   await file.close();
   await checked(runner, 'losetup', ['--set-capacity', disk.device]);
+}
+
+/**
+ * Removes a folder a test (or the service it started) used as Safehold's data folder: its mount
+ * folders are sealed while empty (immutable, or an empty read-only tmpfs where the filesystem has no
+ * such attribute), which `rm -rf` alone cannot remove. Unmounts whatever is still mounted under it
+ * (a drive a failed test left, then the seals; lazily when busy), clears the attribute, then
+ * removes the tree. Idempotent.
+ */
+export async function removeDataFolder(path: string, runner: CommandRunner = new ProcessCommandRunner()): Promise<void> {
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  const inside = mountinfo
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((f): f is string => f !== undefined)
+    .map(unescapeMount)
+    .filter((target) => target.startsWith(`${path}/`));
+  for (const target of inside.reverse()) {
+    const result = await runner.run('umount', [target]);
+    if (result.exitCode !== 0) await runner.run('umount', ['--lazy', target]);
+  }
+  await runner.run('chattr', ['-R', '-f', '-i', path]).catch(() => undefined);
+  await rm(path, { recursive: true, force: true });
 }
 
 /** Unmounts `path` for a test's cleanup, lazily when a plain unmount fails; never throws. Returns whether something was mounted. */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { removeDataFolder } from './loop-disk.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 export const CLI = join(ROOT, 'dist', 'server', 'cli', 'main.js');
@@ -110,7 +111,7 @@ export async function startServiceProcess(options: StartOptions = {}): Promise<S
     stop,
     async dispose() {
       await stop();
-      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await removeDataFolder(dataDir);
     },
   };
 }
