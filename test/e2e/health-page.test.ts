@@ -135,7 +135,7 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     }
   });
 
-  it('shows a disk without SMART (a loop device) with why, instead of sections of dashes', { skip: loopDiskSkipReason() }, async () => {
+  it('shows a disk without SMART (a loop device) with why, instead of sections of dashes; unplugged, it keeps its page', { skip: loopDiskSkipReason() }, async () => {
     const disk = await createLoopDisk({ sizeMiB: 16, label: 'NO-SMART' });
     try {
       await page.getByTestId('nav-drives').click();
@@ -148,6 +148,15 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
         assert.equal(await page.getByTestId(testid).count(), 0, `no ${testid} on a disk without SMART`);
       }
       await page.screenshot({ path: join(ARTIFACTS, 'disk-health-no-smart.png'), fullPage: true });
+
+      // pulled out, the disk keeps its page: unplugged, with when it was last seen
+      const url = page.url();
+      await disk.detach();
+      await page.getByTestId('nav-drives').click();
+      await card.waitFor({ state: 'detached', timeout: 30_000 });
+      await page.goto(url);
+      await page.getByTestId('drive-away').waitFor();
+      assert.match(await page.locator('.page-head').innerText(), /Unplugged\s+Last seen/);
     } finally {
       await disk.cleanup();
     }
