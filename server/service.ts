@@ -156,7 +156,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     onDigestChange: (digest) => armDigest(digest),
   });
   const smart = overrides.smart !== undefined ? overrides.smart : await chooseSmart(config, runner, missing.has('smartctl'), log);
-  const health = new HealthService({ reader: smart, history, drives, jobs, alerts, activity, settings, scheduler, bus, clock, log });
+  const health = new HealthService({ reader: smart, history, drives, jobs, alerts, activity, settings, scheduler, bus, clock, log, protection: () => backups.protection() });
   drives.setHealthSource((id) => health.summary(id));
   health.start();
   const mounts: Mounts =

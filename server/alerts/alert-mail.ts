@@ -358,8 +358,8 @@ const isUsb = (disk: AlertDisk) => disk.bus === 'usb';
 const cableStep = (disk: AlertDisk) => (isUsb(disk) ? STEP.cableUsb : STEP.cable);
 const coolingSteps = (disk: AlertDisk) => (isUsb(disk) ? [STEP.airflow, STEP.fans, STEP.place] : [STEP.airflow, STEP.fans]);
 
-/** The steps for a disk with these reasons and this verdict (failing steps win over warning ones). */
-function healthSteps(verdict: Verdict, reasons: Reason[], disk: AlertDisk): string[] {
+/** The steps for a disk with these reasons and this verdict (failing steps win over warning ones); the disk's page shows the same. */
+export function healthSteps(verdict: Verdict, reasons: Reason[], disk: AlertDisk): string[] {
   const link = reasons.some(isLinkReason);
   const hot = reasons.some(isTemperatureReason);
   const media = reasons.some(isDiskReason);

@@ -168,7 +168,7 @@ async function status(config: Config, json: boolean): Promise<number> {
   const lines = [
     `${mark}: ${printable(body.headline)}`,
     `Box: ${printable(body.box.hostname)}, Safehold ${body.box.version}${body.box.simulated ? ' (simulated host)' : ''}, data in ${printable(body.box.dataDir)}`,
-    `Drives: ${body.drives.connected} connected (${body.drives.system} system, ${body.drives.unassigned} unassigned)`,
+    `Drives: ${body.drives.connected} connected (${body.drives.system} system, ${body.drives.rotation} rotation, ${body.drives.unassigned} unassigned)`,
     `Jobs: ${body.jobs.running} running, ${body.jobs.queued} queued`,
     ...body.features.filter((f) => !f.available).map((f) => `Unavailable: ${f.name}: ${f.reason}. Fix: ${f.fix}`),
   ];

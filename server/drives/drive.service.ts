@@ -81,6 +81,14 @@ export class DriveService {
     return drive;
   }
 
+  /** A drive connected now, or the last view of one that is away (`connected: false`); null when never seen. */
+  known(id: string): { drive: DriveView; connected: boolean } | null {
+    const connected = this.#drives.find((d) => d.id === id);
+    if (connected) return { drive: connected, connected: true };
+    const stored = this.#o.repo.get(id);
+    return stored ? { drive: this.#toViews([stored])[0]!, connected: false } : null;
+  }
+
   /** What the last inventory read said of a drive, connected or not (a rotation drive that is away); null when never seen. */
   lastKnown(id: string): { model: string | null; serial: string | null; wwn: string | null } | null {
     const stored = this.#o.repo.get(id);

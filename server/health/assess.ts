@@ -45,7 +45,19 @@ interface Finding extends Reason {
 const SEVERITY_ORDER: Record<Severity, number> = { failing: 0, warning: 1, unknown: 2, info: 3 };
 
 const plural = (n: number, [one, many]: readonly [string, string]) => `${n} ${n === 1 ? one : many}`;
-const percent = (afr: number) => `${Math.max(1, Math.round(afr * 100))}%`;
+
+/**
+ * An annual failure rate in words a person can use: the share of such disks that fail within a year,
+ * 1 - e^-AFR (Backblaze's AFR counts failures per disk-year; an AFR of 1.62 is not "162% of disks").
+ */
+export function failureRateInWords(afr: number): string {
+  const p = 1 - Math.exp(-afr);
+  if (p >= 0.6) return 'most disks with this count fail within a year';
+  if (p >= 0.4) return 'about half the disks with this count fail within a year';
+  if (p >= 0.2) return `about one disk in ${Math.round(1 / p)} with this count fails within a year`;
+  const n = Math.max(1, Math.round(p * 100));
+  return `about ${n} ${n === 1 ? 'disk' : 'disks'} in 100 with this count ${n === 1 ? 'fails' : 'fail'} within a year`;
+}
 
 /** ISO date (YYYY-MM-DD) of an ISO text or epoch milliseconds; the text itself when it is neither. */
 export function dayOf(at: string | number | undefined): string | null {
@@ -66,8 +78,8 @@ export function failureRateFor(buckets: readonly FailureRateBucket[], count: num
 function mediaCounterFinding(code: string, attribute: string, count: number, subject: string, buckets: readonly FailureRateBucket[]): Finding {
   const rate = failureRateFor(buckets, count);
   const failing = rate >= FAILING_ANNUAL_FAILURE_RATE;
-  const observed = `in Backblaze's data, disks with this count fail at about ${percent(rate)} a year`;
-  const tail = failing ? `${observed}${rate >= 1 ? ': most do not last a year' : ''}` : `${observed}; watch whether it grows`;
+  const observed = `in Backblaze's data, ${failureRateInWords(rate)}`;
+  const tail = failing ? observed : `${observed}; watch whether it grows`;
   return { severity: failing ? 'failing' : 'warning', code, message: `${subject}: ${tail}`, attribute, value: count };
 }
 
@@ -366,7 +378,11 @@ function trendFindings(counters: Record<string, number>, history: AssessOptions[
   return out;
 }
 
-/** Acknowledged counters at or below their acknowledged value become `info`; acknowledged trends are dropped. */
+/**
+ * Acknowledged warnings at or below their acknowledged value become `info`; acknowledged trends are
+ * dropped. A failing finding is never quieted (an acknowledgement stored before this rule, or one
+ * whose count has since become failing, is named in its message).
+ */
 function applyAcknowledgements(findings: Finding[], acknowledgements: readonly CounterAcknowledgement[]): Finding[] {
   if (!acknowledgements.length) return findings;
   const out: Finding[] = [];
@@ -377,6 +393,10 @@ function applyAcknowledgements(findings: Finding[], acknowledgements: readonly C
       continue;
     }
     const day = dayOf(ack.at);
+    if (finding.severity === 'failing') {
+      out.push({ ...finding, message: `${finding.message} (Acknowledged at ${ack.value}${day ? ` on ${day}` : ''}, but a failing count is never ignored.)` });
+      continue;
+    }
     if (finding.value <= ack.value) {
       if (finding.code === 'trend') continue;
       const note = ack.note ? `, "${ack.note}"` : '';

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { sleep, type Clock } from '../../system/clock.js';
 import type { SelfTestKind, SmartReader } from '../../system/smart/smartctl.js';
-import type { AlertDisk } from '../alerts/alert-mail.js';
+import { healthSteps, type AlertDisk } from '../alerts/alert-mail.js';
 import type { AlertService } from '../alerts/alert.service.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import { describeForLog, type DriveView } from '../drives/drive.model.js';
@@ -86,6 +86,8 @@ export interface HealthServiceOptions {
   log: Logger;
   /** How often a running self-test is asked for its progress, in ms. Default 30 000. */
   selfTestPollMs?: number;
+  /** "Am I protected?" of the backups, for a troubled disk's "What to do now" (default: not known). */
+  protection?: () => { headline: string; drives: number };
 }
 
 export class HealthService {
@@ -125,8 +127,11 @@ export class HealthService {
     };
   }
 
+  /** A connected disk's health, or the last read of one that is away; 404 for a disk never seen. */
   view(driveId: string): DriveHealthView {
-    this.o.drives.get(driveId); // 404 for a drive that is not connected
+    const known = this.o.drives.known(driveId);
+    if (!known) throw new NotFoundError(`Safehold has never seen a disk with the id "${driveId}".`);
+    const summary = this.summary(driveId);
     const latest = this.o.history.latest(driveId);
     const model = latest?.raw ? toSmartModel(safeJson(latest.raw)) : null;
     const acks = this.o.history.acknowledgements(driveId);
@@ -136,10 +141,14 @@ export class HealthService {
       .history(driveId, now - 30 * DAY_MS, now)
       .filter((r) => r.temperatureC !== null)
       .map((r) => ({ at: new Date(r.at).toISOString(), temperatureC: r.temperatureC! }));
+    const reasons = (latest?.reasons as Reason[] | undefined) ?? [];
     return {
       driveId,
-      summary: this.summary(driveId),
-      reasons: (latest?.reasons as Reason[] | undefined) ?? [],
+      connected: known.connected,
+      lastSeenAt: known.drive.lastSeenAt,
+      advice: summary ? this.#advice(known.drive, summary.verdict, reasons) : null,
+      summary,
+      reasons,
       device: model?.device
         ? {
             model: model.device.model,
@@ -165,13 +174,25 @@ export class HealthService {
     };
   }
 
-  /** Acknowledge counter `key` of a drive at its value in the latest read; the disk is judged again at once. */
+  /**
+   * Acknowledge counter `key` of a drive at its value in the latest read; the disk is judged again at
+   * once. Only a warning can be acknowledged: a counter the rules call failing is refused (409), as
+   * quieting it would hide a dying disk.
+   */
   async acknowledge(driveId: string, key: string, note: string | null): Promise<DriveHealthView> {
     const drive = this.o.drives.get(driveId);
     const last = this.o.history.lastRead(driveId);
     const value = last?.counters[key];
     if (value === undefined) {
       throw new InvalidInputError(`"${key}" is not a counter of this disk's last SMART read.`, [{ path: 'key', message: 'Not a counter of this disk' }]);
+    }
+    const latest = this.o.history.latest(driveId);
+    const model = latest?.raw ? toSmartModel(safeJson(latest.raw)) : null;
+    const failing = model && this.#judge(driveId, model, latest!.at).reasons.find((r) => r.attribute === key && r.severity === 'failing');
+    if (failing) {
+      throw new ConflictError(
+        `${failing.message.replace(/\.$/, '')}. That means the disk is failing, which cannot be acknowledged: only a warning can be. Make sure your backups are current and replace the disk.`,
+      );
     }
     this.o.history.acknowledge({ driveId, key, value, note, at: this.o.clock.now() });
     this.o.activity.record({ level: 'info', kind: 'health.acknowledged', subject: driveId, message: `Acknowledged ${key} = ${value} on ${drive.displayName}${note ? ` (${note})` : ''}.` });
@@ -196,6 +217,26 @@ export class HealthService {
     await this.#tell(drive, assessment, { growth: false });
   }
 
+  /** What to do now about a troubled disk: the alert mail's steps, what the disk holds, and whether the backups are current. */
+  #advice(drive: DriveView, verdict: Verdict, reasons: Reason[]): DriveHealthView['advice'] {
+    if (verdict !== 'failing' && verdict !== 'warning') return null;
+    const protection = this.o.protection?.();
+    const holds =
+      drive.role === 'system'
+        ? "the operating system and Safehold with its catalog (the record of your backups)"
+        : drive.role === 'rotation'
+          ? `backups: it is rotation backup drive ${drive.rotation?.name ?? ''}`.trim()
+          : 'nothing Safehold keeps: it is not in use by Safehold';
+    let backedUp = protection?.headline ?? 'Safehold cannot tell now whether your backups are current.';
+    if (drive.role === 'rotation' && protection) {
+      const others = protection.drives - 1;
+      backedUp = others > 0
+        ? `${others === 1 ? 'One other rotation drive holds' : `${others} other rotation drives hold`} backups too. ${backedUp}`
+        : `It is your only rotation drive: register another one before this one dies. ${backedUp}`;
+    }
+    return { steps: healthSteps(verdict, reasons, toAlertDisk(drive)), holds, backedUp };
+  }
+
   /** assess() with this disk's acknowledgements and its read before `at` (for trends). */
   #judge(driveId: string, model: SmartModel, at: number): Assessment {
     const previous = this.o.history.lastRead(driveId, at);
@@ -205,13 +246,16 @@ export class HealthService {
     });
   }
 
-  /** Start a self-test on one disk (a job holding the disk). */
+  /** Start a self-test on one disk (a job holding the disk). A failing disk runs no long test (409): hours of reading wear it further. */
   startSelfTest(driveId: string, kind: SelfTestKind): JobView {
     const drive = this.o.drives.get(driveId);
     if (!this.o.reader) throw new ConflictError(this.unavailableReason()!);
     const latest = this.o.history.latest(driveId);
     if (!latest || latest.state === 'no-smart' || latest.state === 'error') {
       throw new ConflictError(`${drive.displayName} cannot run a self-test: ${latest ? 'its SMART cannot be read' : 'it has not been read yet'}.`);
+    }
+    if (kind === 'long' && latest.verdict === 'failing') {
+      throw new ConflictError(`${drive.displayName} is failing: no long self-test is started on it. It reads the whole disk for hours and can make a dying disk worse. Make sure your backups are current and replace the disk.`);
     }
     const pending = this.o.jobs.recent(200).find((j) => j.kind === SELF_TEST_JOB && j.target === driveId && (j.state === 'queued' || j.state === 'running'));
     if (pending) throw new ConflictError(`A self-test of ${drive.displayName} is already ${pending.state}.`);

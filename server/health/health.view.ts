@@ -40,9 +40,25 @@ export interface TemperaturePoint {
   temperatureC: number;
 }
 
-/** `GET /drives/:id/health`. */
+/** "What to do now" on the page of a disk with a warning or failing verdict. */
+export interface HealthAdvice {
+  /** The steps of the alert mail for this verdict and these reasons (alert-mail.ts `healthSteps`), in order. */
+  steps: string[];
+  /** What is on the disk, from its role: "the operating system and Safehold's catalog", "backups (rotation drive A)"… */
+  holds: string;
+  /** Whether what matters is backed up: the overview's "Am I protected?" answer, in a sentence. */
+  backedUp: string;
+}
+
+/** `GET /drives/:id/health`: for a disk that is connected, or one that is away (its last read). */
 export interface DriveHealthView {
   driveId: string;
+  /** Plugged in now; when not, the page shows its last read and when it was last seen. */
+  connected: boolean;
+  /** When the inventory last saw the disk (now, for a connected disk). */
+  lastSeenAt: string;
+  /** Null while the disk is healthy, unknown or not read yet. */
+  advice: HealthAdvice | null;
   summary: DriveHealthSummary | null;
   /** Most severe first; empty before the first read. */
   reasons: Reason[];

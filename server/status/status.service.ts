@@ -21,7 +21,8 @@ export interface StatusView {
   overall: Overall;
   headline: string;
   box: { hostname: string; version: string; startedAt: string; dataDir: string; simulated: boolean };
-  drives: { connected: number; system: number; unassigned: number };
+  /** Connected drives, and how many of them have each role (they add up to `connected`). */
+  drives: { connected: number; system: number; rotation: number; unassigned: number };
   jobs: { running: number; queued: number };
   features: Feature[];
   inventoryRefreshedAt: string | null;
@@ -83,13 +84,18 @@ export class StatusService {
 
   status(): StatusView {
     const drives = this.o.drives.list();
-    const system = drives.filter((d) => d.role === 'system').length;
+    const count = (role: string) => drives.filter((d) => d.role === role).length;
     const list = features(this.o.missingPrograms);
     const unavailable = list.filter((f) => !f.available);
     const inventoryDown = unavailable.some((f) => f.id === 'drives');
-    const failing = drives.filter((d) => d.health?.verdict === 'failing');
-    const warning = drives.filter((d) => d.health?.verdict === 'warning');
-    const errors = this.o.openAlerts().filter((a) => a.severity === 'error');
+    const open = this.o.openAlerts();
+    // A disk unplugged with its health problem still open keeps the problem in the headline.
+    const away = open
+      .filter((a) => a.key.startsWith('health:') && a.driveId && (a.state === 'failing' || a.state === 'warning') && !drives.some((d) => d.id === a.driveId))
+      .map((a) => ({ displayName: `${this.o.drives.known(a.driveId!)?.drive.displayName ?? a.driveId} (unplugged)`, verdict: a.state }));
+    const failing = [...drives.filter((d) => d.health?.verdict === 'failing'), ...away.filter((d) => d.verdict === 'failing')];
+    const warning = [...drives.filter((d) => d.health?.verdict === 'warning'), ...away.filter((d) => d.verdict === 'warning')];
+    const errors = open.filter((a) => a.severity === 'error');
     const names = (list: { displayName: string }[]) => list.map((d) => d.displayName).join(', ');
     const connected = `${drives.length} drive${drives.length === 1 ? '' : 's'} connected`;
     const protection = this.o.protection();
@@ -122,7 +128,7 @@ export class StatusService {
         dataDir: this.o.dataDir,
         simulated: this.o.simulated,
       },
-      drives: { connected: drives.length, system, unassigned: drives.length - system },
+      drives: { connected: drives.length, system: count('system'), rotation: count('rotation'), unassigned: count('unassigned') },
       jobs: this.o.jobs.counts(),
       features: list,
       inventoryRefreshedAt: this.o.drives.refreshedAt(),

@@ -235,6 +235,8 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
     await page.getByTestId('open-restore').click();
     await page.getByTestId('plug-in-to-restore').waitFor();
     assert.match(await page.getByTestId('plug-in-to-restore').innerText(), /Plug drive A in to restore from it/);
+    // the snapshot list appears once the page has read it (a spinner says so until then)
+    await page.getByTestId('restore-snapshot').waitFor();
     assert.equal(await page.getByTestId('restore-snapshot').locator('option').count(), 1, 'its snapshots are still listed from the catalog');
     assert.equal(await page.getByTestId('snapshot-browser').count(), 0, 'a drive that is away cannot be browsed');
 

@@ -3,7 +3,10 @@
  * a captured failing drive (a failed extended self-test): the dashboard shows the disk red with its
  * reason and an open problem, the disk's health page shows the verdict, the reasons and the
  * attribute table, a short self-test can be started, and the Settings page sends a real test e-mail
- * to an SMTP server started by the test. Screenshots go to test/artifacts/.
+ * to an SMTP server started by the test. A failing disk's page says what to do first (the mail's
+ * steps), offers no long test and no "Acknowledge" on a failing reason (535 reallocated sectors), and
+ * says its rates in words; a disk whose SMART cannot be read shows why instead of empty sections.
+ * Screenshots go to test/artifacts/.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { browserSkipReason, launchBrowser, setUpThroughPage } from '../testing/browser.js';
+import { createLoopDisk, loopDiskSkipReason } from '../testing/loop-disk.js';
 import { freePort, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, type ServiceProcess } from '../testing/service.js';
 import { startMailCatcher, subjectOf, type MailCatcher } from '../testing/smtp.js';
 
@@ -24,14 +28,16 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
   let page: Page;
   let smtp: MailCatcher;
   let smtpPort: number;
+  let scenario: string;
+  const answerWith = (file: string) => writeFile(scenario, JSON.stringify({ '*': { default: { file } } }));
   const subjects = () => smtp.received.map((m) => subjectOf(m.raw));
   const problems: string[] = [];
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     work = await mkdtemp(join(tmpdir(), 'safehold-test-e2e-health-'));
-    const scenario = join(work, 'scenario.json');
-    await writeFile(scenario, JSON.stringify({ '*': { default: { file: 'sat-wdc-wd3200buct-failed-selftest-trimmed.json' } } }));
+    scenario = join(work, 'scenario.json');
+    await answerWith('sat-wdc-wd3200buct-failed-selftest-trimmed.json');
     smtp = await startMailCatcher();
     smtpPort = smtp.port;
     svc = await startServiceProcess({
@@ -86,6 +92,74 @@ describe('disk health in Chromium', { skip: browserSkipReason() }, () => {
     await page.getByTestId('run-short-test').click();
     await page.getByTestId('self-test-progress').waitFor({ timeout: 5000 });
     await page.screenshot({ path: join(ARTIFACTS, 'disk-health.png'), fullPage: true });
+  });
+
+  it('says first what to do about the failing disk, the steps of the mail, and offers no long test', async () => {
+    const todo = page.getByTestId('what-to-do');
+    await todo.waitFor();
+    const first = await page.locator('.page > section').first().getAttribute('data-testid');
+    assert.equal(first, 'what-to-do', 'the advice comes before the reasons');
+    const steps = await page.getByTestId('what-to-do-step').allInnerTexts();
+    assert.match(steps[0] ?? '', /Make sure your backups are current/);
+    assert.ok(steps.some((t) => /Replace this disk/.test(t)), steps.join(' | '));
+    assert.ok(steps.some((t) => /Do not run long self-tests/.test(t)), steps.join(' | '));
+    assert.match(await page.getByTestId('what-to-do-holds').innerText(), /\S/);
+    assert.match(await page.getByTestId('what-to-do-backups').innerText(), /\S/);
+    assert.equal(await page.getByTestId('run-long-test').count(), 0, 'no "Run long test" on a failing disk');
+    assert.match(await page.getByTestId('no-long-test').innerText(), /No long test on a failing disk/);
+    assert.match(await page.getByTestId('temperature-title').innerText(), /last 24 hours/, 'the heading says what the chart draws');
+  });
+
+  it('offers no "Acknowledge" on 535 reallocated sectors, says the rate in words, and fits a phone', async () => {
+    await answerWith('usbjmicron-wdc-wd3200bevt-failing-now.json');
+    await page.getByTestId('nav-dashboard').click();
+    await page.getByTestId('check-disks').click();
+    await page.getByTestId('nav-drives').click();
+    await page.getByRole('link', { name: /health/i }).first().click();
+    const reallocated = page.locator('[data-testid="health-reason"][data-code="ata-reallocated"]');
+    await reallocated.waitFor({ timeout: 15_000 });
+    assert.equal(await reallocated.getAttribute('data-severity'), 'failing');
+    assert.match(await reallocated.innerText(), /535 reallocated sectors .*within a year/);
+    for (const text of await page.getByTestId('health-reason').allInnerTexts()) assert.doesNotMatch(text, /\d% a year/, text);
+    assert.equal(await page.locator('[data-testid="health-reason"][data-severity="failing"] [data-testid="acknowledge"]').count(), 0);
+    assert.equal(await page.locator('[data-testid="acknowledge"][data-attribute="ata:5"]').count(), 0, 'not even on the trend of a failing count');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.getByTestId('what-to-do').waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+      await page.screenshot({ path: join(ARTIFACTS, 'disk-health-failing-phone.png'), fullPage: true });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
+  });
+
+  it('shows a disk without SMART (a loop device) with why, instead of sections of dashes; unplugged, it keeps its page', { skip: loopDiskSkipReason() }, async () => {
+    const disk = await createLoopDisk({ sizeMiB: 16, label: 'NO-SMART' });
+    try {
+      await page.getByTestId('nav-drives').click();
+      const card = page.locator(`[data-testid="drive-card"][data-drive-name="${disk.name}"]`);
+      await card.waitFor({ timeout: 30_000 });
+      await card.getByRole('link', { name: /health/i }).click();
+      await page.getByTestId('no-smart-reading').waitFor();
+      await page.getByTestId('health-reason').filter({ hasText: /loop device is a file/ }).waitFor({ timeout: 30_000 });
+      for (const testid of ['device-facts', 'temperature-chart', 'run-short-test', 'attribute-row']) {
+        assert.equal(await page.getByTestId(testid).count(), 0, `no ${testid} on a disk without SMART`);
+      }
+      await page.screenshot({ path: join(ARTIFACTS, 'disk-health-no-smart.png'), fullPage: true });
+
+      // pulled out, the disk keeps its page: unplugged, with when it was last seen
+      const url = page.url();
+      await disk.detach();
+      await page.getByTestId('nav-drives').click();
+      await card.waitFor({ state: 'detached', timeout: 30_000 });
+      await page.goto(url);
+      await page.getByTestId('drive-away').waitFor();
+      assert.match(await page.locator('.page-head').innerText(), /Unplugged\s+Last seen/);
+    } finally {
+      await disk.cleanup();
+    }
   });
 
   it('sends a real test e-mail from the Settings page, and says why a wrong one fails', async () => {

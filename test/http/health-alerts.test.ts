@@ -205,4 +205,28 @@ describe('disk health: monitoring and alert e-mail', () => {
     const removed = await admin.request('DELETE', `/drives/${disk!.id}/health/acknowledgements/ata:199`);
     assert.deepEqual(removed.json.acknowledgements, []);
   });
+
+  it('on a failing disk: says what to do first, refuses to quiet a failing count and to start a long test', async () => {
+    await answer({ file: 'usbjmicron-wdc-wd3200bevt-failing-now.json' }); // 535 reallocated sectors, failed self-tests
+    await check();
+    const [disk] = await smartDisks();
+    assert.equal(disk!.health!.verdict, 'failing');
+
+    const view = (await admin.get(`/drives/${disk!.id}/health`)).json;
+    const steps = (view.advice?.steps ?? []) as string[];
+    assert.match(steps[0] ?? '', /backups are current/, JSON.stringify(view.advice));
+    assert.ok(steps.some((s) => /Replace this disk/.test(s)) && steps.some((s) => /Do not run long self-tests/.test(s)), steps.join(' | '));
+    assert.ok(view.advice.holds && view.advice.backedUp, 'what is on the disk and whether it is backed up');
+    assert.ok(!view.reasons.some((r: { message: string }) => /%/.test(r.message)), 'rates in words, not "162% a year"');
+
+    const ack = await admin.post(`/drives/${disk!.id}/health/acknowledgements`, { key: 'ata:5' });
+    assert.equal(ack.status, 409, JSON.stringify(ack.json));
+    assert.match(ack.json.error.message, /535 reallocated sectors.*failing.*only a warning can be/);
+    assert.deepEqual((await admin.get(`/drives/${disk!.id}/health`)).json.acknowledgements, [], 'nothing was stored');
+    assert.equal((await smartDisks()).find((d) => d.id === disk!.id)!.health!.verdict, 'failing');
+
+    const long = await admin.post(`/drives/${disk!.id}/health/self-test`, { kind: 'long' });
+    assert.equal(long.status, 409);
+    assert.match(long.json.error.message, /failing: no long self-test/);
+  });
 });

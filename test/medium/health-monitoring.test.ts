@@ -2,7 +2,8 @@
  * Health monitoring above the adapter line, on the simulated host with a real catalog and an
  * injected clock: an internal disk that disappears is an open alert (and one message), coming back
  * resolves it; unplugging a USB drive is normal and says nothing; a lasting problem is told again
- * only after a day; the scheduled short self-tests run one disk after the other.
+ * only after a day; the scheduled short self-tests run one disk after the other. A disk with a
+ * warning that is unplugged keeps its page and its place in the headline.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,6 +28,7 @@ import { JobRepository } from '../../server/jobs/job.repository.js';
 import { Scheduler } from '../../server/jobs/scheduler.js';
 import { SecretStore } from '../../server/settings/secrets.js';
 import { SettingsRepository } from '../../server/settings/settings.repository.js';
+import { StatusService } from '../../server/status/status.service.js';
 import { ROOT } from '../testing/service.js';
 import { silentLog, tempCatalog } from '../testing/catalog.js';
 
@@ -141,6 +143,35 @@ describe('health monitoring on the simulated host', () => {
     await host.plug('usb-a');
     await drives.refresh();
     await until(() => jobs.counts().running === 0 && jobs.counts().queued === 0, 'the check after plugging in');
+  });
+
+  it('keeps the page of a disk with a problem that is unplugged (last verdict, last seen), and its place in the headline', async () => {
+    const usb = drives.list().find((d) => d.name === 'usb-a')!;
+    const status = new StatusService({
+      drives, jobs, version: 'test', startedAt: clock.now(), dataDir: root, simulated: true, missingPrograms: new Set(),
+      openAlerts: () => alerts.open(), protection: () => ({ level: 'ok', headline: 'Protected' }),
+    });
+    assert.match(status.status().headline, /Samsung/, 'the warning is in the headline while it is plugged in');
+    const seen = drives.get(usb.id).lastSeenAt;
+    await host.unplug('usb-a');
+    clock.advance(60_000);
+    await drives.refresh();
+    try {
+      assert.ok(alerts.open().some((a) => a.key === `health:${usb.id}`), 'its problem is still open');
+      const view = health.view(usb.id);
+      assert.equal(view.connected, false);
+      assert.equal(view.lastSeenAt, seen);
+      assert.equal(view.summary?.verdict, 'warning', 'the last verdict');
+      assert.ok(view.attributes.length > 0, 'the last read is shown');
+      assert.ok(view.advice?.steps.length, 'and what to do');
+      const now = status.status();
+      assert.equal(now.overall, 'attention');
+      assert.match(now.headline, /attention: .*Samsung.* \(unplugged\)/);
+    } finally {
+      await host.plug('usb-a');
+      await drives.refresh();
+      await until(() => jobs.counts().running === 0 && jobs.counts().queued === 0, 'the check after plugging in');
+    }
   });
 
   it('runs the scheduled short self-tests one disk after the other, holding each disk', async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,7 @@ import type { DiskFacts } from '../../system/drives/block-devices.js';
 import { LinuxBlockDevices } from '../../system/drives/linux-block-devices.adapter.js';
 import { ProcessCommandRunner, type CommandRunner } from '../../system/process/command-runner.js';
 import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, type LoopDisk } from '../testing/loop-disk.js';
+import { waitFor } from '../testing/service.js';
 
 /** The real runner, counting how often each device was probed with blkid. */
 class CountingRunner extends ProcessCommandRunner {
@@ -116,10 +117,22 @@ describe('LinuxBlockDevices on loop devices', { skip: loopDiskSkipReason() }, ()
   });
 
   it('drops the disk when it is detached; the fingerprint notices', async () => {
-    const before = await devices.fingerprint();
-    await loop.detach();
-    assert.notEqual(await devices.fingerprint(), before);
-    assert.equal(ours(await devices.list(), loop), undefined);
+    // The fingerprint is judged on a view of /sys that holds our device alone (other tests attach
+    // and detach theirs meanwhile). The kernel lets go of a loop device once nobody holds it open
+    // (another service's blkid may be probing it), so the test waits for the disk to leave the list,
+    // as a person waits for it to leave the page, and then asks the fingerprint.
+    const sysRoot = await mkdtemp(join(tmpdir(), 'safehold-sys-'));
+    try {
+      await mkdir(join(sysRoot, 'block'));
+      await symlink(`/sys/block/${loop.name}`, join(sysRoot, 'block', loop.name));
+      const ourView = new LinuxBlockDevices({ runner, sysRoot });
+      const before = await ourView.fingerprint();
+      await loop.detach();
+      await waitFor(async () => ours(await devices.list(), loop) === undefined, 30_000, `${loop.device} to leave the list`);
+      assert.notEqual(await ourView.fingerprint(), before);
+    } finally {
+      await rm(sysRoot, { recursive: true, force: true });
+    }
   });
 });
 
