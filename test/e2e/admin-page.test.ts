@@ -70,8 +70,6 @@ describe('the admin page in Chromium', { skip: browserSkip }, () => {
   it('shows a drive plugged in and pulled out on the Drives page, live, without reloading', { skip: loopDiskSkipReason() }, async () => {
     await page.getByTestId('nav-drives').click();
     await page.getByTestId('drive-list').waitFor();
-    const before = await page.getByTestId('drive-card').count();
-
     disk = await createLoopDisk({ sizeMiB: 80, label: 'FAMILY-USB' });
     const card = page.locator(`[data-testid="drive-card"][data-drive-name="${disk.name}"]`);
     await card.waitFor({ timeout: 5000 });
@@ -79,7 +77,8 @@ describe('the admin page in Chromium', { skip: browserSkip }, () => {
     assert.match(text, /FAMILY-USB/);
     assert.match(text, /ext4/);
     assert.match(text, new RegExp(disk.uuid));
-    assert.equal(await page.getByTestId('drive-card').count(), before + 1);
+    // Only our disk is judged: other programs on this machine plug loop devices in and out too.
+    assert.equal(await page.locator(`[data-testid="drive-card"][data-drive-name="${disk.name}"]`).count(), 1, 'one card for the plugged disk');
     await page.screenshot({ path: join(ARTIFACTS, 'drives.png'), fullPage: true });
 
     await page.getByTestId('nav-activity').click();
