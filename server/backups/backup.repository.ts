@@ -57,7 +57,8 @@ const toRun = (r: any): RunRow => ({
   finishedAt: r.finished_at,
   outcome: r.outcome,
   message: r.message,
-  sources: json(r.sources, []),
+  // Runs saved before file notes existed have none.
+  sources: (json(r.sources, []) as SourceRunView[]).map((s) => ({ ...s, fileNotes: s.fileNotes ?? [], fileNoteCounts: s.fileNoteCounts ?? { unreadable: 0, changed: 0, 'owner-cannot-read': 0 } })),
   check: json(r.check_result, null),
   drill: json(r.drill_result, null),
   usedBytes: r.used_bytes,
