@@ -567,7 +567,7 @@ export class BackupService {
     const owner = process.getuid?.() === 0 && top && top.uid !== 0 ? { uid: top.uid, groups: await groupsOfUser(top.uid, top.gid) } : null;
     await walkTree(source.path, (path, st) => {
       if (isExcluded(path, source)) return;
-      notes.judge(path, { mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, isFile: st.isFile(), isDirectory: st.isDirectory() }, owner, startedAt);
+      notes.judge(path, { mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, isFile: st.isFile(), isDirectory: st.isDirectory() }, owner, startedAt, Date.now());
     });
     return notes;
   }

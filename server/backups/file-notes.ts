@@ -2,8 +2,9 @@
  * What a backup tells the owner about single files of a source (docs/backup-drives.md, "What a run
  * says about single files"). Pure: the service walks the folder and hands each entry's facts here.
  * - `unreadable`: restic could not read it (restic's own error): the snapshot does not have it;
- * - `changed`: modified after the backup of its folder began: it was read while it changed, or just
- *   after, so the snapshot may hold a torn copy (part old, part new); the next backup takes it again;
+ * - `changed`: modified after the backup of its folder began (and not after the walk saw it): it was
+ *   read while it changed, or just after, so the snapshot may hold a torn copy (part old, part new);
+ *   the next backup takes it again;
  * - `owner-cannot-read`: the service runs as root and reads every file, but the folder's owner
  *   could not: its mode and ownership keep them out (a 0000 file, another user's 0600 file, a folder
  *   they cannot open). It is in the snapshot, and a restore gives it back with the same mode and owner.
@@ -69,10 +70,12 @@ export class FileNotes {
 
   /**
    * Judges one entry of the folder, walked (a folder before what it holds) after its backup that
-   * began at `startedAt` (ms); `owner` null: not judged for the owner.
+   * began at `startedAt`, its facts read at `seenAt` (ms, the kernel's clock): a modification time
+   * between the two is a change during the backup; one later than `seenAt` is a clock that was
+   * wrong when the file was written (a camera's), not a change. `owner` null: not judged for the owner.
    */
-  judge(path: string, entry: EntryFacts, owner: FolderOwner | null, startedAt: number): void {
-    if (entry.isFile && entry.mtimeMs >= startedAt) this.add('changed', path);
+  judge(path: string, entry: EntryFacts, owner: FolderOwner | null, startedAt: number, seenAt: number): void {
+    if (entry.isFile && entry.mtimeMs >= startedAt && entry.mtimeMs <= seenAt) this.add('changed', path);
     if (!owner || this.#closed.some((folder) => path.startsWith(`${folder}/`)) || ownerMayRead(entry, owner)) return;
     this.add('owner-cannot-read', path, `mode ${(entry.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${entry.uid}`);
     if (entry.isDirectory) this.#closed.push(path);

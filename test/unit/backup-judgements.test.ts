@@ -49,14 +49,16 @@ describe('what a run says of single files', () => {
     assert.equal(ownerMayRead(file(0o000), { uid: 0, groups: new Set([0]) }), true, 'root reads everything');
   });
 
-  it('names files changed since the backup began and files the owner cannot read, but nothing inside a folder already named', () => {
+  it('names files changed since the backup began (not those dated in the future) and files the owner cannot read, but nothing inside a folder already named', () => {
     const notes = new FileNotes();
     const began = NOW;
-    notes.judge('/home/anna/a.txt', file(0o644), anna, began);
-    notes.judge('/home/anna/log.txt', file(0o644, 1000, 1000, NOW + 500), anna, began);
-    notes.judge('/home/anna/locked', folder(0o000), anna, began);
-    notes.judge('/home/anna/locked/inside.txt', file(0o000), anna, began);
-    notes.judge('/home/anna/locked-not/b.txt', file(0o000), anna, began);
+    const seen = NOW + 1000;
+    notes.judge('/home/anna/a.txt', file(0o644), anna, began, seen);
+    notes.judge('/home/anna/log.txt', file(0o644, 1000, 1000, NOW + 500), anna, began, seen);
+    notes.judge('/home/anna/camera.jpg', file(0o644, 1000, 1000, NOW + 365 * DAY), anna, began, seen); // a camera whose clock was a year ahead
+    notes.judge('/home/anna/locked', folder(0o000), anna, began, seen);
+    notes.judge('/home/anna/locked/inside.txt', file(0o000), anna, began, seen);
+    notes.judge('/home/anna/locked-not/b.txt', file(0o000), anna, began, seen);
     assert.deepEqual(notes.notes, [
       { kind: 'changed', path: '/home/anna/log.txt', detail: null },
       { kind: 'owner-cannot-read', path: '/home/anna/locked', detail: 'mode 0000, owner uid 1000' },
