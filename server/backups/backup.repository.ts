@@ -154,9 +154,9 @@ export class BackupRepository {
     return rows.reverse();
   }
 
-  /** Runs left `running` by a process that died: they become `interrupted`. Returns how many. */
-  interruptRunning(message: string, now: number): number {
-    return this.db.prepare("UPDATE backup_runs SET outcome = 'interrupted', message = ?, finished_at = ? WHERE outcome = 'running'").run(message, now).changes;
+  /** Runs left `running` (by a process that died), oldest first, with the sources they had saved. */
+  runsLeftRunning(): RunRow[] {
+    return this.db.prepare("SELECT * FROM backup_runs WHERE outcome = 'running' ORDER BY id").all().map(toRun);
   }
 
   // --- snapshots --------------------------------------------------------------------------------

@@ -126,7 +126,11 @@ export class BackupService {
   /** Defines the job, reconciles runs a dead process left, starts backups on plug-in, arms the daily reminder check. */
   start(): void {
     this.o.jobs.define(this.#backupJob());
-    this.o.repo.interruptRunning('The service stopped while this backup ran.', this.o.clock.now());
+    // Runs a dead process left: each says what it had written (its sources are saved as they end).
+    for (const row of this.o.repo.runsLeftRunning()) {
+      const words = cutShort(row.sources, this.o.sources.list(), null);
+      this.o.repo.saveRun({ ...row, outcome: 'interrupted', finishedAt: this.o.clock.now(), safeToUnplug: false, message: `The service stopped while this backup ran. ${words}` });
+    }
     this.o.bus.subscribe('inventory', ({ connected, disconnected }) => {
       const now = this.o.clock.now();
       for (const d of disconnected) if (this.o.rotation.get(d.id)) this.o.repo.setPlugged(d.id, false, now);
@@ -346,6 +350,7 @@ export class BackupService {
         run.current = source;
         run.row.sources.push(await this.#backupSource(context, restic, repo, lease, run, source));
         run.current = null;
+        this.o.repo.saveRun(run.row); // still running: a power cut now leaves what was written on record
       }
       this.#record(run, await this.#retention(context, restic, repo, lease, run));
       run.row.check = await this.#verify(context, restic, repo, lease, run);
@@ -377,13 +382,13 @@ export class BackupService {
       const interrupted = gone || (failure instanceof ResticError && failure.kind === 'interrupted' && !stopped);
       run.row.outcome = interrupted || stopped === 'shutdown' ? 'interrupted' : 'failed';
       run.row.safeToUnplug = false;
-      const cutShort = interrupted || stopped !== null ? this.#cutShort(run, sources) : '';
+      const left = interrupted || stopped !== null ? cutShort(run.row.sources, sources, run.current) : '';
       run.row.message = interrupted
-        ? `Drive ${name} was unplugged or stopped answering during the backup. ${cutShort} Plug it in again: the backup starts over by itself.`
+        ? `Drive ${name} was unplugged or stopped answering during the backup. ${left} Plug it in again: the backup starts over by itself.`
         : stopped === 'cancel'
-          ? `Cancelled by the owner. ${cutShort}`
+          ? `Cancelled by the owner. ${left}`
           : stopped === 'shutdown'
-            ? `The service stopped during the backup; it starts over when the service is back. ${cutShort}`
+            ? `The service stopped during the backup; it starts over when the service is back. ${left}`
             : failure
               ? messageOf(failure)
               : `The backup ended, but drive ${name} could not be unmounted: ${messageOf(unmountError)}`;
@@ -418,39 +423,6 @@ export class BackupService {
     await this.checkReminders().catch(() => undefined);
     if (!verified) throw new Error(run.row.message);
     return run.row.message;
-  }
-
-  /**
-   * What a run that was stopped part-way leaves, in its sources and in words: a source whose
-   * snapshot was written stays `backed-up` (the snapshot is on the drive and restores) but is not
-   * verified; the one being backed up and those not reached are `interrupted`, with no snapshot.
-   */
-  #cutShort(run: RunState, sources: Source[]): string {
-    for (const done of run.row.sources) {
-      if (done.outcome === 'backed-up') done.message = [done.message, 'Written before the run was cut short, but not verified.'].filter(Boolean).join(' ');
-    }
-    const reached = new Set(run.row.sources.map((s) => s.name));
-    for (const source of sources) {
-      if (reached.has(source.name)) continue;
-      const inProgress = run.current?.name === source.name;
-      run.row.sources.push({
-        ...emptySourceResult(source.name),
-        outcome: 'interrupted',
-        message: inProgress ? 'Cut short while it was being backed up: nothing of it was kept.' : 'Not reached: the run stopped before it.',
-      });
-    }
-    const quote = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
-    const written = run.row.sources.filter((s) => s.outcome === 'backed-up' && s.snapshotId);
-    const cut = run.row.sources.filter((s) => s.outcome === 'interrupted' && run.current?.name === s.name).map((s) => s.name);
-    const skipped = run.row.sources.filter((s) => s.outcome === 'interrupted' && run.current?.name !== s.name).map((s) => s.name);
-    return [
-      written.length
-        ? `${written.map((s) => `"${s.name}" was backed up before that (snapshot ${s.snapshotId!.slice(0, 8)})`).join(', ')}, but not verified: this run does not count as a good backup.`
-        : 'No backup of this run was kept.',
-      cut.length ? ` ${quote(cut)} was cut short: nothing of it was kept.` : '',
-      skipped.length ? ` Not reached: ${quote(skipped)}.` : '',
-      ' The earlier backups on the drive are untouched.',
-    ].join('');
   }
 
   async #checkMarker(lease: DriveLease, drive: RotationDriveRow): Promise<void> {
@@ -900,6 +872,46 @@ function isExcluded(path: string, source: Source): boolean {
     const re = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
     return parts.some((part) => re.test(part)) || re.test(path);
   });
+}
+
+/**
+ * What a run that was stopped part-way leaves, in its sources (changed in place) and in words: a
+ * source whose snapshot was written stays `backed-up` (the snapshot is on the drive and restores)
+ * but is not verified; the one being backed up (`current`; null when not known: a power cut) and
+ * those not reached become `interrupted`, with no snapshot.
+ */
+function cutShort(done: SourceRunView[], all: Source[], current: Source | null): string {
+  for (const s of done) {
+    if (s.outcome === 'backed-up') s.message = [s.message, 'Written before the run was cut short, but not verified.'].filter(Boolean).join(' ');
+  }
+  const reached = new Set(done.map((s) => s.name));
+  const cut: string[] = [];
+  const skipped: string[] = [];
+  for (const source of all) {
+    if (reached.has(source.name)) continue;
+    const inProgress = current === null ? null : current.name === source.name;
+    (inProgress === false ? skipped : cut).push(source.name);
+    done.push({
+      ...emptySourceResult(source.name),
+      outcome: 'interrupted',
+      message:
+        inProgress === true
+          ? 'Cut short while it was being backed up: nothing of it was kept.'
+          : inProgress === false
+            ? 'Not reached: the run stopped before it.'
+            : 'Not backed up: the run stopped while it or one before it was backed up.',
+    });
+  }
+  const quote = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
+  const written = done.filter((s) => s.outcome === 'backed-up' && s.snapshotId);
+  return [
+    written.length
+      ? `${written.map((s) => `"${s.name}" was backed up before that (snapshot ${s.snapshotId!.slice(0, 8)})`).join(', ')}, but not verified: this run does not count as a good backup.`
+      : 'No backup of this run was kept.',
+    cut.length ? (current === null ? ` Not backed up: ${quote(cut)}.` : ` ${quote(cut)} was cut short: nothing of it was kept.`) : '',
+    skipped.length ? ` Not reached: ${quote(skipped)}.` : '',
+    ' The earlier backups on the drive are untouched.',
+  ].join('');
 }
 
 /** A source's result before anything is known: `refused` until the backup says otherwise. */

@@ -110,6 +110,10 @@ describe('a rotation drive under faults', { skip }, () => {
     assert.match(job.message ?? '', /^1 of 1 source backed up onto drive E, verified\. Drive E is safe to unplug\.$/);
     const runs = await box.runs(driveId);
     assert.deepEqual(runs.slice(0, 5).map((r) => r.outcome), ['good', 'interrupted', 'interrupted', 'interrupted', 'good']);
+    for (const cut of runs.slice(1, 4)) {
+      assert.equal(cut.message, 'The service stopped while this backup ran. No backup of this run was kept. Not backed up: "films". The earlier backups on the drive are untouched.');
+      assert.deepEqual(cut.sources.map((s) => [s.name, s.outcome, s.snapshotId]), [['films', 'interrupted', null]], 'the page says what the message says');
+    }
     const activity = await box.activity();
     assert.ok(activity.some((e) => e.kind === 'backup.pruned' && /drive E/.test(e.message)), 'the freed space is in the activity log');
     // What is left on the drive is what its snapshots use, give or take: the interrupted runs' data is gone.
