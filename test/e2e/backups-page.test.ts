@@ -262,6 +262,7 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
     const notes = page.getByTestId('backup-run').first().locator('[data-testid="run-source"][data-source-name="anna"] [data-testid="run-file-notes"]');
     assert.match(await notes.locator('summary').innerText(), /^1 file to know about$/);
     await notes.locator('summary').click();
+    await page.getByTestId('backup-run').first().screenshot({ path: join(ARTIFACTS, 'backups-run-file-notes.png') });
     assert.match(await notes.locator('li').first().innerText(), new RegExp(`${join(anna, 'locked.txt')}: the folder's owner cannot read it \\(it was backed up all the same\\) \\(mode 0000, owner uid 4242\\)`));
   });
 

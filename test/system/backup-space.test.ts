@@ -156,6 +156,19 @@ describe('a rotation drive under faults', { skip }, () => {
     await appendFile(join(docs, 'growing.log'), 'done\n');
   });
 
+  it('prunes on its own when the drive holds far more than its snapshots use, though the last prune is recent', async () => {
+    // The films shrink to 4 new ones: retention forgets the snapshot of the 8 old ones (the same
+    // day), and their 160 MB are used by no snapshot any more.
+    for (let i = 4; i < 8; i++) await rm(join(films, `film-${i}.mkv`));
+    for (let i = 0; i < 4; i++) await writeFile(join(films, `film-${i}.mkv`), randomBytes(20 * MiB));
+    const job = await ended(await runNow());
+    assert.equal(job.state, 'succeeded', job.message ?? '');
+    const pruned = (await box.activity()).filter((e) => e.kind === 'backup.pruned').map((e) => e.message);
+    assert.match(pruned[0] ?? '', /^Freed \d+ MB on drive E \(the drive holds far more than its backups use\)\.$/, `the newest prune: ${JSON.stringify(pruned.slice(0, 3))}`);
+    const entry = await box.entry('E');
+    assert.ok(entry.freeBytes !== null && entry.freeBytes > 250 * MiB, `free after the run: ${entry.freeBytes}`);
+  });
+
   it('says what an interrupted run wrote: the source written before the cable was pulled, and the one cut short', async () => {
     await newFilms();
     const since = await box.lastJobId();
