@@ -2,9 +2,10 @@
  * Files on the box: writing a file so that a crash or a power cut at any moment leaves either the
  * old content or the new one, never a mix (temporary file beside the target, fsync, rename, fsync of
  * the folder); what is at a folder; a random sample of files, a byte-for-byte comparison and a
- * folder's size for the backups. Every read is asynchronous: nothing here blocks the event loop.
+ * folder's size and a walk of a tree for the backups. Every read is asynchronous: nothing here blocks the event loop.
  */
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -155,10 +156,13 @@ export async function sameBytes(a: string, b: string): Promise<boolean> {
   }
 }
 
-/** The bytes of every regular file under `root` (symbolic links not followed; unreadable folders skipped). 0 for a missing root. */
-export async function folderSize(root: string): Promise<number> {
+/**
+ * Every entry under `root` (not `root` itself), depth first, with its `lstat`: symbolic links are
+ * not followed, folders that cannot be read are skipped, entries gone meanwhile are left out, a
+ * missing root gives nothing. A folder is visited before what it holds.
+ */
+export async function walkTree(root: string, visit: (path: string, stats: Stats) => void | Promise<void>): Promise<void> {
   const { lstat, opendir } = await import('node:fs/promises');
-  let total = 0;
   const folders = [root];
   while (folders.length) {
     const folder = folders.pop()!;
@@ -166,9 +170,37 @@ export async function folderSize(root: string): Promise<number> {
     if (!dir) continue;
     for await (const entry of dir) {
       const path = join(folder, entry.name);
-      if (entry.isDirectory()) folders.push(path);
-      else if (entry.isFile()) total += (await lstat(path).catch(() => null))?.size ?? 0;
+      const stats = await lstat(path).catch(() => null);
+      if (!stats) continue;
+      await visit(path, stats);
+      if (stats.isDirectory()) folders.push(path);
     }
   }
+}
+
+/** The bytes of every regular file under `root` (symbolic links not followed; unreadable folders skipped). 0 for a missing root. */
+export async function folderSize(root: string): Promise<number> {
+  let total = 0;
+  await walkTree(root, (_path, stats) => {
+    if (stats.isFile()) total += stats.size;
+  });
   return total;
+}
+
+/**
+ * The groups a user is in, by `/etc/passwd` (the primary group) and `/etc/group` (the others), by
+ * number; a uid with no entry (or unreadable files) has only `fallbackGid`.
+ */
+export async function groupsOfUser(uid: number, fallbackGid: number): Promise<Set<number>> {
+  const { readFile } = await import('node:fs/promises');
+  const groups = new Set([fallbackGid]);
+  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+  const user = passwd.split('\n').map((l) => l.split(':')).find((f) => f.length >= 4 && Number(f[2]) === uid);
+  if (!user) return groups;
+  groups.add(Number(user[3]));
+  const group = await readFile('/etc/group', 'utf8').catch(() => '');
+  for (const f of group.split('\n').map((l) => l.split(':'))) {
+    if (f.length >= 4 && f[3]!.split(',').includes(user[0]!)) groups.add(Number(f[2]));
+  }
+  return groups;
 }

@@ -191,7 +191,9 @@ export function drillFailedNotice(driveName: string, driveId: string, mismatches
 function runFacts(run: RunRow): Array<[string, string]> {
   const facts: Array<[string, string]> = run.sources.map((s) => [
     `Source ${s.name}`,
-    s.outcome === 'backed-up' ? `${s.files ?? '?'} files, ${formatSize(s.bytes ?? 0)}${s.suspicious ? ` — SUSPICIOUS: ${s.suspicious}` : ''}` : `not backed up: ${s.message ?? s.outcome}`,
+    s.outcome === 'backed-up'
+      ? `${s.files ?? '?'} files, ${formatSize(s.bytes ?? 0)}${s.suspicious ? ` — SUSPICIOUS: ${s.suspicious}` : ''}${s.message ? ` — ${s.message}` : ''}`
+      : `not backed up: ${s.message ?? s.outcome}`,
   ]);
   if (run.check) facts.push(['Verification', run.check.ok ? `passed (slice ${run.check.slice} of the data read back)` : `FAILED: ${run.check.problems.slice(0, 2).join('; ')}`]);
   if (run.drill) facts.push(['Restore drill', run.drill.ok ? (run.drill.note ?? `${run.drill.files} files restored and compared, all identical`) : `${run.drill.mismatches.length} files differed`]);

@@ -57,7 +57,8 @@ const toRun = (r: any): RunRow => ({
   finishedAt: r.finished_at,
   outcome: r.outcome,
   message: r.message,
-  sources: json(r.sources, []),
+  // Runs saved before file notes existed have none.
+  sources: (json(r.sources, []) as SourceRunView[]).map((s) => ({ ...s, fileNotes: s.fileNotes ?? [], fileNoteCounts: s.fileNoteCounts ?? { unreadable: 0, changed: 0, 'owner-cannot-read': 0 } })),
   check: json(r.check_result, null),
   drill: json(r.drill_result, null),
   usedBytes: r.used_bytes,
@@ -153,9 +154,9 @@ export class BackupRepository {
     return rows.reverse();
   }
 
-  /** Runs left `running` by a process that died: they become `interrupted`. Returns how many. */
-  interruptRunning(message: string, now: number): number {
-    return this.db.prepare("UPDATE backup_runs SET outcome = 'interrupted', message = ?, finished_at = ? WHERE outcome = 'running'").run(message, now).changes;
+  /** Runs left `running` (by a process that died), oldest first, with the sources they had saved. */
+  runsLeftRunning(): RunRow[] {
+    return this.db.prepare("SELECT * FROM backup_runs WHERE outcome = 'running' ORDER BY id").all().map(toRun);
   }
 
   // --- snapshots --------------------------------------------------------------------------------

@@ -15,8 +15,12 @@
  * 4. the mass-change tripwire marks a snapshot that changed or added more than `percent`% of the
  *    previous snapshot's files (and at least `minFiles`) suspicious, alerts, and suspends retention
  *    on the drive until the owner looks;
- * 5. retention: `forget` by the policy on every run, `prune` only when worthwhile; a full drive is
- *    pruned as far as retention allows and the backup retried once;
+ * 5. space: a run that follows an interrupted one, or finds the drive short of space, prunes before
+ *    it writes (an interrupted backup leaves packs no snapshot uses and no later backup reuses);
+ *    retention: `forget` by the policy on every run, `prune` when worthwhile (forget removed something
+ *    and the last prune is a month old, space is short, or the repository is well above what its
+ *    snapshots reference); a full drive is forgotten as far as retention allows, pruned whatever that
+ *    removed, and the backup retried once; only then "use a larger drive";
  * 6. verify: `restic check --read-data-subset n/t`, n rotating so every pack is read within t runs;
  * 7. restore drill: a random sample of unchanged files is restored into a scratch folder and
  *    compared byte for byte with the box's copies;
@@ -29,7 +33,7 @@ import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
-import { folderSize, inspectFolder, sameBytes, sampleFiles } from '../../system/files.js';
+import { folderSize, groupsOfUser, inspectFolder, sameBytes, sampleFiles, walkTree } from '../../system/files.js';
 import { isProgramRunning } from '../../system/process/processes.js';
 import type { Mounts } from '../../system/mounts/mounts.js';
 import { ResticError, type BackupSummary, type Restic, type ResticRepository, type Snapshot } from '../../system/restic/restic.js';
@@ -50,6 +54,7 @@ import type { DriveAccess, DriveLease } from './drive-access.js';
 import { forecastFull, judgeProtection } from './protection.js';
 import type { RotationDriveRow, RotationRepository } from './rotation.repository.js';
 import { checkFailedNotice, drillFailedNotice, runFailedNotice, safeToUnplugNotice, sourceCondition, staleCondition, suspiciousCondition, swapCondition } from './backup-notices.js';
+import { FileNotes } from './file-notes.js';
 import { checkSource } from './source-safety.js';
 import { massChange } from './tripwire.js';
 import type { Source, SourceRepository } from './source.repository.js';
@@ -58,8 +63,15 @@ export const BACKUP_JOB = 'backup.rotation';
 const DAY = 24 * 3600 * 1000;
 /** Prune (which rewrites packs: slow on a USB disk) at most this often, unless space is short. */
 const PRUNE_EVERY_MS = 30 * DAY;
-/** Below this share of free space, prune whenever retention removed something. */
+/** Below this share of free space, prune at the start of a run and after retention, whatever forget removed. */
 const LOW_SPACE_SHARE = 0.1;
+/**
+ * Prune after retention, whatever forget removed, when the repository takes this share more room
+ * than the data its snapshots reference (`restic stats --mode raw-data`)…
+ */
+const WASTE_SHARE = 0.25;
+/** …and at least this many bytes more (a small repository is not rewritten for a few megabytes). */
+const WASTE_MIN_BYTES = 64 * 1024 * 1024;
 /** How often a running backup checks that its drive is still there (and not full), in ms. */
 const DRIVE_WATCH_MS = 2000;
 /** A drive with less free space than this, seen `FULL_CHECKS` times in a row while restic writes, is full. */
@@ -102,6 +114,8 @@ interface RunState {
    * the source's result shown to the owner.
    */
   made: Array<{ source: Source; snapshotId: string; result: SourceRunView }>;
+  /** The source being backed up now (named as cut short when the run stops), or null. */
+  current: Source | null;
   /** Fires on cancel, service stop, or when the drive is seen gone (every restic call gets it). */
   signal: AbortSignal;
 }
@@ -112,7 +126,11 @@ export class BackupService {
   /** Defines the job, reconciles runs a dead process left, starts backups on plug-in, arms the daily reminder check. */
   start(): void {
     this.o.jobs.define(this.#backupJob());
-    this.o.repo.interruptRunning('The service stopped while this backup ran.', this.o.clock.now());
+    // Runs a dead process left: each says what it had written (its sources are saved as they end).
+    for (const row of this.o.repo.runsLeftRunning()) {
+      const words = cutShort(row.sources, this.o.sources.list(), null);
+      this.o.repo.saveRun({ ...row, outcome: 'interrupted', finishedAt: this.o.clock.now(), safeToUnplug: false, message: `The service stopped while this backup ran. ${words}` });
+    }
     this.o.bus.subscribe('inventory', ({ connected, disconnected }) => {
       const now = this.o.clock.now();
       for (const d of disconnected) if (this.o.rotation.get(d.id)) this.o.repo.setPlugged(d.id, false, now);
@@ -307,8 +325,9 @@ export class BackupService {
     // many minutes. A watch on the mount stops restic as soon as no device is behind the folder.
     const watch = new AbortController();
     const signal = AbortSignal.any([context.signal, watch.signal]);
-    const run: RunState = { row: this.o.repo.startRun(driveId, context.jobId, this.o.clock.now()), drive, settings: this.settings(), made: [], signal };
+    const run: RunState = { row: this.o.repo.startRun(driveId, context.jobId, this.o.clock.now()), drive, settings: this.settings(), made: [], current: null, signal };
     const name = drive.name;
+    const sources = this.o.sources.list();
     let lease: DriveLease | null = null;
     let failure: unknown = null;
     let timer: NodeJS.Timeout | null = null;
@@ -331,9 +350,13 @@ export class BackupService {
         );
       }, DRIVE_WATCH_MS);
       const repo = await this.o.access.repository(lease);
-      for (const source of this.o.sources.list()) {
+      await this.#freeSpaceFirst(context, restic, repo, lease, run);
+      for (const source of sources) {
         run.signal.throwIfAborted();
+        run.current = source;
         run.row.sources.push(await this.#backupSource(context, restic, repo, lease, run, source));
+        run.current = null;
+        this.o.repo.saveRun(run.row); // still running: a power cut now leaves what was written on record
       }
       this.#record(run, await this.#retention(context, restic, repo, lease, run));
       run.row.check = await this.#verify(context, restic, repo, lease, run);
@@ -365,12 +388,13 @@ export class BackupService {
       const interrupted = gone || (failure instanceof ResticError && failure.kind === 'interrupted' && !stopped);
       run.row.outcome = interrupted || stopped === 'shutdown' ? 'interrupted' : 'failed';
       run.row.safeToUnplug = false;
+      const left = interrupted || stopped !== null ? cutShort(run.row.sources, sources, run.current) : '';
       run.row.message = interrupted
-        ? `Drive ${name} was unplugged or stopped answering during the backup. Nothing of this run counts as a backup; the earlier backups on the drive are untouched. Plug it in again: the backup starts over by itself.`
+        ? `Drive ${name} was unplugged or stopped answering during the backup. ${left} Plug it in again: the backup starts over by itself.`
         : stopped === 'cancel'
-          ? 'Cancelled by the owner. Nothing of this run counts as a backup; the earlier backups on the drive are untouched.'
+          ? `Cancelled by the owner. ${left}`
           : stopped === 'shutdown'
-            ? 'The service stopped during the backup; it starts over when the service is back.'
+            ? `The service stopped during the backup; it starts over when the service is back. ${left}`
             : failure
               ? messageOf(failure)
               : `The backup ended, but drive ${name} could not be unmounted: ${messageOf(unmountError)}`;
@@ -424,7 +448,7 @@ export class BackupService {
   }
 
   async #backupSource(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState, source: Source): Promise<SourceRunView> {
-    const result: SourceRunView = { name: source.name, outcome: 'refused', snapshotId: null, files: null, bytes: null, filesNew: null, filesChanged: null, suspicious: null, message: null };
+    const result = emptySourceResult(source.name);
     const facts = await inspectFolder(source.path);
     const last = this.o.repo.latestCountedOf(source.name);
     const check = checkSource(source, facts, last?.files ?? null);
@@ -435,6 +459,8 @@ export class BackupService {
     }
 
     const previous = this.o.repo.latestOf(source.name, run.drive.driveId);
+    // The kernel's time, not the injected clock: it is compared with the files' modification times.
+    const startedAt = Date.now();
     let summary: BackupSummary;
     try {
       summary = await this.#backupWithRetry(context, restic, repo, lease, run, source);
@@ -447,6 +473,7 @@ export class BackupService {
     }
     const snapshotId = summary.snapshotId; // restic's short id: the full one comes with the drive's list (#record)
     const files = summary.totalFilesProcessed;
+    const notes = await this.#fileNotes(source, summary, startedAt);
     const suspicious = massChange({ previous, sourcePath: source.path, summary, limits: run.settings.tripwire });
     this.o.repo.addSnapshot({
       driveId: run.drive.driveId,
@@ -469,7 +496,9 @@ export class BackupService {
       filesNew: summary.filesNew,
       filesChanged: summary.filesChanged,
       suspicious,
-      message: summary.complete ? null : `${summary.warnings.length} file${summary.warnings.length === 1 ? '' : 's'} could not be read: ${summary.warnings.slice(0, 3).map((w) => `${w.item} (${w.message})`).join('; ')}`,
+      message: notes.summary(),
+      fileNotes: notes.notes,
+      fileNoteCounts: notes.counts,
     } satisfies Partial<SourceRunView>);
     run.made.push({ source, snapshotId, result });
     if (suspicious) {
@@ -478,6 +507,23 @@ export class BackupService {
       await this.o.alerts.observeCondition(suspiciousCondition(run.drive.name, run.drive.driveId, reason));
     }
     return result;
+  }
+
+  /**
+   * What the run tells of single files of the source (file-notes.ts): those restic could not read,
+   * then one walk of the folder (metadata only, after restic's own walk) for files modified since its
+   * backup began and, when the service runs as root, files the folder's owner could not read.
+   */
+  async #fileNotes(source: Source, summary: BackupSummary, startedAt: number): Promise<FileNotes> {
+    const notes = new FileNotes();
+    for (const w of summary.warnings) notes.add('unreadable', w.item || source.path, w.message);
+    const top = await lstat(source.path).catch(() => null);
+    const owner = process.getuid?.() === 0 && top && top.uid !== 0 ? { uid: top.uid, groups: await groupsOfUser(top.uid, top.gid) } : null;
+    await walkTree(source.path, (path, st) => {
+      if (isExcluded(path, source)) return;
+      notes.judge(path, { mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, isFile: st.isFile(), isDirectory: st.isDirectory() }, owner, startedAt, Date.now());
+    });
+    return notes;
   }
 
   /** One snapshot of the source; on a full drive, retention is applied and pruned, and the backup tried once more. */
@@ -505,15 +551,23 @@ export class BackupService {
       return await attempt();
     } catch (error) {
       if (!(error instanceof ResticError && error.kind === 'no-space')) throw asDriveGone(error, run.drive.name);
+      // Make room: the backups retention allows to remove (unless suspended), then every byte no
+      // snapshot uses (forget alone frees nothing; restic's forget --prune prunes only when it
+      // removed a snapshot, and the packs of interrupted backups are referenced by none).
       const suspended = this.o.repo.ledger(run.drive.driveId).pruneSuspendedAt !== null;
-      if (!suspended) {
-        context.progress({ current: `Drive ${run.drive.name} is full: removing what the retention policy allows` });
-        await this.#untilFull(lease, run, (signal) => this.#forget(restic, repo, run, true, signal)).catch((e: unknown) => this.o.log.warn({ err: e }, 'prune on a full drive'));
-        try {
-          return await attempt();
-        } catch (again) {
-          if (!(again instanceof ResticError && again.kind === 'no-space')) throw asDriveGone(again, run.drive.name);
-        }
+      context.progress({ current: `Drive ${run.drive.name} is full: ${suspended ? 'freeing the space no backup uses' : 'removing what the retention policy allows'}` });
+      try {
+        if (!suspended) await this.#untilFull(lease, run, (signal) => this.#forget(restic, repo, run, signal));
+        await this.#untilFull(lease, run, (signal) => this.#prune(context, restic, repo, lease, run, 'the drive was full', signal));
+      } catch (e) {
+        const classified = asDriveGone(e, run.drive.name);
+        if (isDriveGone(classified) || run.signal.aborted) throw classified;
+        this.o.log.warn({ err: e }, 'making room on a full drive');
+      }
+      try {
+        return await attempt();
+      } catch (again) {
+        if (!(again instanceof ResticError && again.kind === 'no-space')) throw asDriveGone(again, run.drive.name);
       }
       // How much is missing: the folder's size against what was free before it was backed up. For a
       // folder already on the drive only its changes needed room: then the figure is an upper bound.
@@ -523,7 +577,9 @@ export class BackupService {
       const message =
         `Drive ${run.drive.name} is full: the backup of "${source.name}" (${formatSize(size)}) did not fit` +
         (missing > 0 ? `; ${seenBefore ? 'up to' : 'about'} ${formatSize(missing)} more space is needed (${formatSize(freeBefore!)} was free)` : '') +
-        (suspended ? '. Old backups were not removed to make room, because retention is suspended after a suspicious backup' : ', even after removing the backups the retention policy allows') +
+        (suspended
+          ? '. Only the space no backup uses was freed: old backups were not removed to make room, because retention is suspended after a suspicious backup'
+          : ', even after removing the backups the retention policy allows and freeing all the space no backup uses') +
         '. The earlier backups on the drive are untouched. Use a larger drive, or keep fewer backups (Backup settings).';
       throw new ResticError(message, 'no-space', {}, { cause: error });
     }
@@ -583,15 +639,63 @@ export class BackupService {
 
 
   /**
-   * forget by the policy (one group per source: every snapshot is in one), then prune when asked.
+   * forget by the policy (one group per source: every snapshot is in one); pruning is #prune's.
    * Returns the snapshots kept (all that remain on the drive) and how many were removed.
    */
-  async #forget(restic: Restic, repo: ResticRepository, run: RunState, prune: boolean, signal: AbortSignal): Promise<{ kept: Snapshot[]; removed: number }> {
+  async #forget(restic: Restic, repo: ResticRepository, run: RunState, signal: AbortSignal): Promise<{ kept: Snapshot[]; removed: number }> {
     const r = run.settings.retention;
     const policy = { keepDaily: r.daily, keepWeekly: r.weekly, keepMonthly: r.monthly, keepYearly: r.yearly };
-    const result = await this.#pastDeadLocks(restic, repo, run, () => restic.forget(repo, policy, { prune, groupBy: 'host,tags', signal }));
-    if (result.pruned) this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
+    const result = await this.#pastDeadLocks(restic, repo, run, () => restic.forget(repo, policy, { prune: false, groupBy: 'host,tags', signal }));
     return { kept: result.kept.map((k) => k.snapshot), removed: result.removed.length };
+  }
+
+  /**
+   * `restic prune`: removes the data no snapshot uses (packs of interrupted backups, data of
+   * forgotten snapshots). Records when it ran and, in the activity log, why and how much it freed.
+   */
+  async #prune(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState, why: string, signal = run.signal): Promise<void> {
+    context.progress({ bytesDone: 0, bytesTotal: null, itemsDone: 0, itemsTotal: null, current: `Freeing space on drive ${run.drive.name}: ${why}` });
+    const free = async () => (await this.o.mounts.statfs(lease.mountpoint).catch(() => null))?.availableBytes ?? null;
+    const before = await free();
+    await this.#pastDeadLocks(restic, repo, run, () => restic.prune(repo, { signal }));
+    this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
+    const after = await free();
+    const freed = before !== null && after !== null ? Math.max(0, after - before) : null;
+    this.o.activity.record({
+      level: 'info',
+      kind: 'backup.pruned',
+      subject: run.drive.driveId,
+      message: `Freed ${freed === null ? 'the space no backup uses' : formatSize(freed)} on drive ${run.drive.name} (${why}).`,
+    });
+  }
+
+  /**
+   * Before the first source is written: a run that follows an interrupted one (its packs are used
+   * by no snapshot and never reused: each try would add more) or that finds the drive short of
+   * space prunes first. A prune that fails for another reason than a gone drive is logged and the
+   * backup goes on.
+   */
+  async #freeSpaceFirst(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState): Promise<void> {
+    const previous = this.o.repo.runs({ driveId: run.drive.driveId, limit: 2 }).find((r) => r.id !== run.row.id);
+    const space = await this.o.mounts.statfs(lease.mountpoint).catch(() => null);
+    const short = space !== null && space.availableBytes < space.sizeBytes * LOW_SPACE_SHARE;
+    const why = previous?.outcome === 'interrupted' ? 'what the interrupted backup before this one left' : short ? 'space is short' : null;
+    if (!why) return;
+    try {
+      await this.#untilFull(lease, run, (signal) => this.#prune(context, restic, repo, lease, run, why, signal));
+    } catch (error) {
+      const classified = asDriveGone(error, run.drive.name);
+      if (isDriveGone(classified) || run.signal.aborted) throw classified;
+      this.o.log.warn({ err: error }, 'prune before the backup failed');
+      this.o.activity.record({ level: 'warning', kind: 'backup.prune-failed', subject: run.drive.driveId, message: `The space no backup uses on drive ${run.drive.name} could not be freed: ${messageOf(error)}` });
+    }
+  }
+
+  /** Whether the repository takes far more room than the data its snapshots reference (what a prune can give back). */
+  async #wasteful(restic: Restic, repo: ResticRepository, run: RunState): Promise<boolean> {
+    const referenced = (await this.#pastDeadLocks(restic, repo, run, () => restic.stats(repo, { mode: 'raw-data', signal: run.signal }))).totalSize;
+    const stored = await folderSize(repo.path);
+    return stored - referenced > Math.max(referenced * WASTE_SHARE, WASTE_MIN_BYTES);
   }
 
   /**
@@ -605,16 +709,19 @@ export class BackupService {
     context.progress({ bytesDone: 0, bytesTotal: null, itemsDone: 0, itemsTotal: null, current: `Applying the retention policy on drive ${run.drive.name}` });
     let kept: Snapshot[] | null = null;
     try {
-      const forgotten = await this.#forget(restic, repo, run, false, run.signal);
+      const forgotten = await this.#forget(restic, repo, run, run.signal);
       kept = forgotten.kept;
       const space = await this.o.mounts.statfs(lease.mountpoint);
       const lowSpace = space.availableBytes < space.sizeBytes * LOW_SPACE_SHARE;
       const due = ledger.lastPrunedAt === null || this.o.clock.now() - ledger.lastPrunedAt >= PRUNE_EVERY_MS;
-      if ((forgotten.removed > 0 && due) || lowSpace) {
-        context.progress({ current: `Freeing the space of old backups on drive ${run.drive.name}` });
-        await this.#pastDeadLocks(restic, repo, run, () => restic.prune(repo, { signal: run.signal }));
-        this.o.repo.setPruned(run.drive.driveId, this.o.clock.now());
-      }
+      const why = lowSpace
+        ? 'space is short'
+        : forgotten.removed > 0 && due
+          ? 'the data of the backups retention removed'
+          : (await this.#wasteful(restic, repo, run))
+            ? 'the drive holds far more than its backups use'
+            : null;
+      if (why) await this.#prune(context, restic, repo, lease, run, why);
     } catch (error) {
       const classified = asDriveGone(error, run.drive.name);
       if (isDriveGone(classified) || run.signal.aborted) throw classified;
@@ -748,6 +855,51 @@ function isExcluded(path: string, source: Source): boolean {
     const re = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
     return parts.some((part) => re.test(part)) || re.test(path);
   });
+}
+
+/**
+ * What a run that was stopped part-way leaves, in its sources (changed in place) and in words: a
+ * source whose snapshot was written stays `backed-up` (the snapshot is on the drive and restores)
+ * but is not verified; the one being backed up (`current`; null when not known: a power cut) and
+ * those not reached become `interrupted`, with no snapshot.
+ */
+function cutShort(done: SourceRunView[], all: Source[], current: Source | null): string {
+  for (const s of done) {
+    if (s.outcome === 'backed-up') s.message = [s.message, 'Written before the run was cut short, but not verified.'].filter(Boolean).join(' ');
+  }
+  const reached = new Set(done.map((s) => s.name));
+  const cut: string[] = [];
+  const skipped: string[] = [];
+  for (const source of all) {
+    if (reached.has(source.name)) continue;
+    const inProgress = current === null ? null : current.name === source.name;
+    (inProgress === false ? skipped : cut).push(source.name);
+    done.push({
+      ...emptySourceResult(source.name),
+      outcome: 'interrupted',
+      message:
+        inProgress === true
+          ? 'Cut short while it was being backed up: nothing of it was kept.'
+          : inProgress === false
+            ? 'Not reached: the run stopped before it.'
+            : 'Not backed up: the run stopped while it or one before it was backed up.',
+    });
+  }
+  const quote = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
+  const written = done.filter((s) => s.outcome === 'backed-up' && s.snapshotId);
+  return [
+    written.length
+      ? `${written.map((s) => `"${s.name}" was backed up before that (snapshot ${s.snapshotId!.slice(0, 8)})`).join(', ')}, but not verified: this run does not count as a good backup.`
+      : 'No backup of this run was kept.',
+    cut.length ? (current === null ? ` Not backed up: ${quote(cut)}.` : ` ${quote(cut)} was cut short: nothing of it was kept.`) : '',
+    skipped.length ? ` Not reached: ${quote(skipped)}.` : '',
+    ' The earlier backups on the drive are untouched.',
+  ].join('');
+}
+
+/** A source's result before anything is known: `refused` until the backup says otherwise. */
+function emptySourceResult(name: string): SourceRunView {
+  return { name, outcome: 'refused', snapshotId: null, files: null, bytes: null, filesNew: null, filesChanged: null, suspicious: null, message: null, fileNotes: [], fileNoteCounts: { unreadable: 0, changed: 0, 'owner-cannot-read': 0 } };
 }
 
 function snapshotView(s: SnapshotRow): SnapshotView {

@@ -6,11 +6,26 @@
 /** How one run of the plug-in backup ended. `partial`: some sources were refused or unreadable, the rest is backed up and verified. */
 export type BackupOutcome = 'running' | 'good' | 'partial' | 'failed' | 'interrupted';
 
+/** What a run tells of one file: see server/backups/file-notes.ts and docs/backup-drives.md. */
+export type FileNoteKind = 'unreadable' | 'changed' | 'owner-cannot-read';
+
+export interface FileNote {
+  kind: FileNoteKind;
+  /** The file's (or folder's) path on the box. */
+  path: string;
+  /** restic's words for an unreadable file; the mode and owner for one the owner cannot read; or null. */
+  detail: string | null;
+}
+
 /** One source in one run. */
 export interface SourceRunView {
   name: string;
-  /** `backed-up`; `refused` by an interlock (missing, suddenly empty…); `failed` while restic ran. */
-  outcome: 'backed-up' | 'refused' | 'failed';
+  /**
+   * `backed-up` (a snapshot was written); `refused` by an interlock (missing, suddenly empty…);
+   * `failed` while restic ran; `interrupted`: the run stopped while it was backed up or before it
+   * was reached (no snapshot).
+   */
+  outcome: 'backed-up' | 'refused' | 'failed' | 'interrupted';
   /** restic's full snapshot id, when one was written. */
   snapshotId: string | null;
   files: number | null;
@@ -20,6 +35,10 @@ export interface SourceRunView {
   /** Why the tripwire fired on this snapshot, or null. */
   suspicious: string | null;
   message: string | null;
+  /** Files the owner should hear of, at most 20 of each kind (runs before these existed: empty). */
+  fileNotes: FileNote[];
+  /** How many of each kind there were in all. */
+  fileNoteCounts: Record<FileNoteKind, number>;
 }
 
 export interface CheckView {

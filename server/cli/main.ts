@@ -21,7 +21,8 @@
 import { join, resolve } from 'node:path';
 import type { Source } from '../backups/source.repository.js';
 import type { RotationView } from '../backups/rotation.service.js';
-import type { LedgerEntry, ProtectionView } from '../backups/backup.view.js';
+import type { BackupRunView, LedgerEntry, ProtectionView } from '../backups/backup.view.js';
+import { FILE_NOTE_LABELS, FILE_NOTES_SHOWN } from '../backups/file-notes.js';
 import type { DriveView } from '../drives/drive.model.js';
 import { busName, formatSize } from '../drives/drive.model.js';
 import { InvalidInputError } from '../errors.js';
@@ -283,6 +284,7 @@ async function backupsCommand(config: Config, args: string[], json: boolean): Pr
           `${d.freeBytes !== null ? `; ${formatSize(d.freeBytes)} free` : ''}${d.fullBy ? `, full by ${d.fullBy.slice(0, 10)}` : ''}`,
       );
       if (d.lastRun?.message) lines.push(`  last run: ${printable(d.lastRun.message)}`);
+      if (d.lastRun) lines.push(...fileNoteLines(d.lastRun));
       if (d.pruneSuspended) lines.push(`  retention suspended: ${printable(d.pruneSuspended.reason)}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -296,9 +298,24 @@ async function backupsCommand(config: Config, args: string[], json: boolean): Pr
     if (res.status !== 202) throw new Error(refusal(res));
     const job = (res.body as { job: { id: number } }).job;
     process.stdout.write(`Backing up onto drive ${printable(drive.name)}…\n`);
-    return waitForJobMessage(config, job.id);
+    const status = await waitForJobMessage(config, job.id);
+    const { runs } = await getJson<{ runs: BackupRunView[] }>(config, `/backups/runs?drive=${encodeURIComponent(drive.driveId)}&limit=1`);
+    const notes = runs[0]?.jobId === job.id ? fileNoteLines(runs[0]) : [];
+    if (notes.length) process.stdout.write(`${notes.join('\n')}\n`);
+    return status;
   }
   throw new UsageError('Use "safehold backups [--json]" or "safehold backups run NAME".');
+}
+
+/** A run's words on single files, one line each ("  photos: changed while it was read, …: /srv/photos/a.log"). */
+function fileNoteLines(run: BackupRunView): string[] {
+  const lines: string[] = [];
+  for (const s of run.sources) {
+    for (const n of s.fileNotes) lines.push(`  ${printable(s.name)}: ${FILE_NOTE_LABELS[n.kind]}: ${printable(n.path)}${n.detail ? ` (${printable(n.detail)})` : ''}`);
+    const unnamed = Object.values(s.fileNoteCounts).reduce((a, b) => a + b, 0) - s.fileNotes.length;
+    if (unnamed > 0) lines.push(`  ${printable(s.name)}: and ${unnamed} more (the first ${FILE_NOTES_SHOWN} of each kind are named)`);
+  }
+  return lines;
 }
 
 /** Waits for a job to end and prints its message; exit status 0 when it succeeded. */

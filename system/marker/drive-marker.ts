@@ -83,7 +83,10 @@ export type DriveMarkerFields = Omit<DriveMarker, 'format' | 'version'>;
 
 export type MarkerErrorKind = 'missing' | 'unreadable' | 'not-json' | 'not-a-marker' | 'too-new' | 'invalid';
 
-/** Why a marker could not be read or used: `kind` for code, `message` (with the file's path when known) for a person. */
+/**
+ * Why a marker could not be read or used: `kind` for code, `message` (with the file's path when
+ * known) for a person: one or more whole sentences ending with a period, to be quoted as they are.
+ */
 export class MarkerError extends Error {
   constructor(
     readonly kind: MarkerErrorKind,

@@ -567,7 +567,8 @@ export class ResticAdapter implements Restic {
     ];
     const ran = await this.#run(repo, args, { signal: options.signal, timeoutMs: NO_TIMEOUT });
     if (ran.exitCode !== 0) throw this.#failure(ran, 'Applying the retention policy');
-    const groups = jsonValue(ran.stdout, '[');
+    // restic 0.14 prints nothing at all for a repository without snapshots (a new one): no groups.
+    const groups = ran.stdout.trim() === '' ? [] : jsonValue(ran.stdout, '[');
     if (!Array.isArray(groups)) throw this.#notJson(ran, 'forget');
     const kept: KeptSnapshot[] = [];
     const removed: Snapshot[] = [];

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -240,6 +240,14 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
     assert.equal(await page.getByTestId('restore-snapshot').locator('option').count(), 1, 'its snapshots are still listed from the catalog');
     assert.equal(await page.getByTestId('snapshot-browser').count(), 0, 'a drive that is away cannot be browsed');
 
+    // a second folder, Anna's (uid 4242), with a file she cannot read herself: the run names it
+    const anna = join(work, 'anna');
+    await mkdir(anna);
+    await writeFile(join(anna, 'notes.txt'), 'shopping list\n');
+    await writeFile(join(anna, 'locked.txt'), 'no one may read this\n', { mode: 0o000 });
+    for (const f of ['', 'notes.txt', 'locked.txt']) await chown(join(anna, f), 4242, 4242);
+    assert.equal((await api.post('/sources', { name: 'anna', path: anna, excludes: [] })).status, 201);
+
     replugged = await attachImage(disk!.image);
     // plugged in again: the restore page opens the snapshot's folder, and the backup runs by itself
     await page.getByTestId('snapshot-browser').waitFor({ timeout: 30_000 });
@@ -252,6 +260,12 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
     await waitFor(async () => (await page.getByTestId('backup-run').count()) === 2, 30_000, 'the second run listed under the drives');
     assert.equal(await page.getByTestId('backup-run').first().getAttribute('data-outcome'), 'good');
     assert.equal(await card().getAttribute('data-connected'), 'true');
+    // the run names the file Anna cannot read: the count, then the names
+    const notes = page.getByTestId('backup-run').first().locator('[data-testid="run-source"][data-source-name="anna"] [data-testid="run-file-notes"]');
+    assert.match(await notes.locator('summary').innerText(), /^1 file to know about$/);
+    await notes.locator('summary').click();
+    await page.getByTestId('backup-run').first().screenshot({ path: join(ARTIFACTS, 'backups-run-file-notes.png') });
+    assert.match(await notes.locator('li').first().innerText(), new RegExp(`${join(anna, 'locked.txt')}: the folder's owner cannot read it \\(it was backed up all the same\\) \\(mode 0000, owner uid 4242\\)`));
   });
 
   it('restores a changed file from the snapshot into a new folder beside the original, and downloads another', { timeout: 300_000 }, async () => {

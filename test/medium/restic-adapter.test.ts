@@ -52,6 +52,11 @@ describe('the restic adapter, against the real restic', () => {
     await rejectsAs(restic.init(box.repo), 'repository-exists');
   });
 
+  it('applies retention to a new repository without a snapshot: nothing kept, nothing removed, no error', async () => {
+    const result = await restic.forget(box.repo, { keepDaily: 7, keepWeekly: 5, keepMonthly: 12, keepYearly: 3 }, { prune: true, groupBy: 'host,tags' });
+    assert.deepEqual(result, { kept: [], removed: [], pruned: false });
+  });
+
   it('backs up a tree of hostile names into a tagged snapshot', async () => {
     const summary = await restic.backup(box.repo, { paths: [src], tags: ['source:photos', 'hostile'] });
     assert.equal(summary.complete, true);

@@ -185,9 +185,13 @@ describe('backups when things go wrong', { skip }, () => {
 
     const job = await box.jobEnded('backup.rotation', idC, jobId - 1);
     assert.equal(job.state, 'interrupted', job.message ?? '');
-    assert.match(job.message ?? '', /Drive C was unplugged or stopped answering during the backup\. Nothing of this run counts as a backup/);
+    assert.match(
+      job.message ?? '',
+      /^Drive C was unplugged or stopped answering during the backup\. "family" was backed up before that \(snapshot [0-9a-f]{8}\), but not verified: this run does not count as a good backup\. "films" was cut short: nothing of it was kept\. The earlier backups on the drive are untouched\./,
+    );
     const [last] = await box.runs(idC);
     assert.equal(last!.outcome, 'interrupted');
+    assert.deepEqual(last!.sources.map((s) => [s.name, s.outcome]), [['family', 'backed-up'], ['films', 'interrupted']], 'the page says what the message says');
     assert.equal(last!.safeToUnplug, false);
     assert.equal((await box.entry('C')).lastGoodBackupAt, goodBefore, 'nothing marked good');
     await box.waitForMail(/Backup onto drive C interrupted/);

@@ -1,10 +1,11 @@
-/** The pure judgements of backups: the mass-change tripwire, the "full by" forecast, swap reminders and "am I protected?". */
+/** The pure judgements of backups: the mass-change tripwire, what a run says of single files, the "full by" forecast, swap reminders and "am I protected?". */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_BACKUP_SETTINGS } from '../../server/backups/backup-settings.js';
 import type { LedgerEntry } from '../../server/backups/backup.view.js';
 import { forecastFull, judgeProtection, swapDue } from '../../server/backups/protection.js';
 import { massChange } from '../../server/backups/tripwire.js';
+import { FILE_NOTES_SHOWN, FileNotes, ownerMayRead, type EntryFacts } from '../../server/backups/file-notes.js';
 
 const DAY = 24 * 3600 * 1000;
 const NOW = Date.parse('2026-11-28T12:00:00Z');
@@ -28,6 +29,53 @@ describe('the mass-change tripwire', () => {
   it('uses the files found in both when the previous count is unknown', () => {
     const unknown = { ...previous, files: null };
     assert.match(massChange({ previous: unknown, sourcePath: '/srv/photos', summary: { filesNew: 0, filesChanged: 600, filesUnmodified: 400 }, limits }) ?? '', /^600 files changed or added \(60% of the 1000 files/);
+  });
+});
+
+describe('what a run says of single files', () => {
+  const anna = { uid: 1000, groups: new Set([1000, 27]) };
+  const file = (mode: number, uid = 1000, gid = 1000, mtimeMs = NOW - DAY): EntryFacts => ({ mode: 0o100000 | mode, uid, gid, mtimeMs, isFile: true, isDirectory: false });
+  const folder = (mode: number, uid = 1000, gid = 1000): EntryFacts => ({ mode: 0o040000 | mode, uid, gid, mtimeMs: NOW - DAY, isFile: false, isDirectory: true });
+
+  it('judges a read by the bits the kernel would use: the owner\'s, else the group\'s, else the others\'', () => {
+    assert.equal(ownerMayRead(file(0o644), anna), true);
+    assert.equal(ownerMayRead(file(0o000), anna), false, 'a 0000 file of her own');
+    assert.equal(ownerMayRead(file(0o044), anna), false, 'her own bits say no, whatever the others may');
+    assert.equal(ownerMayRead(file(0o600, 0, 0), anna), false, "root's 0600 file in her folder");
+    assert.equal(ownerMayRead(file(0o640, 0, 27), anna), true, 'through a group she is in');
+    assert.equal(ownerMayRead(file(0o604, 0, 27), anna), false, 'the group bits apply to a member, not the others bits');
+    assert.equal(ownerMayRead(folder(0o700), anna), true);
+    assert.equal(ownerMayRead(folder(0o600), anna), false, 'a folder she cannot enter');
+    assert.equal(ownerMayRead(file(0o000), { uid: 0, groups: new Set([0]) }), true, 'root reads everything');
+  });
+
+  it('names files changed since the backup began (not those dated in the future) and files the owner cannot read, but nothing inside a folder already named', () => {
+    const notes = new FileNotes();
+    const began = NOW;
+    const seen = NOW + 1000;
+    notes.judge('/home/anna/a.txt', file(0o644), anna, began, seen);
+    notes.judge('/home/anna/log.txt', file(0o644, 1000, 1000, NOW + 500), anna, began, seen);
+    notes.judge('/home/anna/camera.jpg', file(0o644, 1000, 1000, NOW + 365 * DAY), anna, began, seen); // a camera whose clock was a year ahead
+    notes.judge('/home/anna/locked', folder(0o000), anna, began, seen);
+    notes.judge('/home/anna/locked/inside.txt', file(0o000), anna, began, seen);
+    notes.judge('/home/anna/locked-not/b.txt', file(0o000), anna, began, seen);
+    assert.deepEqual(notes.notes, [
+      { kind: 'changed', path: '/home/anna/log.txt', detail: null },
+      { kind: 'owner-cannot-read', path: '/home/anna/locked', detail: 'mode 0000, owner uid 1000' },
+      { kind: 'owner-cannot-read', path: '/home/anna/locked-not/b.txt', detail: 'mode 0000, owner uid 1000' },
+    ]);
+    assert.equal(notes.summary(), "1 file changed while it was read (the backup may hold a torn copy); 2 files the folder's owner cannot read.");
+    assert.equal(new FileNotes().summary(), null, 'nothing to tell');
+  });
+
+  it('counts every note but names only the first few of each kind', () => {
+    const notes = new FileNotes();
+    for (let i = 0; i < FILE_NOTES_SHOWN + 5; i++) notes.add('unreadable', `/srv/f${i}`, 'open: permission denied (EACCES)');
+    notes.add('changed', '/srv/log');
+    assert.equal(notes.counts.unreadable, FILE_NOTES_SHOWN + 5);
+    assert.equal(notes.notes.filter((n) => n.kind === 'unreadable').length, FILE_NOTES_SHOWN);
+    assert.deepEqual(notes.notes.at(-1), { kind: 'changed', path: '/srv/log', detail: null });
+    assert.match(notes.summary() ?? '', /^25 files could not be read \(not in the backup\); 1 file changed while it was read/);
   });
 });
 

@@ -160,7 +160,7 @@ export const JOB_ROTATION_REGISTER = 'rotation.register';
 // ---- backups onto rotation drives, restore, recovery kit (issue 4) ----
 export type {
   BackupOutcome, BackupRunView, BackupSettings, BrowseEntry, CheckView, DrillView, LedgerEntry, ProtectionView, RecoveryKit,
-  RecoveryKitRepository, SnapshotView, SourceRunView,
+  FileNoteKind, RecoveryKitRepository, SnapshotView, SourceRunView,
 } from '../../../../server/backups/backup.view.ts';
 
 /** Job kinds of a plug-in backup onto a rotation drive and of a restore from one (their `target` is the drive id). */
