@@ -166,7 +166,7 @@ describe('a rotation drive under faults', { skip }, () => {
     const pruned = (await box.activity()).filter((e) => e.kind === 'backup.pruned').map((e) => e.message);
     assert.match(pruned[0] ?? '', /^Freed \d+ MB on drive E \(the drive holds far more than its backups use\)\.$/, `the newest prune: ${JSON.stringify(pruned.slice(0, 3))}`);
     const entry = await box.entry('E');
-    assert.ok(entry.freeBytes !== null && entry.freeBytes > 250 * MiB, `free after the run: ${entry.freeBytes}`);
+    assert.ok(entry.freeBytes !== null && entry.freeBytes > 200 * MiB, `free after the run (about 100 MB before the prune; 5% of the filesystem is reserved for root): ${entry.freeBytes}`);
   });
 
   it('says what an interrupted run wrote: the source written before the cable was pulled, and the one cut short', async () => {
