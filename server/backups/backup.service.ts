@@ -50,7 +50,7 @@ import type { DriveAccess, DriveLease } from './drive-access.js';
 import { forecastFull, judgeProtection } from './protection.js';
 import type { RotationDriveRow, RotationRepository } from './rotation.repository.js';
 import { checkFailedNotice, drillFailedNotice, runFailedNotice, safeToUnplugNotice, sourceCondition, staleCondition, suspiciousCondition, swapCondition } from './backup-notices.js';
-import { checkSource } from './source-safety.js';
+import { backupGuards, checkSource } from './source-safety.js';
 import { massChange } from './tripwire.js';
 import type { Source, SourceRepository } from './source.repository.js';
 
@@ -83,6 +83,7 @@ export interface BackupServiceOptions {
   bus: EventBus;
   clock: Clock;
   log: Logger;
+  /** The data folder's real path (symbolic links resolved). */
   dataDir: string;
   /** This box's ids (the marker must name them). */
   boxIds: () => { boxId: string; rotationSetId: string };
@@ -445,7 +446,7 @@ export class BackupService {
     const result: SourceRunView = { name: source.name, outcome: 'refused', snapshotId: null, files: null, bytes: null, filesNew: null, filesChanged: null, suspicious: null, message: null };
     const facts = await inspectFolder(source.path);
     const last = this.o.repo.latestCountedOf(source.name);
-    const check = checkSource(source, facts, last?.files ?? null);
+    const check = checkSource(source, facts, last?.files ?? null, this.o.dataDir);
     await this.o.alerts.observeCondition(sourceCondition(source, check.ok ? null : check));
     if (!check.ok) {
       result.message = check.message;
@@ -501,6 +502,8 @@ export class BackupService {
   /** One snapshot of the source; on a full drive, retention is applied and pruned, and the backup tried once more. */
   async #backupWithRetry(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState, source: Source): Promise<BackupSummary> {
     const freeBefore = (await this.o.mounts.statfs(lease.mountpoint).catch(() => null))?.availableBytes ?? null;
+    // Where the source leads now: the data folder and every backup drive's repository stay out of its snapshot.
+    const guards = backupGuards(source.path, (await inspectFolder(source.path)).realPath ?? source.path, this.o.dataDir);
     const attempt = async () => {
       // Never write into a folder without a drive behind it.
       if (!(await this.o.mounts.isMountedDevice(lease.mountpoint))) throw driveGoneError(run.drive.name);
@@ -508,7 +511,8 @@ export class BackupService {
         this.#pastDeadLocks(restic, repo, run, () =>
           restic.backup(repo, {
             paths: [source.path],
-            excludes: source.excludes,
+            ...guards,
+            excludes: [...guards.excludes, ...source.excludes],
             tags: [source.name],
             signal,
             onProgress: (p) => {
