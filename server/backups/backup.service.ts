@@ -50,7 +50,7 @@ import type { DriveAccess, DriveLease } from './drive-access.js';
 import { forecastFull, judgeProtection } from './protection.js';
 import type { RotationDriveRow, RotationRepository } from './rotation.repository.js';
 import { checkFailedNotice, drillFailedNotice, runFailedNotice, safeToUnplugNotice, sourceCondition, staleCondition, suspiciousCondition, swapCondition } from './backup-notices.js';
-import { backupGuards, checkSource } from './source-safety.js';
+import { backupGuards, checkSource, keptBy } from './source-safety.js';
 import { massChange } from './tripwire.js';
 import type { Source, SourceRepository } from './source.repository.js';
 
@@ -511,8 +511,9 @@ export class BackupService {
         this.#pastDeadLocks(restic, repo, run, () =>
           restic.backup(repo, {
             paths: [source.path],
-            ...guards,
             excludes: [...guards.excludes, ...source.excludes],
+            excludeIfPresent: guards.excludeIfPresent,
+            oneFileSystem: guards.oneFileSystem,
             tags: [source.name],
             signal,
             onProgress: (p) => {
@@ -685,7 +686,8 @@ export class BackupService {
       let budget = maxBytes;
       for (const { source, snapshotId } of run.made) {
         if (drill.files >= wanted) break;
-        const sample = (await sampleFiles(source.path, { count: perSource, maxBytes: budget, modifiedBefore: run.row.startedAt, random: this.o.random }))
+        const guards = backupGuards(source.path, (await inspectFolder(source.path)).realPath ?? source.path, this.o.dataDir);
+        const sample = (await keptBy(guards, source.path, await sampleFiles(source.path, { count: perSource, maxBytes: budget, modifiedBefore: run.row.startedAt, random: this.o.random })))
           .filter((f) => !isExcluded(f.path, source))
           .slice(0, wanted - drill.files);
         const picked: typeof sample = [];

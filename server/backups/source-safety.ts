@@ -10,9 +10,11 @@
  * links resolved) is refused; a source that contains it (a parent, `/`) is backed up with the data
  * folder excluded, every backup drive's repository excluded wherever that drive is mounted, and,
  * for `/`, without crossing into other filesystems (/proc, /sys, /dev, /run, other disks).
- * docs/backup-drives.md ("What a source may be") says why. Pure: the caller gathers the facts.
+ * docs/backup-drives.md ("What a source may be") says why. Pure (the caller gathers the facts), but
+ * for `keptBy`, which looks at the files of a sample as restic did.
  */
-import { relative, sep } from 'node:path';
+import { lstat, open } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import type { FolderFacts } from '../../system/files.js';
 import { MARKER_FILE, MARKER_FORMAT } from '../../system/marker/drive-marker.js';
 
@@ -69,6 +71,8 @@ export const MARKER_HEADER = `{\n  "format": "${MARKER_FORMAT}"`;
 
 /** What every backup of a source passes to restic besides the owner's own excludes. */
 export interface BackupGuards {
+  /** The folders left out, as absolute paths: the data folder as restic will meet it (the patterns of `excludes`). */
+  folders: string[];
   /** Absolute restic `--exclude` patterns (glob characters escaped): the data folder as restic will meet it. */
   excludes: string[];
   /** restic `--exclude-if-present` specs: the folder of every backup drive's repository. */
@@ -85,14 +89,53 @@ export interface BackupGuards {
  * data folder (checkSource refuses it) is excluded whole.
  */
 export function backupGuards(path: string, realPath: string, dataFolder: string): BackupGuards {
-  const excludes: string[] = [];
+  const folders: string[] = [];
   // Refused by checkSource; should a symbolic link change between that check and now, still nothing of it.
-  if (isWithin(realPath, dataFolder)) excludes.push(literalPattern(path));
-  else if (isWithin(dataFolder, realPath)) {
-    const throughSource = joinInside(path, relative(realPath, dataFolder));
-    for (const p of new Set([throughSource, dataFolder])) excludes.push(literalPattern(p));
+  if (isWithin(realPath, dataFolder)) folders.push(path);
+  else if (isWithin(dataFolder, realPath)) folders.push(...new Set([joinInside(path, relative(realPath, dataFolder)), dataFolder]));
+  return { folders, excludes: folders.map(literalPattern), excludeIfPresent: [`${MARKER_FILE}:${MARKER_HEADER}`], oneFileSystem: realPath === sep };
+}
+
+/**
+ * The files of `files` (under `sourcePath`) that a backup with these guards holds, by the same
+ * rules as restic: not in a left-out folder, not beside (or below) a drive marker other than the
+ * marker itself, on the source's own filesystem when `oneFileSystem`. For the restore drill's sample.
+ */
+export async function keptBy<T extends { path: string }>(guards: BackupGuards, sourcePath: string, files: T[]): Promise<T[]> {
+  const rootDevice = guards.oneFileSystem ? (await lstat(sourcePath).catch(() => null))?.dev : undefined;
+  const marked = new Map<string, Promise<boolean>>();
+  const hasMarker = (folder: string) => {
+    let known = marked.get(folder);
+    if (!known) marked.set(folder, (known = startsWith(join(folder, MARKER_FILE), MARKER_HEADER)));
+    return known;
+  };
+  const kept: T[] = [];
+  for (const file of files) {
+    if (guards.folders.some((folder) => isWithin(file.path, folder))) continue;
+    if (rootDevice !== undefined && (await lstat(file.path).catch(() => null))?.dev !== rootDevice) continue;
+    let inMarked = false;
+    for (let folder = dirname(file.path); isWithin(folder, sourcePath) && !inMarked; folder = dirname(folder)) {
+      inMarked = (await hasMarker(folder)) && !(folder === dirname(file.path) && file.path === join(folder, MARKER_FILE));
+      if (folder === sourcePath || folder === sep) break;
+    }
+    if (!inMarked) kept.push(file);
   }
-  return { excludes, excludeIfPresent: [`${MARKER_FILE}:${MARKER_HEADER}`], oneFileSystem: realPath === sep };
+  return kept;
+}
+
+/** Whether `file` is a regular file whose first bytes are `header` (false when it cannot be read). */
+async function startsWith(file: string, header: string): Promise<boolean> {
+  const wanted = Buffer.from(header);
+  const handle = await open(file, 'r').catch(() => null);
+  if (!handle) return false;
+  try {
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(wanted.length), 0, wanted.length, 0);
+    return bytesRead === wanted.length && buffer.equals(wanted);
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
+  }
 }
 
 function joinInside(folder: string, rel: string): string {
