@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { Browserish, freePort, SAFEHOLD, startServiceProcess, ROOT } from '../testing/service.js';
+import { Browserish, freePort, SAFEHOLD, startServiceProcess, ROOT, waitFor } from '../testing/service.js';
 
 const run = promisify(execFile);
 const skip = process.getuid?.() !== 0 ? 'needs root: makes a second local user to try reading the data folder' : undefined;
@@ -105,7 +105,11 @@ describe('the data folder is private', { skip }, () => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+    const exited = new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+    // Should it serve instead of refusing, the test fails at once rather than waiting for ever.
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/api/v1/health`).then((r) => r.ok, () => child.exitCode !== null), 20_000, 'the service to serve or exit');
+    if (child.exitCode === null) child.kill('SIGKILL');
+    const code = await exited;
     assert.equal(code, 1, out);
     assert.match(out, new RegExp(`The data folder ${dataDir} belongs to another user \\(uid ${uid}\\), not to root \\(uid 0\\) that runs Safehold: that user could read the secrets and the admin password hash in it\\.`));
     assert.doesNotMatch(out, /\n\s+at /, 'words, not a stack trace');
