@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FolderFacts } from '../../system/files.js';
-import { backupGuards, checkSource, literalPattern, MARKER_HEADER } from '../../server/backups/source-safety.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { backupGuards, checkSource, keptBy, literalPattern, MARKER_HEADER } from '../../server/backups/source-safety.js';
 import { serializeMarker } from '../../system/marker/drive-marker.js';
 
 const source = { name: 'photos', path: '/srv/photos' };
@@ -49,7 +52,7 @@ describe('what every backup leaves out', () => {
   const marker = [`drive.json:${MARKER_HEADER}`];
 
   it('a source apart from the data folder: only the folders of backup drives, found by their marker', () => {
-    assert.deepEqual(backupGuards('/srv/photos', '/srv/photos', DATA), { excludes: [], excludeIfPresent: marker, oneFileSystem: false });
+    assert.deepEqual(backupGuards('/srv/photos', '/srv/photos', DATA), { folders: [], excludes: [], excludeIfPresent: marker, oneFileSystem: false });
   });
 
   it('a parent of the data folder leaves it out (with the mount folders in it), where restic meets it and at its real path', () => {
@@ -59,7 +62,7 @@ describe('what every backup leaves out', () => {
   });
 
   it('/ stays on its own filesystem (no /proc, /sys, /dev, /run, other disks) and leaves the data folder out', () => {
-    assert.deepEqual(backupGuards('/', '/', DATA), { excludes: [DATA], excludeIfPresent: marker, oneFileSystem: true });
+    assert.deepEqual(backupGuards('/', '/', DATA), { folders: [DATA], excludes: [DATA], excludeIfPresent: marker, oneFileSystem: true });
     assert.equal(backupGuards('/mnt/root-link', '/', DATA).oneFileSystem, true, 'a symbolic link to / too');
   });
 
@@ -80,5 +83,26 @@ describe('what every backup leaves out', () => {
       repository: 'repository',
     });
     assert.ok(text.startsWith(MARKER_HEADER), text);
+  });
+
+  it("the restore drill's sample keeps only what such a backup holds", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'safehold-test-kept-'));
+    try {
+      const data = join(root, 'data');
+      const files = ['photos/a.jpg', 'data/catalog.db', 'drive/Safehold/drive.json', 'drive/Safehold/repository/data/p1', 'drive/beside.jpg', 'fake/Safehold/drive.json', 'fake/Safehold/notes.txt'];
+      for (const f of files) {
+        await mkdir(join(root, f, '..'), { recursive: true });
+        await writeFile(join(root, f), 'x');
+      }
+      await writeFile(join(root, 'drive/Safehold/drive.json'), `${MARKER_HEADER},\n  "version": 1\n}\n`);
+      await writeFile(join(root, 'fake/Safehold/drive.json'), '{"format":"something else"}');
+      const kept = await keptBy(backupGuards(root, root, data), root, files.map((f) => ({ path: join(root, f) })));
+      assert.deepEqual(
+        kept.map((f) => f.path.slice(root.length + 1)),
+        ['photos/a.jpg', 'drive/Safehold/drive.json', 'drive/beside.jpg', 'fake/Safehold/drive.json', 'fake/Safehold/notes.txt'],
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
