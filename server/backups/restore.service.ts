@@ -387,9 +387,7 @@ export class RestoreService {
         folder = await this.#placeBeside(restored, p);
         await syncPath(dirname(folder));
       } else {
-        // A source folder that is gone is made again with the mode it had in the snapshot (not the service's umask).
-        const made = await mkdir(p.source, { recursive: false }).then(() => true, (e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? false : Promise.reject(e)));
-        if (made) await chmod(p.source, (await lstat(restored)).mode & 0o7777);
+        await mkdir(p.source, { recursive: false }).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
         await mergeInto(restored, Buffer.from(p.source), problems, signal);
       }
 
@@ -702,8 +700,7 @@ async function move(src: Buffer, dst: Buffer): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     const info = await lstat(src);
     if (info.isDirectory()) {
-      await mkdir(dst);
-      await chmod(dst, info.mode & 0o7777); // mkdir's mode is narrowed by the service's umask (0077)
+      await mkdir(dst, { mode: info.mode & 0o7777 });
       const problems: string[] = [];
       await mergeInto(src, dst, problems, new AbortController().signal);
       await chown(dst, info.uid, info.gid).catch(() => undefined);
