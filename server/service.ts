@@ -35,6 +35,7 @@ import { LoginHistory } from './auth/login-history.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { ensureSetupCode, removeSetupCode, SETUP_CODE_FILE, writeNewSetupCode } from './auth/setup-code.js';
 import { openCatalog, type Catalog } from './catalog/catalog.js';
+import { prepareDataFolder } from './data-folder.js';
 import type { Config } from './config.js';
 import { DriveWatcher } from './drives/drive-watcher.js';
 import { DriveRepository } from './drives/drive.repository.js';
@@ -115,8 +116,10 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const clock = overrides.clock ?? new SystemClock();
   const log = overrides.log ?? createLogger(config.logLevel);
   const startedAt = clock.now();
-  const dataDir = config.dataDir;
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // What the service makes from now on is its user's alone (restic's repositories, restores and
+  // the drive marker set their own modes); the data folder is made private however it was found.
+  process.umask(0o077);
+  const dataDir = await prepareDataFolder(config.dataDir);
   const socketPath = join(dataDir, SOCKET_FILE);
   await claimSocket(socketPath, dataDir);
 

@@ -55,7 +55,7 @@ import { forecastFull, judgeProtection } from './protection.js';
 import type { RotationDriveRow, RotationRepository } from './rotation.repository.js';
 import { checkFailedNotice, drillFailedNotice, runFailedNotice, safeToUnplugNotice, sourceCondition, staleCondition, suspiciousCondition, swapCondition } from './backup-notices.js';
 import { FileNotes } from './file-notes.js';
-import { checkSource } from './source-safety.js';
+import { backupGuards, checkSource, keptBy } from './source-safety.js';
 import { massChange } from './tripwire.js';
 import type { Source, SourceRepository } from './source.repository.js';
 
@@ -95,6 +95,7 @@ export interface BackupServiceOptions {
   bus: EventBus;
   clock: Clock;
   log: Logger;
+  /** The data folder's real path (symbolic links resolved). */
   dataDir: string;
   /** This box's ids (the marker must name them). */
   boxIds: () => { boxId: string; rotationSetId: string };
@@ -451,7 +452,7 @@ export class BackupService {
     const result = emptySourceResult(source.name);
     const facts = await inspectFolder(source.path);
     const last = this.o.repo.latestCountedOf(source.name);
-    const check = checkSource(source, facts, last?.files ?? null);
+    const check = checkSource(source, facts, last?.files ?? null, this.o.dataDir);
     await this.o.alerts.observeCondition(sourceCondition(source, check.ok ? null : check));
     if (!check.ok) {
       result.message = check.message;
@@ -529,6 +530,8 @@ export class BackupService {
   /** One snapshot of the source; on a full drive, retention is applied and pruned, and the backup tried once more. */
   async #backupWithRetry(context: JobContext, restic: Restic, repo: ResticRepository, lease: DriveLease, run: RunState, source: Source): Promise<BackupSummary> {
     const freeBefore = (await this.o.mounts.statfs(lease.mountpoint).catch(() => null))?.availableBytes ?? null;
+    // Where the source leads now: the data folder and every backup drive's repository stay out of its snapshot.
+    const guards = backupGuards(source.path, (await inspectFolder(source.path)).realPath ?? source.path, this.o.dataDir);
     const attempt = async () => {
       // Never write into a folder without a drive behind it.
       if (!(await this.o.mounts.isMountedDevice(lease.mountpoint))) throw driveGoneError(run.drive.name);
@@ -536,7 +539,9 @@ export class BackupService {
         this.#pastDeadLocks(restic, repo, run, () =>
           restic.backup(repo, {
             paths: [source.path],
-            excludes: source.excludes,
+            excludes: [...guards.excludes, ...source.excludes],
+            excludeIfPresent: guards.excludeIfPresent,
+            oneFileSystem: guards.oneFileSystem,
             tags: [source.name],
             signal,
             onProgress: (p) => {
@@ -771,7 +776,8 @@ export class BackupService {
       let budget = maxBytes;
       for (const { source, snapshotId } of run.made) {
         if (drill.files >= wanted) break;
-        const sample = (await sampleFiles(source.path, { count: perSource, maxBytes: budget, modifiedBefore: run.row.startedAt, random: this.o.random }))
+        const guards = backupGuards(source.path, (await inspectFolder(source.path)).realPath ?? source.path, this.o.dataDir);
+        const sample = (await keptBy(guards, source.path, await sampleFiles(source.path, { count: perSource, maxBytes: budget, modifiedBefore: run.row.startedAt, random: this.o.random })))
           .filter((f) => !isExcluded(f.path, source))
           .slice(0, wanted - drill.files);
         const picked: typeof sample = [];

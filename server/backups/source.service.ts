@@ -4,17 +4,21 @@
  * with a name, so it fits this model.
  *
  * Contract: a source's name is unique and is restic's tag for its snapshots (so it is restricted to
- * what a tag may hold); its path is absolute, normalized, an existing folder when added, unique,
- * and never inside Safehold's data folder (that holds the secrets and the catalog; the recovery kit
- * carries what is needed of it). Removing a source never touches its backups.
+ * what a tag may hold); its path is absolute, an existing folder when added, stored with symbolic
+ * links resolved (restic would back up a symbolic link given to it as just the link), unique, and
+ * never Safehold's data folder or inside it (that holds the secrets, the catalog and the mounted
+ * backup drives; the recovery kit carries what is needed of it). A source that contains the data
+ * folder is accepted: its backups leave the data folder out (source-safety.ts). Removing a source
+ * never touches its backups.
  */
-import { isAbsolute, normalize, resolve, sep } from 'node:path';
+import { isAbsolute, normalize, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../../system/clock.js';
 import { inspectFolder } from '../../system/files.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { visibleText } from '../http/validate.js';
+import { insideDataFolder } from './source-safety.js';
 import type { Source, SourceRepository } from './source.repository.js';
 
 export const SourceName = visibleText().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'Use 1 to 40 lower-case letters, digits, dot, dash or underscore, starting with a letter or digit');
@@ -40,6 +44,7 @@ export const ExcludesBody = z.strictObject({ excludes: z.array(Exclude).max(50) 
 
 export class SourceService {
   constructor(
+    /** `dataDir`: the data folder's real path (symbolic links resolved). */
     private readonly o: { repo: SourceRepository; activity: ActivityService; clock: Clock; dataDir: string },
   ) {}
 
@@ -54,20 +59,19 @@ export class SourceService {
   }
 
   async add(input: z.infer<typeof NewSourceBody>): Promise<Source> {
-    const path = normalize(resolve(input.path)).replace(/(.)\/+$/, '$1');
-    const data = normalize(resolve(this.o.dataDir));
-    if (path === data || path.startsWith(data + sep)) {
-      throw new InvalidInputError(`${path} is inside Safehold's own data folder: choose the folders that hold your files.`, [{ path: 'path', message: "Inside Safehold's data folder" }]);
-    }
-    const facts = await inspectFolder(path);
-    if (!facts.exists) throw new InvalidInputError(`${path} does not exist. Is its disk mounted?`, [{ path: 'path', message: 'No such folder' }]);
-    if (!facts.isDirectory) throw new InvalidInputError(`${path} is not a folder.`, [{ path: 'path', message: 'Not a folder' }]);
-    if (!facts.readable) throw new InvalidInputError(`Safehold cannot read ${path}.`, [{ path: 'path', message: 'Not readable' }]);
+    const given = normalize(resolve(input.path)).replace(/(.)\/+$/, '$1');
+    const facts = await inspectFolder(given);
+    const inside = insideDataFolder(given, facts.realPath ?? given, this.o.dataDir);
+    if (inside) throw new InvalidInputError(inside, [{ path: 'path', message: "Inside Safehold's data folder" }]);
+    if (!facts.exists) throw new InvalidInputError(`${given} does not exist. Is its disk mounted?`, [{ path: 'path', message: 'No such folder' }]);
+    if (!facts.isDirectory) throw new InvalidInputError(`${given} is not a folder.`, [{ path: 'path', message: 'Not a folder' }]);
+    if (!facts.readable) throw new InvalidInputError(`Safehold cannot read ${given}.`, [{ path: 'path', message: 'Not readable' }]);
+    const path = facts.realPath ?? given;
     if (this.o.repo.get(input.name)) throw new ConflictError(`A source called "${input.name}" already exists.`);
     const same = this.o.repo.byPath(path);
     if (same) throw new ConflictError(`${path} is already the source "${same.name}".`);
     const source = this.o.repo.add({ name: input.name, path, excludes: input.excludes }, this.o.clock.now());
-    this.o.activity.record({ level: 'info', kind: 'source.added', subject: source.name, message: `Source "${source.name}" added: ${path}${source.excludes.length ? ` (excluding ${source.excludes.join(', ')})` : ''}.` });
+    this.o.activity.record({ level: 'info', kind: 'source.added', subject: source.name, message: `Source "${source.name}" added: ${path}${path === given ? '' : ` (where ${given} leads)`}${source.excludes.length ? ` (excluding ${source.excludes.join(', ')})` : ''}.` });
     return source;
   }
 

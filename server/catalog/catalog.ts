@@ -5,7 +5,10 @@
  * every pending migration inside one transaction each, and refuses a catalog written by a newer
  * Safehold (it never downgrades a schema). The service may be killed at any moment: SQLite's
  * journal keeps the file consistent, and `synchronous = FULL` makes a committed change durable.
+ * The file and its `-wal` and `-shm` are mode 0600 (they hold the admin's password hash), however
+ * they were found; SQLite gives a journal it creates later the database file's mode.
  */
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -14,6 +17,8 @@ export type Catalog = Database.Database;
 export class CatalogTooNewError extends Error {}
 
 export function openCatalog(file: string, migrations: readonly Migration[] = MIGRATIONS): Catalog {
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
@@ -21,6 +26,7 @@ export function openCatalog(file: string, migrations: readonly Migration[] = MIG
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db, migrations);
+    for (const journal of [`${file}-wal`, `${file}-shm`]) if (existsSync(journal)) chmodSync(journal, 0o600);
     return db;
   } catch (error) {
     db.close();

@@ -27,6 +27,7 @@ import type { DriveView } from '../drives/drive.model.js';
 import { busName, formatSize } from '../drives/drive.model.js';
 import { InvalidInputError } from '../errors.js';
 import { loadConfig, parseFlags, type Config } from '../config.js';
+import { DataFolderError } from '../data-folder.js';
 import { AlreadyRunningError, PortInUseError, SIMULATED_HOST_DIR, startService } from '../service.js';
 import type { StatusView } from '../status/status.service.js';
 import { SimulatedHost, UnknownSimulatedDiskError } from '../../system/drives/simulated-host.js';
@@ -362,7 +363,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 3;
     } else {
       // A failure the message explains needs no stack; anything else is a bug worth its stack.
-      const explained = error instanceof AlreadyRunningError || error instanceof PortInUseError || error instanceof UnknownSimulatedDiskError;
+      const explained = error instanceof AlreadyRunningError || error instanceof PortInUseError || error instanceof UnknownSimulatedDiskError || error instanceof DataFolderError;
       if (!explained && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
       process.exitCode = 1;
     }

@@ -16,7 +16,7 @@
  * `writeMarker`: this module writes where it is told.
  */
 import { constants } from 'node:fs';
-import { lstat, mkdir, open } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../files.js';
@@ -161,11 +161,16 @@ export function serializeMarker(fields: DriveMarkerFields): string {
 export async function writeMarker(mountpoint: string, fields: DriveMarkerFields): Promise<DriveMarker> {
   const text = serializeMarker(fields);
   const dir = join(mountpoint, MARKER_DIR);
-  await mkdir(dir, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
-  });
+  const made = await mkdir(dir, { mode: 0o755 }).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+      return false;
+    },
+  );
   const info = await lstat(dir);
   if (!info.isDirectory()) throw new MarkerError('invalid', `${dir} is not a folder (a symlink or a file): Safehold does not write through it.`);
+  if (made) await chmod(dir, 0o755); // readable on any computer, whatever the service's umask (0077)
   await writeFileAtomic(join(dir, README_FILE), readmeText(fields));
   await writeFileAtomic(join(dir, MARKER_FILE), text);
   return parseMarker(text);

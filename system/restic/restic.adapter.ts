@@ -487,10 +487,11 @@ export class ResticAdapter implements Restic {
   }
 
   async backup(repo: ResticRepository, options: BackupOptions): Promise<BackupSummary> {
-    const { paths, excludes = [], tags, host, time, signal, onProgress } = options;
+    const { paths, excludes = [], excludeIfPresent = [], oneFileSystem = false, tags, host, time, signal, onProgress } = options;
     if (!Array.isArray(paths) || paths.length === 0) throw invalid('A backup needs at least one path.');
     paths.forEach((p) => assertHostPath(p, 'A backup path'));
     excludes.forEach((e) => assertNoNul(e, 'An exclude pattern'));
+    excludeIfPresent.forEach((e) => assertNoNul(e, 'An exclude-if-present file'));
     tags.forEach(assertTag);
     if (host !== undefined && (host.length === 0 || /[\0\n]/.test(host))) throw invalid('The host name is not valid.');
     const args = [
@@ -500,6 +501,8 @@ export class ResticAdapter implements Restic {
       ...(host === undefined ? [] : [`--host=${host}`]),
       ...(time === undefined ? [] : [`--time=${resticTime(time)}`]),
       ...excludes.map((e) => `--exclude=${e}`),
+      ...excludeIfPresent.map((e) => `--exclude-if-present=${e}`),
+      ...(oneFileSystem ? ['--one-file-system'] : []),
       '--',
       ...paths,
     ];

@@ -127,6 +127,13 @@ export interface BackupOptions {
   paths: string[];
   /** restic `--exclude` patterns. */
   excludes?: string[];
+  /**
+   * restic `--exclude-if-present` specs, `FILE` or `FILE:HEADER`: a folder holding a file named
+   * FILE (whose first bytes are HEADER) is left out, but for that file itself.
+   */
+  excludeIfPresent?: string[];
+  /** restic `--one-file-system`: do not cross into other mounted filesystems. Default false. */
+  oneFileSystem?: boolean;
   /** Tags of the snapshot (no commas: restic splits on them). */
   tags: string[];
   /** `--host`; default: restic's (the box's host name). */

@@ -1,9 +1,9 @@
 /** Backup sources through the API and the command line, against the running service. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Browserish, CLI, startServiceProcess, type ServiceProcess } from '../testing/service.js';
@@ -66,5 +66,35 @@ describe('backup sources', () => {
     assert.match(removed.stdout, /backups are kept/);
     const entries = (await admin.get('/activity?limit=20')).json.entries as { kind: string }[];
     assert.ok(entries.some((e) => e.kind === 'source.removed'));
+  });
+
+  it("refuses Safehold's data folder, a folder inside it and a symbolic link to either, with words and the field; accepts a parent, by its real path", async () => {
+    const before = (await admin.get('/sources')).json.sources.length;
+    const inside = join(svc.dataDir, 'simulated-host');
+    await symlink(svc.dataDir, join(work, 'to-data'));
+    await symlink(inside, join(work, 'to-inside'));
+    const refusals: [string, RegExp][] = [
+      [svc.dataDir, new RegExp(`^${svc.dataDir} is inside Safehold's own data folder`)],
+      [inside, new RegExp(`^${inside} is inside Safehold's own data folder`)],
+      [join(work, 'to-data'), new RegExp(`^${join(work, 'to-data')} \\(which is ${svc.dataDir}\\) is inside Safehold's own data folder ${svc.dataDir}, which holds the secrets, the catalog and the mounted backup drives`)],
+      [join(work, 'to-inside'), new RegExp(`\\(which is ${inside}\\) is inside Safehold's own data folder`)],
+    ];
+    for (const [path, words] of refusals) {
+      const res = await admin.post('/sources', { name: 'sneaky', path });
+      assert.equal(res.status, 400, path);
+      assert.equal(res.json.error.issues[0].path, 'path');
+      assert.match(res.json.error.message, words);
+    }
+    const cli = await exec(process.execPath, [CLI, 'sources', 'add', 'sneaky', join(work, 'to-data'), '--data', svc.dataDir]).catch((e: { code: number; stderr: string }) => e);
+    assert.notEqual((cli as { code: number }).code ?? 0, 0);
+    assert.match((cli as { stderr: string }).stderr, /\(which is .*\) is inside Safehold's own data folder/);
+    assert.equal((await admin.get('/sources')).json.sources.length, before, 'nothing was added');
+
+    // A parent of the data folder is a source (its backups leave the data folder out), kept by its real path.
+    const parent = await realpath(dirname(svc.dataDir));
+    await symlink(parent, join(work, 'to-parent'));
+    const added = await admin.post('/sources', { name: 'everything', path: join(work, 'to-parent') });
+    assert.equal(added.status, 201, JSON.stringify(added.json));
+    assert.equal(added.json.path, parent);
   });
 });

@@ -40,9 +40,10 @@ export class BackupBox {
     readonly scratch: string,
   ) {}
 
-  static async start(): Promise<BackupBox> {
+  /** `dataDir`: the service's data folder (default: a new temporary one); `dispose` removes it. */
+  static async start(options: { dataDir?: string } = {}): Promise<BackupBox> {
     const mail = await startMailCatcher();
-    const svc = await startServiceProcess({ simulate: false });
+    const svc = await startServiceProcess({ simulate: false, dataDir: options.dataDir });
     const admin = new Browserish(svc.base);
     await admin.setup(svc.dataDir);
     const res = await admin.request('PUT', '/settings/alerts', {
