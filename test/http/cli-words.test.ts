@@ -81,17 +81,19 @@ describe('the command line when the socket misbehaves', () => {
       server = createServer(onConnection).listen(join(folder, 'safehold.sock'), done);
     });
   const close = () => new Promise<void>((done) => server!.close(() => done()));
+  /** A stand-in service that reads the request, then answers `raw` (an HTTP response) and hangs up. */
+  const answering = (raw: string) => listen((socket) => socket.once('data', () => socket.end(raw)));
 
   it('says the service hung up, and what an answer that is not JSON was, without a stack', async () => {
     await listen((socket) => socket.destroy());
     assertWords(await safehold(['status', '--data', folder]), 1, /^safehold: .*service .*(closed|hung up|connection)/i, 'a socket that hangs up');
     await close();
 
-    await listen((socket) => socket.end('HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"code":"internal","message":"Something went wrong inside Safehold. The service log has the details."}}'));
+    await answering('HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"code":"internal","message":"Something went wrong inside Safehold. The service log has the details."}}');
     assertWords(await safehold(['drives', '--data', folder]), 1, /^safehold: Something went wrong inside Safehold\. The service log has the details\.\n$/, 'a 500 with a message');
     await close();
 
-    await listen((socket) => socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html>oops</html>'));
+    await answering('HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html>oops</html>');
     assertWords(await safehold(['sources', '--data', folder]), 1, /^safehold: .*not JSON/, 'an answer that is not JSON');
     await close();
     server = null;
@@ -118,7 +120,8 @@ describe('the command line speaks like the page', { skip: hasRestic ? false : 'r
   it('drives: roles and health in words, sizes as on the page', async () => {
     await waitFor(async () => /sdb .*Warning/.test((await cli('drives')).stdout), 10_000, 'health in the list');
     const { stdout } = await cli('drives');
-    assert.match(stdout, /^mmcblk0\s+32 GB\s+SD card\s+System disk\s+Healthy/m);
+    assert.match(stdout, /^mmcblk0\s+32 GB\s+SD card\s+System disk\s+No SMART/m);
+    assert.match(stdout, /^sda\s+14 TB\s+SATA\s+Not in use\s+Healthy/m);
     assert.match(stdout, /^usb-a\s+\S+ [kMGT]?B\s+USB\s+Not in use/m);
     assert.doesNotMatch(stdout, /\b(unassigned|healthy|warning)\b/, 'no raw state');
   });
