@@ -16,7 +16,9 @@
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
  * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
- * 2 wrong usage, 3 no service running.
+ * 2 wrong usage, 3 no service running. Options are parsed by one strict parser (options.ts): an
+ * option a command does not know is wrong usage. Failures are one line in words (failures.ts);
+ * what is printed for a person uses the page's words and units (format.ts), `--json` the API's JSON.
  */
 import { join, resolve } from 'node:path';
 import type { Source } from '../backups/source.repository.js';
@@ -84,6 +86,11 @@ Options (all commands):
   --hosts A,B           extra host names the page is reached by (SAFEHOLD_HOSTS)
   --simulate            serve the simulated host instead of real disks (SAFEHOLD_SIMULATE=1)
   --trusted-proxy A,B   HTTPS reverse proxies whose X-Forwarded-For/-Proto count (SAFEHOLD_TRUSTED_PROXY)
+  --log-level L         the service log's level (SAFEHOLD_LOG; default info)
+  -h, --help            this text
+An option a command does not take is refused (exit status 2); "--" ends the options.
+Exit status: 0 done, 1 failed, 2 wrong usage, 3 no service running. SAFEHOLD_DEBUG=1 shows the
+details of an internal error.
 `;
 
 /** Each command's own options, besides the settings every command takes (options.ts). */

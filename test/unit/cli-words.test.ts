@@ -3,11 +3,22 @@
  * one strict option parser, and failures as one line with an exit status.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../../server/errors.js';
 import { CommandFailure, NoServiceError, reportFailure, UsageError } from '../../server/cli/failures.js';
 import { formatDate, formatSize, formatTime, healthWords, LEDGER_STATE_WORDS, plural, roleWords } from '../../server/cli/format.js';
 import { commandWord, parseLine } from '../../server/cli/options.js';
+import { ROOT } from '../testing/service.js';
+
+/** The text of `function NAME(…) {…}` in a TypeScript file, from its parameters to its closing brace at the line start. */
+async function functionText(file: string, name: string): Promise<string> {
+  const source = await readFile(join(ROOT, file), 'utf8');
+  const match = new RegExp(`function ${name}(\\([^)]*\\)[^{]*\\{\\n[\\s\\S]*?\\n\\})`).exec(source);
+  assert.ok(match, `${name} in ${file}`);
+  return match[1]!;
+}
 
 describe('the command line formats like the page', () => {
   it('writes sizes in decimal units with the page\'s rounding', () => {
@@ -19,6 +30,13 @@ describe('the command line formats like the page', () => {
     assert.equal(formatSize(31_914_983_424), '32 GB');
     assert.equal(formatSize(4_000_787_030_016), '4.0 TB');
     assert.equal(formatSize(null), '—');
+  });
+
+  it('has the very rule of the page\'s formatBytes (mirrored: a change to one is made to the other)', async () => {
+    const cli = await functionText('server/cli/format.ts', 'formatSize');
+    const page = await functionText('ui/src/lib/format.ts', 'formatBytes');
+    assert.equal(cli, page);
+    assert.match(await readFile(join(ROOT, 'ui/src/lib/format.ts'), 'utf8'), /const UNITS = \['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'\];/);
   });
 
   it('counts in words', () => {
