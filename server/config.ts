@@ -1,5 +1,5 @@
 /**
- * The service's settings, from flags first, then environment, then defaults:
+ * The service's settings (the command line parses the flags: server/cli/options.ts), from flags first, then environment, then defaults:
  *
  * | flag                | environment            | default | meaning                                                                 |
  * | ------------------- | ---------------------- | ------- | ----------------------------------------------------------------------- |
@@ -14,7 +14,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError } from './errors.js';
 import { parseInput } from './http/validate.js';
 
 export interface Config {
@@ -46,28 +45,6 @@ const Schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   trustedProxies: z.array(z.string().refine(isAddressOrSubnet, 'not an IP address or subnet (e.g. 127.0.0.1 or 10.0.0.0/8)')),
 });
-
-const FLAGS = ['--port', '--listen', '--data', '--hosts', '--log-level', '--trusted-proxy'] as const;
-
-/** Splits `argv` into known flags and the rest; `--flag=value` and `--flag value` both work. */
-export function parseFlags(argv: string[]): { flags: Map<string, string>; rest: string[] } {
-  const flags = new Map<string, string>();
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if ((FLAGS as readonly string[]).includes(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new InvalidInputError(`${name} needs a value.`);
-      flags.set(name, value);
-    } else if (arg === '--simulate') {
-      flags.set('--simulate', 'true');
-    } else {
-      rest.push(arg);
-    }
-  }
-  return { flags, rest };
-}
 
 export function loadConfig(flags: Map<string, string>, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const pick = (flag: string, name: string) => flags.get(flag) ?? env[name];

@@ -16,7 +16,9 @@
  *
  * Every command but `serve`, `demo` and `smart assess` talks to the running service over its local socket, found
  * through the same --data / SAFEHOLD_DATA setting as `serve`. Exit status: 0 done, 1 failed,
- * 2 wrong usage, 3 no service running.
+ * 2 wrong usage, 3 no service running. Options are parsed by one strict parser (options.ts): an
+ * option a command does not know is wrong usage. Failures are one line in words (failures.ts);
+ * what is printed for a person uses the page's words and units (format.ts), `--json` the API's JSON.
  */
 import { join, resolve } from 'node:path';
 import type { Source } from '../backups/source.repository.js';
@@ -24,17 +26,19 @@ import type { RotationView } from '../backups/rotation.service.js';
 import type { BackupRunView, LedgerEntry, ProtectionView } from '../backups/backup.view.js';
 import { FILE_NOTE_LABELS, FILE_NOTES_SHOWN } from '../backups/file-notes.js';
 import type { DriveView } from '../drives/drive.model.js';
-import { busName, formatSize } from '../drives/drive.model.js';
-import { InvalidInputError } from '../errors.js';
-import { loadConfig, parseFlags, type Config } from '../config.js';
+import { busName } from '../drives/drive.model.js';
+import { loadConfig, type Config } from '../config.js';
 import { DataFolderError } from '../data-folder.js';
 import { AlreadyRunningError, PortInUseError, SIMULATED_HOST_DIR, startService } from '../service.js';
 import type { StatusView } from '../status/status.service.js';
 import { SimulatedHost, UnknownSimulatedDiskError } from '../../system/drives/simulated-host.js';
 import { toolsPath } from '../../system/tools.js';
-import { localRequest, NoServiceError, waitForJob } from './local-client.js';
+import { CommandFailure, reportFailure, UsageError } from './failures.js';
+import { formatDate, formatSize, formatTime, healthWords, JOB_STATE_WORDS, LEDGER_STATE_WORDS, plural, roleWords } from './format.js';
+import { callService, waitForJob } from './local-client.js';
+import { commandWord, parseLine, type OptionKinds, type ParsedLine } from './options.js';
 import { smartAssessCommand } from './smart-assess.command.js';
-import { restoreCommand } from './restore.command.js';
+import { restoreCommand, RESTORE_OPTIONS } from './restore.command.js';
 import { recoveryKitCommand } from './recovery-kit.command.js';
 import { printable } from './printable.js';
 import { passwordCommand, resetPasswordCommand } from './password.command.js';
@@ -84,55 +88,77 @@ Options (all commands):
   --hosts A,B           extra host names the page is reached by (SAFEHOLD_HOSTS)
   --simulate            serve the simulated host instead of real disks (SAFEHOLD_SIMULATE=1)
   --trusted-proxy A,B   HTTPS reverse proxies whose X-Forwarded-For/-Proto count (SAFEHOLD_TRUSTED_PROXY)
+  --log-level L         the service log's level (SAFEHOLD_LOG; default info)
+  -h, --help            this text
+An option a command does not take is refused (exit status 2); "--" ends the options.
+Exit status: 0 done, 1 failed, 2 wrong usage, 3 no service running. SAFEHOLD_DEBUG=1 shows the
+details of an internal error.
 `;
 
-class UsageError extends Error {}
+/** Each command's own options, besides the settings every command takes (options.ts). */
+const COMMAND_OPTIONS: Record<string, OptionKinds> = {
+  serve: {},
+  status: { json: { type: 'boolean' } },
+  drives: { json: { type: 'boolean' } },
+  sources: { json: { type: 'boolean' }, exclude: { type: 'string', multiple: true } },
+  rotation: { json: { type: 'boolean' }, name: { type: 'string' }, format: { type: 'boolean' }, yes: { type: 'boolean' } },
+  backups: { json: { type: 'boolean' } },
+  restore: RESTORE_OPTIONS,
+  'recovery-kit': { json: { type: 'boolean' } },
+  unlock: {},
+  password: {},
+  'reset-password': {},
+  smart: { json: { type: 'boolean' } },
+  demo: {},
+  help: {},
+};
 
 export async function main(argv: string[]): Promise<number> {
-  const { flags, rest } = parseFlags(argv);
-  const json = rest.includes('--json');
-  const args = rest.filter((a) => a !== '--json');
-  const [command, ...more] = args;
+  const word = commandWord(argv);
+  const known = word !== undefined && Object.hasOwn(COMMAND_OPTIONS, word);
+  if (word !== undefined && !known) throw new UsageError(`Unknown command "${word}".`);
+  const { positionals, values, settings } = parseLine(argv, known ? COMMAND_OPTIONS[word]! : {}, known ? `safehold ${word}` : 'safehold');
+  const [command, ...more] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const json = values.json === true;
+  const config = () => loadConfig(settings);
   switch (command) {
     case 'serve':
-      return serve(loadConfig(flags));
+      if (more.length) throw new UsageError(`Unexpected "${more[0]}": "safehold serve" takes only options.`);
+      return serve(config());
     case 'status':
-      return status(loadConfig(flags), json);
+      return status(config(), json, more);
     case 'drives':
-      return drives(loadConfig(flags), json);
+      return drives(config(), json, more);
     case 'sources':
-      return sourcesCommand(loadConfig(flags), more, json);
+      return sourcesCommand(config(), more, json, (values.exclude as string[] | undefined) ?? []);
     case 'rotation':
-      return rotationCommand(loadConfig(flags), more, json);
+      return rotationCommand(config(), more, json, values);
     case 'backups':
-      return backupsCommand(loadConfig(flags), more, json);
+      return backupsCommand(config(), more, json);
     case 'restore':
-      return restoreCommand(loadConfig(flags), more, json);
+      return restoreCommand(config(), more, values, json);
     case 'recovery-kit':
-      return recoveryKitCommand(loadConfig(flags), more, json);
+      return recoveryKitCommand(config(), more, json);
     case 'unlock': {
-      const res = await localRequest(loadConfig(flags).dataDir, 'POST', '/login-delays/unlock');
-      if (res.status !== 200) throw new Error(refusal(res));
-      const { addresses: a, accounts: n } = res.body as { addresses: number; accounts: number };
-      process.stdout.write(`Login delays lifted: ${a} address${a === 1 ? '' : 'es'} and ${n} account${n === 1 ? '' : 's'} start counting failures again.\n`);
+      if (more.length) throw new UsageError(`Unexpected "${more[0]}". Use "safehold unlock".`);
+      const { addresses: a, accounts: n } = (await callService(config().dataDir, 'POST', '/login-delays/unlock', undefined, 200)) as { addresses: number; accounts: number };
+      process.stdout.write(`Login delays lifted: ${plural(a, 'address', 'addresses')} and ${plural(n, 'account')} start counting failures again.\n`);
       return 0;
     }
     case 'password':
     case 'reset-password':
-      return (command === 'password' ? passwordCommand : resetPasswordCommand)(loadConfig(flags), more, process);
+      return (command === 'password' ? passwordCommand : resetPasswordCommand)(config(), more, process);
     case 'smart':
       if (more[0] !== 'assess') throw new UsageError('Use "safehold smart assess FILE [--json]".');
       return smartAssessCommand([...more.slice(1), ...(json ? ['--json'] : [])], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'demo': {
-      if (!flags.has('--data') && !process.env.SAFEHOLD_DATA) flags.set('--data', './var/demo');
-      return demo(loadConfig(flags), more);
+      if (!settings.has('--data') && !process.env.SAFEHOLD_DATA) settings.set('--data', './var/demo');
+      return demo(config(), more);
     }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }
@@ -155,12 +181,15 @@ async function serve(config: Config): Promise<number> {
 }
 
 async function getJson<T>(config: Config, path: string): Promise<T> {
-  const res = await localRequest(config.dataDir, 'GET', path);
-  if (res.status !== 200) throw new Error(`The service refused: ${refusal(res)}`);
-  return res.body as T;
+  return (await callService(config.dataDir, 'GET', path, undefined, 200)) as T;
 }
 
-async function status(config: Config, json: boolean): Promise<number> {
+function noMore(more: string[], use: string): void {
+  if (more.length) throw new UsageError(`Unexpected "${printable(more[0]!)}". Use "${use}".`);
+}
+
+async function status(config: Config, json: boolean, more: string[]): Promise<number> {
+  noMore(more, 'safehold status [--json]');
   const body = await getJson<StatusView>(config, '/status');
   if (json) {
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
@@ -178,7 +207,8 @@ async function status(config: Config, json: boolean): Promise<number> {
   return 0;
 }
 
-async function drives(config: Config, json: boolean): Promise<number> {
+async function drives(config: Config, json: boolean, more: string[]): Promise<number> {
+  noMore(more, 'safehold drives [--json]');
   const body = await getJson<{ drives: DriveView[]; refreshedAt: string | null }>(config, '/drives');
   if (json) {
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
@@ -186,8 +216,7 @@ async function drives(config: Config, json: boolean): Promise<number> {
   }
   if (body.drives.length === 0) process.stdout.write('No drives connected.\n');
   for (const d of body.drives) {
-    const health = d.health ? `${d.health.verdict}${d.health.state === 'asleep' ? ' (asleep)' : ''}` : 'not read';
-    process.stdout.write(`${printable(d.name).padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${d.role.padEnd(11)} ${health.padEnd(18)} ${printable(d.displayName)}\n`);
+    process.stdout.write(`${printable(d.name).padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${roleWords(d.role).padEnd(15)} ${healthWords(d.health).padEnd(18)} ${printable(d.displayName)}\n`);
     if (d.health && d.health.verdict !== 'healthy' && d.health.headline) process.stdout.write(`  ${printable(d.health.headline)}\n`);
     for (const p of d.partitions) {
       const where = p.mountpoints.length ? `on ${p.mountpoints.map(printable).join(', ')}` : 'not mounted';
@@ -198,9 +227,11 @@ async function drives(config: Config, json: boolean): Promise<number> {
   return 0;
 }
 
-async function sourcesCommand(config: Config, args: string[], json: boolean): Promise<number> {
+async function sourcesCommand(config: Config, args: string[], json: boolean, excludes: string[]): Promise<number> {
   const [action = 'list', ...rest] = args;
-  if (action === 'list') {
+  const use = 'Use "safehold sources", "safehold sources add NAME PATH [--exclude PATTERN]..." or "safehold sources remove NAME".';
+  if (action !== 'add' && excludes.length) throw new UsageError(`--exclude goes with "safehold sources add". ${use}`);
+  if (action === 'list' && rest.length === 0) {
     const body = await getJson<{ sources: Source[] }>(config, '/sources');
     if (json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     else if (body.sources.length === 0) process.stdout.write('No sources yet. Add one with "safehold sources add NAME PATH".\n');
@@ -208,60 +239,42 @@ async function sourcesCommand(config: Config, args: string[], json: boolean): Pr
     return 0;
   }
   if (action === 'add') {
-    const excludes: string[] = [];
-    const positional: string[] = [];
-    for (let i = 0; i < rest.length; i++) {
-      if (rest[i] === '--exclude') {
-        const pattern = rest[++i];
-        if (pattern === undefined) throw new UsageError('--exclude needs a pattern.');
-        excludes.push(pattern);
-      } else positional.push(rest[i]!);
-    }
-    const [name, path] = positional;
-    if (!name || !path || positional.length > 2) throw new UsageError('Use "safehold sources add NAME PATH [--exclude PATTERN]...".');
-    const res = await localRequest(config.dataDir, 'POST', '/sources', { name, path: resolve(path), excludes });
-    if (res.status !== 201) throw new Error(refusal(res));
-    process.stdout.write(`Source "${printable(name)}" added: ${printable((res.body as Source).path)}\n`);
+    const [name, path] = rest;
+    if (!name || !path || rest.length > 2) throw new UsageError('Use "safehold sources add NAME PATH [--exclude PATTERN]...".');
+    const added = (await callService(config.dataDir, 'POST', '/sources', { name, path: resolve(path), excludes }, 201)) as Source;
+    process.stdout.write(`Source "${printable(name)}" added: ${printable(added.path)}\n`);
     return 0;
   }
   if (action === 'remove' && rest.length === 1) {
-    const res = await localRequest(config.dataDir, 'DELETE', `/sources/${encodeURIComponent(rest[0]!)}`);
-    if (res.status !== 204) throw new Error(refusal(res));
+    await callService(config.dataDir, 'DELETE', `/sources/${encodeURIComponent(rest[0]!)}`, undefined, 204);
     process.stdout.write(`Source "${printable(rest[0]!)}" removed; its backups are kept.\n`);
     return 0;
   }
-  throw new UsageError('Use "safehold sources", "safehold sources add NAME PATH [--exclude PATTERN]..." or "safehold sources remove NAME".');
+  throw new UsageError(use);
 }
 
-async function rotationCommand(config: Config, args: string[], json: boolean): Promise<number> {
+async function rotationCommand(config: Config, args: string[], json: boolean, values: ParsedLine['values']): Promise<number> {
   const [action = 'list', ...rest] = args;
-  if (action === 'list') {
+  const name = values.name as string | undefined;
+  const format = values.format === true;
+  const use = 'Use "safehold rotation [--json]" or "safehold rotation add DEVICE --name NAME [--format --yes]".';
+  if (action === 'list' && rest.length === 0) {
+    if (name !== undefined || format || values.yes) throw new UsageError(`--name, --format and --yes go with "safehold rotation add". ${use}`);
     const body = await getJson<{ drives: RotationView[] }>(config, '/rotation/drives');
     if (json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     else if (body.drives.length === 0) process.stdout.write('No rotation drives yet. Add one with "safehold rotation add DEVICE --name A".\n');
-    else for (const d of body.drives) process.stdout.write(`${printable(d.name).padEnd(6)} ${d.connected ? 'plugged in ' : 'away      '} ${printable(d.model ?? '')} ${printable(d.serial ?? '')}  registered ${d.registeredAt.slice(0, 10)}\n`);
+    else for (const d of body.drives) process.stdout.write(`${printable(d.name).padEnd(6)} ${d.connected ? 'plugged in ' : 'away      '} ${printable(d.model ?? '')} ${printable(d.serial ?? '')}  registered ${formatDate(d.registeredAt)}\n`);
     return 0;
   }
-  if (action !== 'add') throw new UsageError('Use "safehold rotation" or "safehold rotation add DEVICE --name NAME [--format --yes]".');
-  let name: string | undefined;
-  let format = false;
-  let yes = false;
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    if (rest[i] === '--name') name = rest[++i];
-    else if (rest[i] === '--format') format = true;
-    else if (rest[i] === '--yes') yes = true;
-    else positional.push(rest[i]!);
-  }
-  const [device] = positional;
-  if (!device || !name || positional.length > 1) throw new UsageError('Use "safehold rotation add DEVICE --name NAME [--format --yes]".');
-  if (format && !yes) throw new UsageError(`--format erases everything on ${device}: add --yes to confirm.`);
+  if (action !== 'add') throw new UsageError(use);
+  const [device] = rest;
+  if (!device || !name || rest.length > 1) throw new UsageError('Use "safehold rotation add DEVICE --name NAME [--format --yes]".');
+  if (format && !values.yes) throw new UsageError(`--format erases everything on ${printable(device)}: add --yes to confirm.`);
   const { drives } = await getJson<{ drives: DriveView[] }>(config, '/drives');
   const drive = drives.find((d) => d.path === device || d.partitions.some((p) => p.path === device));
-  if (!drive) throw new Error(`No connected drive is ${device}. "safehold drives" lists them.`);
-  const res = await localRequest(config.dataDir, 'POST', '/rotation/drives', { driveId: drive.id, name, mode: format ? 'format' : 'keep', ...(format ? { confirm: name } : {}) });
-  if (res.status !== 202) throw new Error(refusal(res));
-  const job = (res.body as { job: { id: number } }).job;
+  if (!drive) throw new CommandFailure(`No connected drive is ${printable(device)}. "safehold drives" lists them.`);
+  const body = { driveId: drive.id, name, mode: format ? 'format' : 'keep', ...(format ? { confirm: name } : {}) };
+  const { job } = (await callService(config.dataDir, 'POST', '/rotation/drives', body, 202)) as { job: { id: number } };
   process.stdout.write(`Registering ${printable(drive.displayName)} as rotation drive ${printable(name)}…\n`);
   return waitForJobMessage(config, job.id);
 }
@@ -275,14 +288,13 @@ async function backupsCommand(config: Config, args: string[], json: boolean): Pr
       process.stdout.write(`${JSON.stringify({ protection, drives }, null, 2)}\n`);
       return 0;
     }
-    const day = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : 'never');
     const lines = [`${protection.level.toUpperCase()}: ${printable(protection.headline)}`];
     if (protection.recoveryKitNeeded) lines.push('Save the recovery kit: safehold recovery-kit');
     for (const d of drives) {
       lines.push(
-        `Drive ${printable(d.name)}: ${d.state}${d.connected ? '' : ` since ${day(d.awaySince)}`}; last good backup ${day(d.lastGoodBackupAt)}; ` +
-          `${d.snapshotCount} snapshots${d.oldestSnapshotAt ? ` (${day(d.oldestSnapshotAt)} to ${day(d.newestSnapshotAt)})` : ''}` +
-          `${d.freeBytes !== null ? `; ${formatSize(d.freeBytes)} free` : ''}${d.fullBy ? `, full by ${d.fullBy.slice(0, 10)}` : ''}`,
+        `Drive ${printable(d.name)}: ${LEDGER_STATE_WORDS[d.state] ?? d.state}${d.connected ? '' : ` since ${formatTime(d.awaySince)}`}; last good backup ${formatTime(d.lastGoodBackupAt)}; ` +
+          `${plural(d.snapshotCount, 'snapshot')}${d.oldestSnapshotAt ? ` (${formatTime(d.oldestSnapshotAt)}${d.newestSnapshotAt && d.newestSnapshotAt !== d.oldestSnapshotAt ? ` to ${formatTime(d.newestSnapshotAt)}` : ''})` : ''}` +
+          `${d.freeBytes !== null ? `; ${formatSize(d.freeBytes)} free` : ''}${d.fullBy ? `, full by ${formatDate(d.fullBy)}` : ''}`,
       );
       if (d.lastRun?.message) lines.push(`  last run: ${printable(d.lastRun.message)}`);
       if (d.lastRun) lines.push(...fileNoteLines(d.lastRun));
@@ -294,10 +306,8 @@ async function backupsCommand(config: Config, args: string[], json: boolean): Pr
   if (action === 'run' && name && extra.length === 0) {
     const { drives } = await getJson<{ drives: LedgerEntry[] }>(config, '/backups/ledger');
     const drive = drives.find((d) => d.name.toLowerCase() === name.toLowerCase());
-    if (!drive) throw new InvalidInputError(`There is no rotation drive called ${printable(name)}.`);
-    const res = await localRequest(config.dataDir, 'POST', `/backups/drives/${encodeURIComponent(drive.driveId)}/run`);
-    if (res.status !== 202) throw new Error(refusal(res));
-    const job = (res.body as { job: { id: number } }).job;
+    if (!drive) throw new UsageError(`There is no rotation drive called ${printable(name)}${drives.length ? ` (the drives are ${drives.map((d) => printable(d.name)).join(', ')})` : ' (none is registered yet)'}.`);
+    const { job } = (await callService(config.dataDir, 'POST', `/backups/drives/${encodeURIComponent(drive.driveId)}/run`, undefined, 202)) as { job: { id: number } };
     process.stdout.write(`Backing up onto drive ${printable(drive.name)}…\n`);
     const status = await waitForJobMessage(config, job.id);
     const { runs } = await getJson<{ runs: BackupRunView[] }>(config, `/backups/runs?drive=${encodeURIComponent(drive.driveId)}&limit=1`);
@@ -322,28 +332,22 @@ function fileNoteLines(run: BackupRunView): string[] {
 /** Waits for a job to end and prints its message; exit status 0 when it succeeded. */
 async function waitForJobMessage(config: Config, id: number): Promise<number> {
   const job = await waitForJob(config.dataDir, id);
-  process.stdout.write(`${printable(job.message ?? job.state)}\n`);
+  process.stdout.write(`${job.message ? printable(job.message) : (JOB_STATE_WORDS[job.state] ?? job.state)}\n`);
   return job.state === 'succeeded' ? 0 : 1;
-}
-
-/** The service's words for a refusal. */
-function refusal(res: { status: number; body: unknown }): string {
-  const error = (res.body as { error?: { message?: string } } | null)?.error;
-  return error?.message ? printable(error.message) : `The service answered ${res.status}.`;
 }
 
 async function demo(config: Config, args: string[]): Promise<number> {
   const host = await SimulatedHost.open(join(config.dataDir, SIMULATED_HOST_DIR));
-  const [action, name] = args;
-  if (action === 'list') {
+  const [action, name, ...extra] = args;
+  if (action === 'list' && name === undefined) {
     const { disks } = await host.readDisks();
     if (disks.length === 0) process.stdout.write('The simulated host has no disks yet: start it once with "make demo".\n');
     for (const d of disks) process.stdout.write(`${printable(d.name).padEnd(12)} ${d.plugged ? 'plugged in' : 'unplugged '}  ${formatSize(d.sizeBytes).padStart(8)}  ${printable(d.model ?? '')}\n`);
     return 0;
   }
-  if ((action === 'plug' || action === 'unplug') && name) {
+  if ((action === 'plug' || action === 'unplug') && name && extra.length === 0) {
     await (action === 'plug' ? host.plug(name) : host.unplug(name));
-    process.stdout.write(`${name} ${action === 'plug' ? 'plugged in' : 'unplugged'}.\n`);
+    process.stdout.write(`${printable(name)} ${action === 'plug' ? 'plugged in' : 'unplugged'}.\n`);
     return 0;
   }
   throw new UsageError('Use "safehold demo list", "safehold demo plug NAME" or "safehold demo unplug NAME".');
@@ -354,18 +358,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`safehold: ${message}\n`);
-    if (error instanceof UsageError || error instanceof InvalidInputError) {
-      process.stderr.write('Run "safehold help" for the commands.\n');
-      process.exitCode = 2;
-    } else if (error instanceof NoServiceError) {
-      process.exitCode = 3;
-    } else {
-      // A failure the message explains needs no stack; anything else is a bug worth its stack.
-      const explained = error instanceof AlreadyRunningError || error instanceof PortInUseError || error instanceof UnknownSimulatedDiskError || error instanceof DataFolderError;
-      if (!explained && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-      process.exitCode = 1;
-    }
+    const debug = process.env.SAFEHOLD_DEBUG === '1';
+    process.exitCode = reportFailure(error, process.stderr, { explained: [AlreadyRunningError, PortInUseError, UnknownSimulatedDiskError, DataFolderError], debug });
   },
 );

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
 import { SETUP_CODE_FILE } from '../auth/setup-code.js';
-import { localRequest } from './local-client.js';
+import { CommandFailure } from './failures.js';
+import { localRequest, refusal } from './local-client.js';
+import { printable } from './printable.js';
 
 export interface PasswordIo {
   stdin: NodeJS.ReadStream;
@@ -20,7 +22,7 @@ export interface PasswordIo {
 }
 
 export async function passwordCommand(config: Config, args: string[], io: PasswordIo): Promise<number> {
-  if (args.length > 0) throw new InvalidInputError(`Unexpected "${args[0]}". Use "safehold password" (it asks for the new one).`);
+  if (args.length > 0) throw new InvalidInputError(`Unexpected "${printable(args[0]!)}". Use "safehold password" (it asks for the new one).`);
   let password: string;
   if (io.stdin.isTTY) {
     password = await askHidden(io, 'New admin password: ');
@@ -29,15 +31,15 @@ export async function passwordCommand(config: Config, args: string[], io: Passwo
     password = (await readAll(io.stdin)).split(/\r?\n/)[0] ?? '';
   }
   const res = await localRequest(config.dataDir, 'POST', '/password', { newPassword: password });
-  if (res.status !== 204) throw new Error(`The password was not changed: ${messageOf(res)}`);
+  if (res.status !== 204) throw new CommandFailure(`The password was not changed: ${refusal(res.status, res.body)}`);
   io.stdout.write('The admin password is changed; every session of the admin page has ended.\n');
   return 0;
 }
 
 export async function resetPasswordCommand(config: Config, args: string[], io: PasswordIo): Promise<number> {
-  if (args.length > 0) throw new InvalidInputError(`Unexpected "${args[0]}". Use "safehold reset-password".`);
+  if (args.length > 0) throw new InvalidInputError(`Unexpected "${printable(args[0]!)}". Use "safehold reset-password".`);
   const res = await localRequest(config.dataDir, 'POST', '/reset-password');
-  if (res.status !== 200) throw new Error(`The password was not reset: ${messageOf(res)}`);
+  if (res.status !== 200) throw new CommandFailure(`The password was not reset: ${refusal(res.status, res.body)}`);
   const { setupCode } = res.body as { setupCode: string };
   io.stdout.write(
     [
@@ -51,11 +53,6 @@ export async function resetPasswordCommand(config: Config, args: string[], io: P
     ].join('\n'),
   );
   return 0;
-}
-
-function messageOf(res: { status: number; body: unknown }): string {
-  const error = (res.body as { error?: { message?: string } } | null)?.error;
-  return error?.message ?? `the service answered ${res.status}.`;
 }
 
 function readAll(stream: NodeJS.ReadStream): Promise<string> {

@@ -6,18 +6,14 @@
  * command needs no second route format.
  */
 import type { Config } from '../config.js';
-import { InvalidInputError } from '../errors.js';
 import { recoveryKitText, type RecoveryKit } from '../backups/recovery-kit.service.js';
-import { localRequest } from './local-client.js';
+import { UsageError } from './failures.js';
+import { callService } from './local-client.js';
+import { printable } from './printable.js';
 
 export async function recoveryKitCommand(config: Config, args: string[], json: boolean): Promise<number> {
-  if (args.length > 0) throw new InvalidInputError(`Unexpected "${args[0]}". Use "safehold recovery-kit [--json]".`);
-  const res = await localRequest(config.dataDir, 'GET', '/recovery-kit');
-  if (res.status !== 200) {
-    const error = (res.body as { error?: { message?: string } } | null)?.error;
-    throw new Error(`The service refused: ${error?.message ?? `it answered ${res.status}.`}`);
-  }
-  const kit = res.body as RecoveryKit;
+  if (args.length > 0) throw new UsageError(`Unexpected "${printable(args[0]!)}". Use "safehold recovery-kit [--json]".`);
+  const kit = (await callService(config.dataDir, 'GET', '/recovery-kit', undefined, 200)) as RecoveryKit;
   process.stdout.write(json ? `${JSON.stringify(kit, null, 2)}\n` : recoveryKitText(kit));
   return 0;
 }

@@ -11,22 +11,21 @@
  * `latest` (the newest snapshot of `--source NAME`, needed when the drive holds several sources).
  * PATH is a path inside the snapshot as `ls` prints it, absolute or relative to the snapshot's
  * folder. Restoring waits for the job and prints where the files are. `get` never overwrites FILE.
- * Wrong usage throws `InvalidInputError` (exit status 2); a refusal by the service, exit status 1.
+ * Wrong usage throws `UsageError` (exit status 2); a refusal by the service is a `CommandFailure` (exit status 1).
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, lstat, rm } from 'node:fs/promises';
-import { request, type IncomingMessage } from 'node:http';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BrowseEntry, SnapshotView } from '../backups/backup.view.js';
 import type { RotationView } from '../backups/rotation.view.js';
 import type { Config } from '../config.js';
-import { formatSize } from '../drives/drive.model.js';
-import { InvalidInputError } from '../errors.js';
 import type { JobView } from '../jobs/job.model.js';
-import { SOCKET_FILE } from '../service.js';
-import { localRequest, NoServiceError, waitForJob } from './local-client.js';
+import { CommandFailure, UsageError } from './failures.js';
+import { formatSize, formatTime, JOB_STATE_WORDS, plural } from './format.js';
+import { callService, localStream, refusal, waitForJob } from './local-client.js';
+import type { OptionKinds, ParsedLine } from './options.js';
 import { printable } from './printable.js';
 
 const USAGE = [
@@ -37,6 +36,15 @@ const USAGE = [
   '  safehold restore get DRIVE SNAPSHOT PATH --output FILE',
 ].join('\n');
 
+/** The options of `safehold restore` (options.ts parses them; `--` ends them, for a PATH starting with "-"). */
+export const RESTORE_OPTIONS: OptionKinds = {
+  json: { type: 'boolean' },
+  source: { type: 'string' },
+  output: { type: 'string' },
+  original: { type: 'boolean' },
+  overwrite: { type: 'boolean' },
+};
+
 interface Parsed {
   positional: string[];
   source: string | null;
@@ -45,33 +53,18 @@ interface Parsed {
   overwrite: boolean;
 }
 
-function usage(problem: string): InvalidInputError {
-  return new InvalidInputError(`${problem}\n${USAGE}`);
+function usage(problem: string): UsageError {
+  return new UsageError(`${problem}\n${USAGE}`);
 }
 
-function parse(args: string[]): Parsed {
-  const out: Parsed = { positional: [], source: null, output: null, original: false, overwrite: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') {
-      out.positional.push(...args.slice(i + 1));
-      break;
-    }
-    if (arg === '--source' || arg === '--output') {
-      const value = args[++i];
-      if (value === undefined) throw usage(`${arg} needs a value.`);
-      if (arg === '--source') out.source = value;
-      else out.output = value;
-    } else if (arg === '--original') out.original = true;
-    else if (arg === '--overwrite') out.overwrite = true;
-    else if (arg.startsWith('--')) throw usage(`Unknown option ${arg}.`);
-    else out.positional.push(arg);
-  }
-  return out;
-}
-
-export async function restoreCommand(config: Config, args: string[], json: boolean): Promise<number> {
-  const parsed = parse(args);
+export async function restoreCommand(config: Config, args: string[], values: ParsedLine['values'], json: boolean): Promise<number> {
+  const parsed: Parsed = {
+    positional: args,
+    source: (values.source as string | undefined) ?? null,
+    output: (values.output as string | undefined) ?? null,
+    original: values.original === true,
+    overwrite: values.overwrite === true,
+  };
   const [first, ...rest] = parsed.positional;
   const dataDir = config.dataDir;
   const only = (allowed: Array<keyof Parsed>, what: string) => {
@@ -119,8 +112,8 @@ async function listSnapshots(dataDir: string, driveName: string, source: string 
     return 0;
   }
   for (const s of snapshots) {
-    const size = s.bytes === null ? '' : `  ${s.files ?? '?'} files, ${formatSize(s.bytes)}`;
-    process.stdout.write(`${s.shortId}  ${s.time.slice(0, 19).replace('T', ' ')}  ${printable(s.source).padEnd(12)} ${s.paths.map(printable).join(', ')}${size}${s.suspicious ? `  SUSPICIOUS: ${printable(s.suspicious)}` : ''}\n`);
+    const size = s.bytes === null ? '' : `  ${s.files === null ? '? files' : plural(s.files, 'file')}, ${formatSize(s.bytes)}`;
+    process.stdout.write(`${s.shortId}  ${formatTime(s.time)}  ${printable(s.source).padEnd(12)} ${s.paths.map(printable).join(', ')}${size}${s.suspicious ? `  SUSPICIOUS: ${printable(s.suspicious)}` : ''}\n`);
   }
   return 0;
 }
@@ -129,17 +122,17 @@ async function ls(dataDir: string, driveName: string, snapshotWord: string, path
   const drive = await driveNamed(dataDir, driveName);
   const snapshot = await snapshotFor(dataDir, drive, snapshotWord, source);
   const query = pathWord === undefined ? '' : `?path=${encodeURIComponent(inSnapshot(snapshot, pathWord))}`;
-  const listing = (await call(dataDir, 'GET', `${snapshotRoute(drive, snapshot)}/ls${query}`, undefined, 200)) as { path: string; entries: BrowseEntry[] };
+  const listing = (await callService(dataDir, 'GET', `${snapshotRoute(drive, snapshot)}/ls${query}`, undefined, 200)) as { path: string; entries: BrowseEntry[] };
   if (json) {
     process.stdout.write(`${JSON.stringify(listing, null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`${printable(listing.path)}  (drive ${printable(drive.name)}, snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)})\n`);
+  process.stdout.write(`${printable(listing.path)}  (drive ${printable(drive.name)}, snapshot ${snapshot.shortId} of ${formatTime(snapshot.time)})\n`);
   if (listing.entries.length === 0) process.stdout.write('  (empty folder)\n');
   for (const e of listing.entries) {
     const size = e.type === 'file' && e.size !== null ? formatSize(e.size) : '';
     const mark = { dir: '/', file: '', symlink: ' (link)', other: ' (special file)' }[e.type];
-    process.stdout.write(`  ${size.padStart(8)}  ${e.mtime.slice(0, 10)}  ${printable(e.name)}${mark}${e.nameIsExact ? '' : '  (name not UTF-8: restore works, typing it needs \uFFFD)'}\n`);
+    process.stdout.write(`  ${size.padStart(8)}  ${formatTime(e.mtime)}  ${printable(e.name)}${mark}${e.nameIsExact ? '' : '  (name not UTF-8: restore works, typing it needs \uFFFD)'}\n`);
   }
   return 0;
 }
@@ -149,8 +142,8 @@ async function restoreFiles(dataDir: string, driveName: string, snapshotWord: st
   const snapshot = await snapshotFor(dataDir, drive, snapshotWord, source);
   const paths = pathWords.map((p) => inSnapshot(snapshot, p));
   const body = original ? { paths, target: 'original', overwrite: true } : { paths, target: 'beside' };
-  const started = (await call(dataDir, 'POST', `${snapshotRoute(drive, snapshot)}/restore`, body, 202)) as { job: JobView; folder: string };
-  if (!json) process.stdout.write(`Restoring from drive ${printable(drive.name)} (snapshot ${snapshot.shortId} of ${snapshot.time.slice(0, 10)}) ${original ? 'over the files in' : 'into'} ${printable(started.folder)}…\n`);
+  const started = (await callService(dataDir, 'POST', `${snapshotRoute(drive, snapshot)}/restore`, body, 202)) as { job: JobView; folder: string };
+  if (!json) process.stdout.write(`Restoring from drive ${printable(drive.name)} (snapshot ${snapshot.shortId} of ${formatTime(snapshot.time)}) ${original ? 'over the files in' : 'into'} ${printable(started.folder)}…\n`);
   let said = '';
   const job = await waitForJob(
     dataDir,
@@ -165,37 +158,40 @@ async function restoreFiles(dataDir: string, driveName: string, snapshotWord: st
     500,
   );
   if (json) process.stdout.write(`${JSON.stringify({ job, folder: started.folder }, null, 2)}\n`);
-  else process.stdout.write(`${printable(job.message ?? job.state)}\n`);
+  else process.stdout.write(`${job.message ? printable(job.message) : (JOB_STATE_WORDS[job.state] ?? job.state)}\n`);
   return job.state === 'succeeded' ? 0 : 1;
 }
 
 async function get(dataDir: string, driveName: string, snapshotWord: string, pathWord: string, source: string | null, output: string): Promise<number> {
   const toStdout = output === '-';
   const file = toStdout ? '' : resolve(output);
-  if (!toStdout && (await lstat(file).then(() => true, () => false))) throw new Error(`${file} already exists: choose another --output, nothing was written.`);
+  if (!toStdout && (await lstat(file).then(() => true, () => false))) throw new CommandFailure(`${printable(file)} already exists: choose another --output, nothing was written.`);
   const drive = await driveNamed(dataDir, driveName);
   const snapshot = await snapshotFor(dataDir, drive, snapshotWord, source);
   const path = inSnapshot(snapshot, pathWord);
-  const res = await streamRequest(dataDir, `${snapshotRoute(drive, snapshot)}/download?path=${encodeURIComponent(path)}`);
+  const res = await localStream(dataDir, `${snapshotRoute(drive, snapshot)}/download?path=${encodeURIComponent(path)}`, 10 * 60_000);
   if (res.statusCode !== 200) {
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
-    throw new Error(refusal(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
+    throw new CommandFailure(refusal(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
   }
+  const cutOff = (error: unknown) => {
+    throw error instanceof CommandFailure ? error : new CommandFailure(`The download was cut off (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${toStdout ? 'what was written is incomplete' : 'nothing was written'}.`);
+  };
   if (toStdout) {
-    await pipeline(res, process.stdout);
+    await pipeline(res, process.stdout).catch(cutOff);
     return 0;
   }
   // Written under a temporary name beside FILE, then linked into place: link() fails rather than
   // replace a FILE that appeared meanwhile, and a cut download never leaves a FILE behind.
   const temp = join(dirname(file), `.${basename(file)}.safehold-${randomBytes(4).toString('hex')}.part`);
   try {
-    await pipeline(res, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+    await pipeline(res, createWriteStream(temp, { flags: 'wx', mode: 0o644 })).catch(cutOff);
     const expected = Number(res.headers['content-length']);
     const size = (await lstat(temp)).size;
-    if (Number.isFinite(expected) && size !== expected) throw new Error(`The download was cut off (${size} of ${expected} bytes): nothing was written.`);
+    if (Number.isFinite(expected) && size !== expected) throw new CommandFailure(`The download was cut off (${size} of ${expected} bytes): nothing was written.`);
     await link(temp, file).catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'EEXIST' ? new Error(`${file} appeared meanwhile: choose another --output, nothing was written.`) : error;
+      throw error.code === 'EEXIST' ? new CommandFailure(`${printable(file)} appeared meanwhile: choose another --output, nothing was written.`) : error;
     });
     process.stdout.write(`Saved ${printable(path)} (${formatSize(size)}) from drive ${printable(drive.name)}, snapshot ${snapshot.shortId}, to ${printable(file)}\n`);
     return 0;
@@ -208,7 +204,7 @@ async function get(dataDir: string, driveName: string, snapshotWord: string, pat
 
 /** A rotation drive by its name (any case). */
 async function driveNamed(dataDir: string, name: string): Promise<RotationView> {
-  const { drives } = (await call(dataDir, 'GET', '/rotation/drives', undefined, 200)) as { drives: RotationView[] };
+  const { drives } = (await callService(dataDir, 'GET', '/rotation/drives', undefined, 200)) as { drives: RotationView[] };
   const drive = drives.find((d) => d.name === name) ?? drives.find((d) => d.name.toLowerCase() === name.toLowerCase());
   if (!drive) {
     const names = drives.map((d) => printable(d.name)).join(', ');
@@ -219,7 +215,7 @@ async function driveNamed(dataDir: string, name: string): Promise<RotationView> 
 
 /** The snapshots on the drive, read from it (it must be plugged in). */
 async function snapshotsOn(dataDir: string, drive: RotationView): Promise<SnapshotView[]> {
-  const { snapshots } = (await call(dataDir, 'GET', `/backups/drives/${encodeURIComponent(drive.driveId)}/restore/snapshots`, undefined, 200)) as { snapshots: SnapshotView[] };
+  const { snapshots } = (await callService(dataDir, 'GET', `/backups/drives/${encodeURIComponent(drive.driveId)}/restore/snapshots`, undefined, 200)) as { snapshots: SnapshotView[] };
   return snapshots;
 }
 
@@ -231,14 +227,14 @@ async function snapshotFor(dataDir: string, drive: RotationView, word: string, s
     const sources = [...new Set(mine.map((s) => s.source))];
     if (sources.length > 1) throw usage(`Drive ${printable(drive.name)} holds snapshots of several sources (${sources.map(printable).join(', ')}): add --source NAME.`);
     const newest = mine.at(-1);
-    if (!newest) throw new Error(`There are no snapshots${source ? ` of ${printable(source)}` : ''} on drive ${printable(drive.name)}.`);
+    if (!newest) throw new CommandFailure(`There are no snapshots${source ? ` of ${printable(source)}` : ''} on drive ${printable(drive.name)}.`);
     return newest;
   }
   if (!/^[0-9a-f]{8,64}$/i.test(word)) throw usage(`"${printable(word)}" is not a snapshot: give its id (8 to 64 hex digits, as "safehold restore snapshots ${printable(drive.name)}" lists) or "latest".`);
   const id = word.toLowerCase();
   const found = mine.filter((s) => s.id.startsWith(id));
   if (found.length > 1) throw usage(`The id ${word} matches ${found.length} snapshots: give more of it.`);
-  if (!found[0]) throw new Error(`There is no snapshot ${word}${source ? ` of ${printable(source)}` : ''} on drive ${printable(drive.name)}.`);
+  if (!found[0]) throw new CommandFailure(`There is no snapshot ${word}${source ? ` of ${printable(source)}` : ''} on drive ${printable(drive.name)}.`);
   return found[0];
 }
 
@@ -252,41 +248,3 @@ function inSnapshot(snapshot: SnapshotView, word: string): string {
 
 const snapshotRoute = (drive: RotationView, snapshot: SnapshotView) =>
   `/backups/drives/${encodeURIComponent(drive.driveId)}/snapshots/${encodeURIComponent(snapshot.id)}`;
-
-async function call(dataDir: string, method: string, path: string, body: unknown, expected: number): Promise<unknown> {
-  const res = await localRequest(dataDir, method, path, body);
-  if (res.status !== expected) throw new Error(refusal(res.status, res.body));
-  return res.body;
-}
-
-/** The service's words for a refusal. */
-function refusal(status: number, body: unknown): string {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      parsed = null;
-    }
-  }
-  const error = (parsed as { error?: { message?: string; advice?: string } } | null)?.error;
-  if (!error?.message) return `The service answered ${status}.`;
-  return printable(error.advice ? `${error.message} ${error.advice}` : error.message);
-}
-
-/** A GET over the local socket whose body is read as a stream (a file's bytes). */
-function streamRequest(dataDir: string, path: string): Promise<IncomingMessage> {
-  const socketPath = join(dataDir, SOCKET_FILE);
-  return new Promise((resolvePromise, reject) => {
-    const req = request({ socketPath, method: 'GET', path: `/api/v1${path}`, timeout: 10 * 60_000 }, resolvePromise);
-    req.on('timeout', () => req.destroy(new Error('The service did not answer within 10 minutes.')));
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
-        reject(new NoServiceError(`No Safehold service is running with the data folder ${dataDir} (nothing answers on ${socketPath}). Start it with "make run" or "safehold serve --data ${dataDir}".`));
-      } else if (error.code === 'EACCES') {
-        reject(new NoServiceError(`Not allowed to open ${socketPath}: run this command as the user the service runs as.`));
-      } else reject(error);
-    });
-    req.end();
-  });
-}

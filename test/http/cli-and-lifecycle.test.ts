@@ -37,8 +37,8 @@ describe('the command line', () => {
     assert.deepEqual(Object.keys(list[0]!).sort(), Object.keys(api[0]).sort());
 
     const human = await safehold(['drives', '--data', svc.dataDir]);
-    assert.match(human.stdout, /mmcblk0\s+32 GB\s+SD card\s+system/);
-    await waitFor(async () => /sdb .*warning/.test((await safehold(['drives', '--data', svc.dataDir])).stdout), 5000, 'health in the list');
+    assert.match(human.stdout, /mmcblk0\s+32 GB\s+SD card\s+System disk/);
+    await waitFor(async () => /sdb .*Warning/.test((await safehold(['drives', '--data', svc.dataDir])).stdout), 5000, 'health in the list');
     assert.match((await safehold(['drives', '--data', svc.dataDir])).stdout, /reallocated sector/, 'a disk with a warning says why');
   });
 

@@ -89,7 +89,7 @@ describe('backups onto rotated drives', { skip }, () => {
     assert.match(status.headline, /^Protected: the newest backup is from today, on drive A\. Save the recovery kit/);
     const cli = await run(process.execPath, [CLI, 'backups', '--data', box.svc.dataDir]);
     assert.match(cli.stdout, /^ATTENTION: Protected: the newest backup is from today, on drive A\. Save the recovery kit/m);
-    assert.match(cli.stdout, /^Drive A: safe-to-unplug; last good backup \d{4}-\d\d-\d\d \d\d:\d\d; 3 snapshots/m);
+    assert.match(cli.stdout, /^Drive A: safe to unplug; last good backup \d{4}-\d\d-\d\d \d\d:\d\d \S+; 3 snapshots/m);
 
     // Seen as another computer would: the owner's file, and the snapshots in the repository.
     const snapshots = await box.admin.get(`/backups/drives/${encodeURIComponent(idA)}/snapshots`);
