@@ -141,16 +141,27 @@ describe('the owner\'s first week, on a phone, in Chromium', { skip }, () => {
     const choice = page.getByTestId('poll-schedule-choice');
     await choice.waitFor();
     const labels = await choice.locator('option').allInnerTexts();
-    assert.ok(labels.some((l) => /every day at 02:00/i.test(l)) || labels.some((l) => /every hour/i.test(l)), labels.join(' | '));
-    assert.ok(!labels.some((l) => /every (minute|5 minutes)$/i.test(l) && !/5 minutes/.test(l)), 'nothing closer than the server allows');
-    const short = await page.getByTestId('short-test-schedule-choice').locator('option').allInnerTexts();
-    assert.ok(short.every((l) => !/hour/i.test(l)), `a short test at most once a day: ${short.join(' | ')}`);
-    const long = await page.getByTestId('long-test-schedule-choice').locator('option').allInnerTexts();
-    assert.ok(long.every((l) => !/every day/i.test(l)), `a long test at most once a week: ${long.join(' | ')}`);
+    assert.ok(labels.includes('Every day at 02:00') && labels.includes('Every 30 minutes'), labels.join(' | '));
+    // every choice offered is one the server accepts (SMART reads 5 minutes apart, short tests a day, long tests a week)
+    const saved = (await api.get('/settings/health')).json;
+    for (const [field, id] of [['pollSchedule', 'poll-schedule'], ['shortTestSchedule', 'short-test-schedule'], ['longTestSchedule', 'long-test-schedule']] as const) {
+      const crons = (await page.getByTestId(`${id}-choice`).locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).filter(Boolean);
+      assert.ok(crons.length >= 3, `${id}: choices in words`);
+      for (const cron of crons) {
+        const res = await api.request('PUT', '/settings/health', { ...saved, [field]: cron });
+        assert.equal(res.status, 200, `${id} "${cron}": ${JSON.stringify(res.json)}`);
+      }
+    }
+    assert.equal((await api.request('PUT', '/settings/health', saved)).status, 200);
+    // the cron stays beside the words, for any other time
+    assert.equal(await page.getByTestId('poll-schedule').inputValue(), saved.pollSchedule);
     // a daily short test in words, saved as cron, read back as the same words
     await page.getByTestId('short-test-schedule-choice').selectOption({ label: 'Every day at 03:00' });
     await page.getByTestId('schedules-save').click();
+    assert.equal(await page.getByTestId('short-test-schedule').inputValue(), '0 3 * * *', 'the cron beside it follows');
     await waitFor(async () => (await api.get('/settings/health')).json.shortTestSchedule === '0 3 * * *', 10_000, 'the schedule saved as cron');
+    await page.getByTestId('short-test-schedule').fill('0 4 * * 6');
+    assert.equal(await page.getByTestId('short-test-schedule-choice').inputValue(), '', 'a time of one\'s own shows as another time');
     await page.screenshot({ path: join(ARTIFACTS, 'first-week-settings-phone.png'), fullPage: true });
   });
 
