@@ -153,7 +153,7 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
     // what the card says of the drive now
     assert.equal(await card().getByTestId('snapshot-count').getAttribute('data-count'), '1');
     assert.equal(await card().getByTestId('last-check').getAttribute('data-ok'), 'true');
-    assert.match(await card().getByTestId('read-back').innerText(), /1 of 8 slices/);
+    assert.match(await card().getByTestId('read-back').innerText(), /1 of 8 parts \(slices\)/);
     assert.match(await card().getByTestId('last-drill').innerText(), /restored and identical/);
     assert.notEqual(await card().getByTestId('last-good-backup').innerText(), 'None yet');
     const runItem = page.getByTestId('backup-run').first();

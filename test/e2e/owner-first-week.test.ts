@@ -46,7 +46,14 @@ describe('the owner\'s first week, on a phone, in Chromium', { skip }, () => {
     await mkdir(join(src, 'scans'), { recursive: true });
     for (let i = 0; i < FILES; i++) await writeFile(join(src, 'scans', `letter-${String(i).padStart(2, '0')}.pdf`), `scan ${i}\n`);
     disk = await createLoopDisk({ sizeMiB: 200, label: 'FAMILY-A' });
-    svc = await startServiceProcess({ simulate: false });
+    // smartctl answers every disk it is asked about (not the loop disks: they have no SMART) the way
+    // it answers a disk behind a connection it cannot see through
+    const scenario = join(work, 'smartctl-scenario.json');
+    await writeFile(scenario, JSON.stringify({ '*': { default: { file: 'err-nonexistent-device-type-unknown.json' } } }));
+    svc = await startServiceProcess({
+      simulate: false,
+      env: { SAFEHOLD_TOOLS_PATH: join(ROOT, 'test', 'fixtures', 'bin'), SAFEHOLD_SMARTCTL_SCENARIO: scenario },
+    });
     browser = await launchBrowser();
     page = await browser.context.newPage();
     await page.setViewportSize({ width: 390, height: 760 });
@@ -110,6 +117,18 @@ describe('the owner\'s first week, on a phone, in Chromium', { skip }, () => {
     assert.equal(await occurrences(page, /recovery kit is not saved|save the recovery kit/), 1, await page.locator('main').innerText());
     assert.match(await page.getByTestId('protection-one-drive').innerText(), /second (rotation )?drive/i);
     await page.screenshot({ path: join(ARTIFACTS, 'first-week-overview-one-drive-phone.png'), fullPage: true });
+  });
+
+  it('says in words what smartctl\'s "Unable to detect device type" means, with smartctl\'s text beside it', async (t) => {
+    await page.goto(svc.base);
+    await page.getByTestId('drive-list').waitFor();
+    const drives = (await api.get('/drives')).json.drives as Array<{ bus: string }>;
+    if (!drives.some((d) => d.bus !== 'loop' && d.bus !== 'mmc')) return t.skip('no disk here that smartctl is asked about');
+    const line = page.locator('[data-testid="drive-list"] .health .headline').filter({ hasText: /Unable to detect device type/ }).first();
+    await line.waitFor({ timeout: 20_000 });
+    const text = await line.innerText();
+    assert.match(text, /^This disk does not report its health through the way it is connected/, text);
+    assert.match(text, /smartctl: .*Unable to detect device type/, 'smartctl\'s words stay beside, for an expert');
   });
 
   it('opens a folder of 30 files on the Restore page without an empty scroll area below it', async () => {
