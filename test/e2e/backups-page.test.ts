@@ -19,8 +19,9 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { disposeUnmounted } from '../testing/backups.js';
 import { browserSkipReason, launchBrowser, setUpThroughPage, watchForProblems } from '../testing/browser.js';
-import { attachImage, cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, testName, type LoopDisk } from '../testing/loop-disk.js';
+import { attachImage, cleanupLeftovers, createLoopDisk, loopDiskSkipReason, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { Browserish, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from '../testing/service.js';
 
 const run = promisify(execFile);
@@ -80,12 +81,7 @@ describe('backups on the admin page, in Chromium', { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    if (svc) {
-      await svc.stop();
-      // The service unmounts what it mounted when it stops; make sure before its folder is removed.
-      for (const dir of await readdir(join(svc.dataDir, 'mnt')).catch(() => [] as string[])) await forceUnmount(join(svc.dataDir, 'mnt', dir));
-      await svc.dispose();
-    }
+    if (svc) await disposeUnmounted(svc);
     await replugged?.cleanup();
     await disk?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });

@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { backupSkipReason } from '../testing/backups.js';
+import { backupSkipReason, disposeUnmounted } from '../testing/backups.js';
 import { browserSkipReason, launchBrowser, setUpThroughPage, watchForProblems } from '../testing/browser.js';
-import { cleanupLeftovers, createLoopDisk, forceUnmount, testName, type LoopDisk } from '../testing/loop-disk.js';
+import { cleanupLeftovers, createLoopDisk, testName, type LoopDisk } from '../testing/loop-disk.js';
 import { Browserish, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from '../testing/service.js';
-import { readdir } from 'node:fs/promises';
 
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 const skip = browserSkipReason() ?? (await backupSkipReason());
@@ -62,11 +61,7 @@ describe('the owner\'s first week, on a phone, in Chromium', { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    if (svc) {
-      await svc.stop();
-      for (const dir of await readdir(join(svc.dataDir, 'mnt')).catch(() => [] as string[])) await forceUnmount(join(svc.dataDir, 'mnt', dir));
-      await svc.dispose();
-    }
+    if (svc) await disposeUnmounted(svc);
     await disk?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -129,6 +124,7 @@ describe('the owner\'s first week, on a phone, in Chromium', { skip }, () => {
     const text = await line.innerText();
     assert.match(text, /^This disk does not report its health through the way it is connected/, text);
     assert.match(text, /smartctl: .*Unable to detect device type/, 'smartctl\'s words stay beside, for an expert');
+    await line.locator('xpath=ancestor::*[@data-testid="drive-summary"][1]').or(line).first().screenshot({ path: join(ARTIFACTS, 'first-week-smartctl-words-phone.png') });
   });
 
   it('opens a folder of 30 files on the Restore page without an empty scroll area below it', async () => {
@@ -143,6 +139,7 @@ describe('the owner\'s first week, on a phone, in Chromium', { skip }, () => {
       return { scroll: document.documentElement.scrollHeight, content: Math.ceil(bottom) };
     });
     await page.screenshot({ path: join(ARTIFACTS, 'first-week-restore-phone.png'), fullPage: true });
+    await page.getByTestId('snapshot-browser').screenshot({ path: join(ARTIFACTS, 'first-week-restore-list-phone.png') });
     assert.ok(scroll <= Math.max(content, 760) + 1, `the page scrolls to ${scroll} px for ${content} px of content`);
   });
 
@@ -181,7 +178,7 @@ describe('the owner\'s first week, on a phone, in Chromium', { skip }, () => {
     await waitFor(async () => (await api.get('/settings/health')).json.shortTestSchedule === '0 3 * * *', 10_000, 'the schedule saved as cron');
     await page.getByTestId('short-test-schedule').fill('0 4 * * 6');
     assert.equal(await page.getByTestId('short-test-schedule-choice').inputValue(), '', 'a time of one\'s own shows as another time');
-    await page.screenshot({ path: join(ARTIFACTS, 'first-week-settings-phone.png'), fullPage: true });
+    await page.locator('section[aria-labelledby="schedules-title"]').screenshot({ path: join(ARTIFACTS, 'first-week-settings-phone.png') });
   });
 
   it('ran without script errors or Content-Security-Policy violations', () => {
