@@ -75,8 +75,11 @@ export interface StatusServiceOptions {
   missingPrograms: ReadonlySet<string>;
   /** Problems going on now (the alert service's open alerts). */
   openAlerts: () => OpenAlert[];
-  /** "Am I protected?" of the backups: a problem or attention there is one here too. */
-  protection: () => { level: Overall; headline: string };
+  /**
+   * "Am I protected?" of the backups: a problem or attention there is one here too. With no backup
+   * at all (`newestBackup` null) its attention ranks above a disk's warning.
+   */
+  protection: () => { level: Overall; headline: string; newestBackup: { at: string; driveName: string } | null };
 }
 
 export class StatusService {
@@ -109,6 +112,9 @@ export class StatusService {
       [overall, headline] = ['problem', errors[0]!.message];
     } else if (protection.level === 'problem') {
       [overall, headline] = ['problem', protection.headline];
+    } else if (protection.level === 'attention' && !protection.newestBackup) {
+      // No backup at all (no drive, no folder, none made yet) matters more than a disk to watch.
+      [overall, headline] = ['attention', protection.headline];
     } else if (warning.length) {
       [overall, headline] = ['attention', `${warning.length === 1 ? 'A disk needs' : `${warning.length} disks need`} attention: ${names(warning)}`];
     } else if (protection.level === 'attention') {

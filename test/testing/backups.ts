@@ -4,12 +4,12 @@
  * test makes through the API (register a drive, wait for its plug-in backup, read the ledger).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackupRunView, LedgerEntry } from '../../server/backups/backup.view.js';
-import { loopDiskSkipReason, removeDataFolder, type LoopDisk } from './loop-disk.js';
+import { forceUnmount, loopDiskSkipReason, removeDataFolder, type LoopDisk } from './loop-disk.js';
 import { Browserish, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from './service.js';
 import { startMailCatcher, subjectOf, type MailCatcher } from './smtp.js';
 
@@ -18,6 +18,16 @@ const run = promisify(execFile);
 /** Why backup tests cannot run here, or undefined. */
 export async function backupSkipReason(): Promise<string | undefined> {
   return loopDiskSkipReason() ?? (await run('which', ['restic']).then(() => undefined, () => 'needs restic (make test installs it)'));
+}
+
+/**
+ * Stops a service started on real block devices and removes its data folder; whatever it left
+ * mounted under its mount folder is unmounted first (it unmounts what it mounted when it stops).
+ */
+export async function disposeUnmounted(svc: ServiceProcess): Promise<void> {
+  await svc.stop();
+  for (const dir of await readdir(join(svc.dataDir, 'mnt')).catch(() => [] as string[])) await forceUnmount(join(svc.dataDir, 'mnt', dir));
+  await svc.dispose();
 }
 
 export interface JobJson {
