@@ -34,6 +34,7 @@ import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
 import { folderSize, groupsOfUser, inspectFolder, sameBytes, sampleFiles, walkTree } from '../../system/files.js';
+import type { UrgentStop } from '../../system/process/command-runner.js';
 import { isProgramRunning } from '../../system/process/processes.js';
 import type { Mounts } from '../../system/mounts/mounts.js';
 import { ResticError, type BackupSummary, type Restic, type ResticRepository, type Snapshot } from '../../system/restic/restic.js';
@@ -74,6 +75,8 @@ const WASTE_SHARE = 0.25;
 const WASTE_MIN_BYTES = 64 * 1024 * 1024;
 /** How often a running backup checks that its drive is still there (and not full), in ms. */
 const DRIVE_WATCH_MS = 2000;
+/** How long restic may take to stop once its drive is gone, before it is killed (it cannot clean up there). */
+const DRIVE_GONE_GRACE_MS = 2000;
 /** A drive with less free space than this, seen `FULL_CHECKS` times in a row while restic writes, is full. */
 const FULL_BELOW_BYTES = 2 * 1024 * 1024;
 const FULL_CHECKS = 3;
@@ -338,14 +341,15 @@ export class BackupService {
       const mountpoint = lease.mountpoint;
       timer = setInterval(() => {
         // Gone (no device, size 0, the mount taken away), or made read-only by the kernel after I/O
-        // errors (errors=remount-ro): either way no write can succeed. restic is stopped at once; it
-        // may take up to the adapter's grace (15 s) to give up removing its lock from a dead drive,
-        // so the page says at once what happened.
+        // errors (errors=remount-ro): either way no write can succeed. restic is stopped at once and
+        // killed after DRIVE_GONE_GRACE_MS (it would retry removing its lock from the dead drive for
+        // the adapter's whole 15 s grace; the next plug-in removes that stale lock), and the page
+        // says at once what happened.
         void this.o.mounts.status(mountpoint).then(
           (status) => {
             if (watch.signal.aborted || (status.state === 'mounted' && !status.remountedReadOnlyAfterErrors)) return;
             context.progress({ current: `Drive ${name} was unplugged or stopped answering: stopping the backup` });
-            watch.abort(driveGoneError(name));
+            watch.abort(Object.assign(driveGoneError(name), { urgentStopGraceMs: DRIVE_GONE_GRACE_MS } satisfies UrgentStop));
           },
           () => undefined,
         );

@@ -57,9 +57,25 @@ export interface RunOptions {
    * (restic 0.14 cleans up its repository lock only on `SIGINT`.)
    */
   killSignal?: NodeJS.Signals;
-  /** Milliseconds between `killSignal` and `SIGKILL`. Default 2000. */
+  /**
+   * Milliseconds between `killSignal` and `SIGKILL`. Default 2000. An abort whose reason is an
+   * `UrgentStop` (the caller knows the program cannot clean up: its disk is gone) uses the
+   * reason's own, shorter grace instead.
+   */
   killGraceMs?: number;
 }
+
+/**
+ * The reason to abort a run with when waiting out `killGraceMs` is pointless (restic retrying to
+ * remove its lock from a drive that was pulled out): the program gets `killSignal`, then SIGKILL
+ * after `graceMs`.
+ */
+export interface UrgentStop {
+  readonly urgentStopGraceMs: number;
+}
+
+const urgentGraceOf = (reason: unknown): number | null =>
+  typeof reason === 'object' && reason !== null && typeof (reason as UrgentStop).urgentStopGraceMs === 'number' ? (reason as UrgentStop).urgentStopGraceMs : null;
 
 export interface CommandRunner {
   run(command: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
@@ -166,7 +182,8 @@ export class ProcessCommandRunner implements CommandRunner {
         if (stopReason) return;
         stopReason = reason;
         child.kill(killSignal);
-        killTimer = setTimeout(() => child.kill('SIGKILL'), killGraceMs);
+        const grace = reason === 'aborted' ? (urgentGraceOf(signal?.reason) ?? killGraceMs) : killGraceMs;
+        killTimer = setTimeout(() => child.kill('SIGKILL'), grace);
         killTimer.unref();
       };
       const timer = setTimeout(() => stop('timeout'), timeoutMs);

@@ -9,6 +9,7 @@ import {
   CommandFailedError,
   ProcessCommandRunner,
   ToolMissingError,
+  type UrgentStop,
 } from '../../system/process/command-runner.js';
 import { SYSTEM_TOOLS_PATH, toolsPath } from '../../system/tools.js';
 
@@ -94,6 +95,21 @@ describe('the command runner', () => {
     const error = await running.catch((e: unknown) => e);
     assert.ok(error instanceof CommandAbortedError && error.reason === 'aborted');
     assert.deepEqual(lines, ['ready', 'got-INT']);
+  });
+
+  it('kills a program that ignores the first signal after an urgent stop\'s own grace, not the run\'s', async () => {
+    // The run's grace is longer than the test may last: only the urgent stop's grace can end it.
+    const controller = new AbortController();
+    const running = runner.run('sh', ['-c', 'trap "" INT; echo ready; while :; do sleep 0.02; done'], {
+      signal: controller.signal,
+      killSignal: 'SIGINT',
+      killGraceMs: 3_600_000,
+      onStdoutLine: (line) => {
+        if (line === 'ready') controller.abort(Object.assign(new Error('the drive is gone'), { urgentStopGraceMs: 50 } satisfies UrgentStop));
+      },
+    });
+    const error = await running.catch((e: unknown) => e);
+    assert.ok(error instanceof CommandAbortedError && error.reason === 'aborted', String(error));
   });
 });
 
