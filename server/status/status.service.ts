@@ -26,7 +26,12 @@ export interface StatusView {
   jobs: { running: number; queued: number };
   features: Feature[];
   inventoryRefreshedAt: string | null;
+  /** Whether alerts go out by e-mail; `notice` (null once they do) says plainly what is missing and the fix. */
+  alerts: { setUp: boolean; notice: string | null };
 }
+
+/** Shown by the overview, `safehold status` and the daily state until alert e-mail is on. */
+export const ALERTS_NOT_SET_UP = 'Alerts are not set up: you will not hear of a failing disk. Turn on "Alerts by e-mail" in Settings (the page\'s /settings#alerts) and send a test e-mail.';
 
 /** The Debian packages behind each program, for the "fix" line. */
 export const PACKAGE_OF: Record<string, string> = {
@@ -77,6 +82,8 @@ export interface StatusServiceOptions {
   openAlerts: () => OpenAlert[];
   /** "Am I protected?" of the backups: a problem or attention there is one here too. */
   protection: () => { level: Overall; headline: string };
+  /** Whether alert e-mail is turned on (the saved settings). */
+  alertsSetUp: () => boolean;
 }
 
 export class StatusService {
@@ -132,6 +139,7 @@ export class StatusService {
       jobs: this.o.jobs.counts(),
       features: list,
       inventoryRefreshedAt: this.o.drives.refreshedAt(),
+      alerts: this.o.alertsSetUp() ? { setUp: true, notice: null } : { setUp: false, notice: ALERTS_NOT_SET_UP },
     };
   }
 }
