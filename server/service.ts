@@ -242,6 +242,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     missingPrograms: missing,
     openAlerts: () => alerts.open(),
     protection: () => backups.protection(),
+    alertsSetUp: () => alerts.storedSettings().enabled,
   });
 
   let setupCode: string | null = null;

@@ -94,8 +94,8 @@ export interface DigestInput {
   backups?: { level: 'ok' | 'attention' | 'problem'; headline: string };
 }
 
-/** Where the owner changes the alert settings, relative to `pageUrl`. */
-export const ALERT_SETTINGS_PATH = 'settings/alerts';
+/** Where the owner changes the alert settings, relative to `pageUrl`: the Settings page's alerts section. */
+export const ALERT_SETTINGS_PATH = 'settings#alerts';
 /** Where the activity log is, relative to `pageUrl`. */
 export const ACTIVITY_PATH = 'activity';
 /** At most this many activity lines in a digest; the rest is "and N more". */

@@ -202,6 +202,7 @@ async function status(config: Config, json: boolean, more: string[]): Promise<nu
     `Drives: ${body.drives.connected} connected (${body.drives.system} system, ${body.drives.rotation} rotation, ${body.drives.unassigned} unassigned)`,
     `Jobs: ${body.jobs.running} running, ${body.jobs.queued} queued`,
     ...body.features.filter((f) => !f.available).map((f) => `Unavailable: ${f.name}: ${f.reason}. Fix: ${f.fix}`),
+    ...(body.alerts.notice ? [printable(body.alerts.notice)] : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -26,7 +26,12 @@ export interface StatusView {
   jobs: { running: number; queued: number };
   features: Feature[];
   inventoryRefreshedAt: string | null;
+  /** Whether alerts go out by e-mail; `notice` (null once they do) says plainly what is missing and the fix. */
+  alerts: { setUp: boolean; notice: string | null };
 }
+
+/** Shown by the overview, `safehold status` and the daily state until alert e-mail is on. */
+export const ALERTS_NOT_SET_UP = 'Alerts are not set up: you will not hear of a failing disk. Turn on "Alerts by e-mail" in Settings (the page\'s /settings#alerts) and send a test e-mail.';
 
 /** The Debian packages behind each program, for the "fix" line. */
 export const PACKAGE_OF: Record<string, string> = {
@@ -80,6 +85,8 @@ export interface StatusServiceOptions {
    * at all (`newestBackup` null) its attention ranks above a disk's warning.
    */
   protection: () => { level: Overall; headline: string; newestBackup: { at: string; driveName: string } | null };
+  /** Whether alert e-mail is turned on (the saved settings). */
+  alertsSetUp: () => boolean;
 }
 
 export class StatusService {
@@ -138,6 +145,7 @@ export class StatusService {
       jobs: this.o.jobs.counts(),
       features: list,
       inventoryRefreshedAt: this.o.drives.refreshedAt(),
+      alerts: this.o.alertsSetUp() ? { setUp: true, notice: null } : { setUp: false, notice: ALERTS_NOT_SET_UP },
     };
   }
 }

@@ -509,13 +509,13 @@ describe('test mail', () => {
 
   it('says alerts arrive this way, and where to change the settings', () => {
     assert.match(flat(mail.text), /Alerts will arrive this way/);
-    assert.ok(mail.text.includes(`${box.pageUrl}settings/alerts`));
+    assert.ok(mail.text.includes(`${box.pageUrl}settings#alerts`));
     assertReadableText(mail);
     assertSafeHtml(mail);
   });
 
   it('adds the slash a page address without one needs', () => {
     const noSlash = composeTestMail({ ...box, pageUrl: 'http://safehold.local:8080' }, AT);
-    assert.ok(noSlash.text.includes('http://safehold.local:8080/settings/alerts'));
+    assert.ok(noSlash.text.includes('http://safehold.local:8080/settings#alerts'));
   });
 });

@@ -80,6 +80,8 @@ export interface Status {
   jobs: { running: number; queued: number };
   features: Feature[];
   inventoryRefreshedAt: string | null;
+  /** `notice` until alert e-mail is turned on, then null. */
+  alerts: { setUp: boolean; notice: string | null };
 }
 
 // The API's shapes come from the server's own domain models (type-only imports: nothing of the
