@@ -54,7 +54,7 @@ describe('a rotation drive under faults', { skip }, () => {
   before(async () => {
     await cleanupLeftovers();
     box = await BackupBox.start();
-    disk = await createLoopDisk({ sizeMiB: 400, label: 'SPACE-E' });
+    disk = await createLoopDisk({ sizeMiB: 440, label: 'SPACE-E' });
     // Registered before any source exists: its first backup meets a repository with no snapshot.
     const { driveId: id, backup } = await box.register(disk, 'E', 'keep');
     driveId = id;
