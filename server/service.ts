@@ -183,7 +183,6 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     log,
     dataDir,
   });
-  drives.setRotationSource((id) => rotation.of(id));
   rotation.start();
   const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, clock, log, dataDir });
   restore.start();

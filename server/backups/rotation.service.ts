@@ -81,12 +81,6 @@ export class RotationService {
     this.o.jobs.define(this.#registerJob());
   }
 
-  /** Rotation facts of a drive, for its view: null when it is not a rotation drive. */
-  of(driveId: string): { name: string; registeredAt: string } | null {
-    const row = this.o.repo.get(driveId);
-    return row ? { name: row.name, registeredAt: new Date(row.registeredAt).toISOString() } : null;
-  }
-
   list(): RotationView[] {
     return this.o.repo.list().map((r) => {
       const drive = this.o.drives.list().find((d) => d.id === r.driveId);
@@ -206,7 +200,11 @@ export class RotationService {
           await mounts.unmount(mountpoint).catch((e: unknown) => this.o.log.warn({ err: e }, 'unmount after a failed registration'));
           throw error;
         }
-        this.o.repo.add({ driveId: drive.id, name, passwordSecret: secretName, filesystemUuid: partition?.uuid ?? null, registeredAt: this.o.clock.now() });
+        const registeredAt = this.o.clock.now();
+        this.o.repo.db.transaction(() => {
+          this.o.repo.add({ driveId: drive.id, name, passwordSecret: secretName, filesystemUuid: partition?.uuid ?? null, registeredAt });
+          this.o.drives.assignRole(drive.id, { role: 'rotation', label: name, since: registeredAt });
+        })();
         this.o.drives.republish();
         this.o.bus.publish('rotation', { registered: drive.id });
         this.o.activity.record({

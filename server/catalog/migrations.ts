@@ -203,4 +203,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX snapshots_by_source ON snapshots (source, time);
     `,
   },
+  {
+    version: 6,
+    description: 'drive roles are data: the owner of a role (rotation, later the pool) writes it on the drive row',
+    sql: `
+      ALTER TABLE drives ADD COLUMN role_label TEXT;     -- the drive's name in its role ("A" for rotation drive A), or null
+      ALTER TABLE drives ADD COLUMN role_since INTEGER;  -- when it was given that role (ms), or null
+      UPDATE drives SET role = 'rotation',
+                        role_label = (SELECT name FROM rotation_drives r WHERE r.drive_id = drives.id),
+                        role_since = (SELECT registered_at FROM rotation_drives r WHERE r.drive_id = drives.id)
+        WHERE id IN (SELECT drive_id FROM rotation_drives);
+    `,
+  },
 ];

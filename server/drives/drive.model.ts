@@ -15,8 +15,20 @@ export interface DriveIdentity {
   id: string;
 }
 
-/** `system` is computed from what the disk holds; `rotation` once registered as a rotation backup drive; later issues add pool member. */
-export type DriveRole = 'system' | 'unassigned' | 'rotation';
+/**
+ * `system` is computed from what the disk holds at every read and wins over any stored role; the
+ * others are data on the drive's row, written by the owner of the role (`rotation`: the rotation
+ * service, when a drive is registered). Later issues add pool member.
+ */
+export type DriveRole = 'system' | AssignableRole;
+export type AssignableRole = 'unassigned' | 'rotation';
+
+/** A stored role: its name in that role ("A" for rotation drive A) and since when, null for unassigned. */
+export interface RoleRecord {
+  role: AssignableRole;
+  label: string | null;
+  since: number | null;
+}
 
 export interface DriveView {
   id: string;

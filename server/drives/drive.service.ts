@@ -15,7 +15,7 @@ import { NotFoundError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { JobDefinition } from '../jobs/job.model.js';
 import type { DriveHealthSummary } from '../health/health.view.js';
-import { describeForLog, displayName, identify, systemRole, type DriveView, type IdentityKind } from './drive.model.js';
+import { describeForLog, displayName, identify, systemRole, type DriveView, type IdentityKind, type RoleRecord } from './drive.model.js';
 import type { DriveRepository, StoredDrive } from './drive.repository.js';
 
 export const REFRESH_JOB = 'drives.refresh';
@@ -42,7 +42,6 @@ export class DriveService {
   #drives: DriveView[] = [];
   #refreshedAt: number | null = null;
   #healthOf: (driveId: string) => DriveHealthSummary | null = () => null;
-  #rotationOf: (driveId: string) => DriveView['rotation'] = () => null;
   readonly #o: DriveServiceOptions;
 
   constructor(options: DriveServiceOptions) {
@@ -56,13 +55,7 @@ export class DriveService {
     this.#drives = this.#toViews(this.#o.repo.connected());
   }
 
-  /** Where each drive's rotation facts come from (the rotation service, set once at start-up). */
-  setRotationSource(rotationOf: (driveId: string) => DriveView['rotation']): void {
-    this.#rotationOf = rotationOf;
-    this.#drives = this.#toViews(this.#o.repo.connected());
-  }
-
-  /** Recompute the views (health or roles changed) and publish them if anything differs. */
+  /** Recompute the views (health or a stored role changed) and publish them if anything differs. */
   republish(): void {
     const views = this.#toViews(this.#o.repo.connected());
     const changed = JSON.stringify(stripTimes(views)) !== JSON.stringify(stripTimes(this.#drives));
@@ -108,6 +101,14 @@ export class DriveService {
       message: name ? `${describeForLog(before)} is now called "${name}".` : `${before.displayName} no longer has a name of its own: it is shown as ${after.displayName}.`,
     });
     return after;
+  }
+
+  /**
+   * Write a drive's stored role. Called by the owner of the role only (the rotation service), inside
+   * the transaction that records the rest of it; call `republish()` once that has committed.
+   */
+  assignRole(id: string, record: RoleRecord): void {
+    if (!this.#o.repo.setRole(id, record)) throw new NotFoundError(`Safehold knows no drive with the id "${id}".`);
   }
 
   refreshedAt(): string | null {
@@ -176,7 +177,8 @@ export class DriveService {
       .map((s): DriveView => {
         const f = s.facts;
         const systemReason = roles.get(f.name) ?? null;
-        const rotation = systemReason ? null : this.#rotationOf(s.id);
+        const assigned = systemReason ? null : s.role;
+        const rotation = assigned?.role === 'rotation' ? { name: assigned.label ?? '', registeredAt: new Date(assigned.since ?? s.firstSeenAt).toISOString() } : null;
         const reason = systemReason ?? (rotation ? `Rotation backup drive ${rotation.name}` : null);
         return {
           id: s.id,
@@ -195,7 +197,7 @@ export class DriveService {
           removable: f.removable,
           rotational: f.rotational,
           readOnly: f.readOnly,
-          role: systemReason ? 'system' : rotation ? 'rotation' : 'unassigned',
+          role: systemReason ? 'system' : (assigned?.role ?? 'unassigned'),
           roleReason: reason,
           partitions: f.partitions,
           health: this.#healthOf(s.id),

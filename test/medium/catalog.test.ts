@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CatalogTooNewError, migrate, openCatalog, schemaVersion } from '../../server/catalog/catalog.js';
 import { MIGRATIONS } from '../../server/catalog/migrations.js';
@@ -41,6 +44,33 @@ describe('the catalog file', () => {
       assert.equal(cat.db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get(), undefined);
     } finally {
       cat.dispose();
+    }
+  });
+
+  it('carries every registered rotation drive into its drive row\'s role when roles became data (migration 6)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'safehold-test-mig6-'));
+    try {
+      const file = join(dir, 'catalog.db');
+      const before = MIGRATIONS.filter((m) => m.version < 6);
+      const old = openCatalog(file, before);
+      const facts = JSON.stringify({ name: 'sdb' });
+      for (const id of ['wwn-a', 'wwn-b', 'wwn-plain']) {
+        old.prepare("INSERT INTO drives (id, identity_kind, connected, first_seen_at, last_seen_at, facts) VALUES (?, 'wwn', 1, 1, 1, ?)").run(id, facts);
+      }
+      old.prepare("INSERT INTO rotation_drives (drive_id, name, password_secret, registered_at) VALUES ('wwn-a', 'A', 's-a', 1000), ('wwn-b', 'Blue', 's-b', 2000)").run();
+      old.close();
+
+      const db = openCatalog(file);
+      const rows = db.prepare('SELECT id, role, role_label, role_since FROM drives ORDER BY id').all();
+      assert.deepEqual(rows.map((r) => ({ ...(r as object) })), [
+        { id: 'wwn-a', role: 'rotation', role_label: 'A', role_since: 1000 },
+        { id: 'wwn-b', role: 'rotation', role_label: 'Blue', role_since: 2000 },
+        { id: 'wwn-plain', role: 'unassigned', role_label: null, role_since: null },
+      ]);
+      assert.equal((db.prepare('SELECT count(*) AS n FROM rotation_drives').get() as { n: number }).n, 2, 'the rotation rows stay as they were');
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

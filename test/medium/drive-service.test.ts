@@ -72,4 +72,46 @@ describe('drive inventory on the simulated host', () => {
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it('shows the role its owner stored on the drive row; the system disk stays system whatever is stored', async () => {
+    const cat = tempCatalog();
+    const root = await mkdtemp(join(tmpdir(), 'safehold-test-simhost-'));
+    try {
+      const host = await SimulatedHost.open(root);
+      await host.seedDemo();
+      const clock = new ManualClock();
+      const bus = new EventBus();
+      const activity = new ActivityService(new ActivityRepository(cat.db), bus, clock);
+      const repo = new DriveRepository(cat.db);
+      const service = new DriveService({ repo, devices: new SimulatedBlockDevices(host), activity, bus, clock, log: silentLog(), dataDir: '/var/lib/safehold' });
+      await service.refresh();
+      const usbA = service.list().find((d) => d.name === 'usb-a')!;
+      const system = service.list().find((d) => d.role === 'system')!;
+      assert.equal(usbA.role, 'unassigned');
+
+      const published: string[] = [];
+      bus.subscribe('drives', (e) => published.push(e.drives.find((d) => d.id === usbA.id)!.role));
+      service.assignRole(usbA.id, { role: 'rotation', label: 'A', since: Date.UTC(2026, 0, 2) });
+      service.assignRole(system.id, { role: 'rotation', label: 'X', since: 0 });
+      service.republish();
+      const after = service.get(usbA.id);
+      assert.equal(after.role, 'rotation');
+      assert.deepEqual(after.rotation, { name: 'A', registeredAt: '2026-01-02T00:00:00.000Z' });
+      assert.equal(after.roleReason, 'Rotation backup drive A');
+      assert.deepEqual(published, ['rotation'], 'the page hears of it once');
+      assert.equal(service.get(system.id).role, 'system', 'what the disk holds wins over a stored role');
+      assert.equal(service.get(system.id).rotation, null);
+
+      // The role is kept while the drive is away, and a role this version does not know reads as unassigned.
+      await host.unplug('usb-a');
+      await service.refresh();
+      assert.equal(service.known(usbA.id)!.drive.role, 'rotation');
+      cat.db.prepare("UPDATE drives SET role = 'from-a-newer-version' WHERE id = ?").run(usbA.id);
+      assert.equal(service.known(usbA.id)!.drive.role, 'unassigned');
+      assert.throws(() => service.assignRole('wwn-nothing', { role: 'rotation', label: 'B', since: 0 }), /knows no drive/);
+    } finally {
+      cat.dispose();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
