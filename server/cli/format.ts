@@ -105,7 +105,7 @@ export function healthWords(summary: { verdict: string; state: string } | null |
       return 'Healthy';
   }
   if (summary.state === 'asleep') return 'Asleep, not read';
-  if (summary.state === 'no-smart') return 'No SMART';
+  if (summary.state === 'no-smart') return 'Health not reported';
   return 'Unknown';
 }
 

@@ -217,7 +217,7 @@ async function drives(config: Config, json: boolean, more: string[]): Promise<nu
   }
   if (body.drives.length === 0) process.stdout.write('No drives connected.\n');
   for (const d of body.drives) {
-    process.stdout.write(`${printable(d.name).padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${roleWords(d.role).padEnd(15)} ${healthWords(d.health).padEnd(18)} ${printable(d.displayName)}\n`);
+    process.stdout.write(`${printable(d.name).padEnd(10)} ${formatSize(d.sizeBytes).padStart(8)}  ${busName(d.bus).padEnd(12)} ${roleWords(d.role).padEnd(15)} ${healthWords(d.health).padEnd(20)} ${printable(d.displayName)}\n`);
     if (d.health && d.health.verdict !== 'healthy' && d.health.headline) process.stdout.write(`  ${printable(d.health.headline)}\n`);
     for (const p of d.partitions) {
       const where = p.mountpoints.length ? `on ${p.mountpoints.map(printable).join(', ')}` : 'not mounted';

@@ -120,7 +120,7 @@ describe('the command line speaks like the page', { skip: hasRestic ? false : 'r
   it('drives: roles and health in words, sizes as on the page', async () => {
     await waitFor(async () => /sdb .*Warning/.test((await cli('drives')).stdout), 10_000, 'health in the list');
     const { stdout } = await cli('drives');
-    assert.match(stdout, /^mmcblk0\s+32 GB\s+SD card\s+System disk\s+No SMART/m);
+    assert.match(stdout, /^mmcblk0\s+32 GB\s+SD card\s+System disk\s+Health not reported/m);
     assert.match(stdout, /^sda\s+14 TB\s+SATA\s+Not in use\s+Healthy/m);
     assert.match(stdout, /^usb-a\s+\S+ [kMGT]?B\s+USB\s+Not in use/m);
     assert.doesNotMatch(stdout, /\b(unassigned|healthy|warning)\b/, 'no raw state');

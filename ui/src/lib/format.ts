@@ -109,7 +109,7 @@ export function healthLook(summary: { verdict: string; state: string } | null | 
     case 'healthy': return { label: 'Healthy', tone: 'ok' };
   }
   if (summary.state === 'asleep') return { label: 'Asleep, not read', tone: 'neutral' };
-  if (summary.state === 'no-smart') return { label: 'No SMART', tone: 'neutral' };
+  if (summary.state === 'no-smart') return { label: 'Health not reported', tone: 'neutral' };
   return { label: 'Unknown', tone: 'neutral' };
 }
 
