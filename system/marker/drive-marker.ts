@@ -1,12 +1,19 @@
 /**
- * The drive marker: the small JSON file Safehold writes on every backup drive, so a drive is known
- * by what it says about itself as well as by its serial, and never by its /dev name.
+ * The drive marker: the small JSON file Safehold writes on every drive it uses (a rotation backup
+ * drive or a storage pool member), so a drive is known by what it says about itself as well as by
+ * its serial, and never by its /dev name.
  *
  * This is an ON-DISK FORMAT that must survive upgrades: docs/backup-drives.md describes every field
- * and the versioning rule. On a drive's filesystem:
+ * and the versioning rule (docs/pool-format.md the pool member's). On a drive's filesystem:
  *   Safehold/drive.json    the marker (this module)
  *   Safehold/README.txt    what the folder is, for a person browsing the drive elsewhere
- *   Safehold/repository/   the restic repository (the marker's `repository`, relative to Safehold/)
+ *   Safehold/repository/   a rotation drive's restic repository (the marker's `repository`, relative to Safehold/)
+ *   Safehold/shares/       a pool member's files, one folder per share
+ *
+ * Version 1 is a rotation drive's marker. Version 2 adds `role` ("rotation" or "pool"); a marker is
+ * written in the oldest version that can say what it must, so rotation drives keep version 1 (an
+ * older Safehold still reads them) and pool members carry version 2 (an older Safehold refuses them
+ * as written by a newer one, and never takes a pool disk for a backup drive).
  *
  * Reading is hostile-input safe: whatever is on a disk (no file, a symlink, a FIFO, a 2 GB file,
  * broken JSON, a newer or unknown format, wrong types) ends in a typed `MarkerError` with a message
@@ -27,8 +34,8 @@ export const MARKER_FILE = 'drive.json';
 export const README_FILE = 'README.txt';
 /** The `format` value every marker carries: what the file is, to a person and to a program. */
 export const MARKER_FORMAT = 'safehold-drive-marker';
-/** The newest marker version this Safehold reads and the one it writes. */
-export const MARKER_VERSION = 1;
+/** The newest marker version this Safehold reads (rotation drives are written as 1, pool members as 2). */
+export const MARKER_VERSION = 2;
 /** A marker is a few hundred bytes; anything larger is not one. */
 const MAX_MARKER_BYTES = 64 * 1024;
 
@@ -48,10 +55,8 @@ const relativeFolder = z
     { message: 'a relative folder of plain names (letters, digits, ".", "_", "-"; no "..", not absolute)' },
   );
 
-const markerSchemaV1 = z.object({
-  format: z.literal(MARKER_FORMAT),
-  version: z.literal(1),
-  drive: z.object({
+/** The drive as the inventory saw it when the marker was written. */
+const driveSchema = z.object({
     /** The owner's name for the drive ("A"). */
     name: z.string().min(1).max(64).regex(/^[^\p{Cc}]+$/u, 'no control characters'),
     /** How Safehold's inventory identified the drive when the marker was written (never `none`). */
@@ -64,7 +69,12 @@ const markerSchemaV1 = z.object({
     model: optionalText,
     /** UUID of the filesystem this file was written on: a different one now means the drive was re-formatted and the marker copied back. */
     filesystemUuid: optionalText,
-  }),
+  });
+
+const markerSchemaV1 = z.object({
+  format: z.literal(MARKER_FORMAT),
+  version: z.literal(1),
+  drive: driveSchema,
   /** The rotation set this drive belongs to (random, one per box's set of rotation drives). */
   rotationSetId: id,
   /** The box that registered the drive (random, made once per data folder). */
@@ -77,11 +87,38 @@ const markerSchemaV1 = z.object({
   writtenBy: z.string().max(128).optional(),
 });
 
+/** Version 2 of a rotation drive's marker: version 1 with `role`. Read, never written (see the header). */
+const rotationSchemaV2 = markerSchemaV1.extend({ version: z.literal(2), role: z.literal('rotation') });
+
+/** A storage pool member's marker (version 2 only). */
+const poolSchemaV2 = z.object({
+  format: z.literal(MARKER_FORMAT),
+  version: z.literal(2),
+  role: z.literal('pool'),
+  drive: driveSchema,
+  /** The pool this disk belongs to (random, one per box's pool). */
+  poolId: id,
+  /** The box whose pool it is (random, made once per data folder). */
+  boxId: id,
+  /** When the disk joined the pool, ISO 8601 UTC. */
+  joinedAt: z.iso.datetime(),
+  /** Where the shares' folders are, relative to the Safehold/ folder. */
+  shares: relativeFolder,
+  writtenBy: z.string().max(128).optional(),
+});
+
+/** A rotation drive's marker, as version 1 writes it. */
 export type DriveMarker = z.infer<typeof markerSchemaV1>;
 /** What `writeMarker` takes: the marker without `format` and `version`, which it sets. */
 export type DriveMarkerFields = Omit<DriveMarker, 'format' | 'version'>;
+/** A storage pool member's marker. */
+export type PoolMarker = z.infer<typeof poolSchemaV2>;
+/** What `writePoolMarker` takes: the marker without `format`, `version` and `role`, which it sets. */
+export type PoolMarkerFields = Omit<PoolMarker, 'format' | 'version' | 'role'>;
+/** Any marker, by the role it gives its drive. A rotation marker is given in its version 1 shape. */
+export type AnyMarker = { role: 'rotation'; marker: DriveMarker } | { role: 'pool'; marker: PoolMarker };
 
-export type MarkerErrorKind = 'missing' | 'unreadable' | 'not-json' | 'not-a-marker' | 'too-new' | 'invalid';
+export type MarkerErrorKind = 'missing' | 'unreadable' | 'not-json' | 'not-a-marker' | 'too-new' | 'invalid' | 'other-role';
 
 /**
  * Why a marker could not be read or used: `kind` for code, `message` (with the file's path when
@@ -109,11 +146,11 @@ export function repositoryPathOnDrive(marker: Pick<DriveMarker, 'repository'>): 
 }
 
 /**
- * Judges a marker file's text. Throws `MarkerError`: `not-json`, `not-a-marker` (JSON, but not
- * Safehold's), `too-new` (written by a newer Safehold: refused, never guessed at), `invalid` (a
- * field missing or wrong; the message lists them). Unknown extra fields are ignored.
+ * Judges a marker file's text, of either role. Throws `MarkerError`: `not-json`, `not-a-marker`
+ * (JSON, but not Safehold's), `too-new` (written by a newer Safehold: refused, never guessed at),
+ * `invalid` (a field missing or wrong; the message lists them). Unknown extra fields are ignored.
  */
-export function parseMarker(text: string, where = 'the drive marker'): DriveMarker {
+export function parseAnyMarker(text: string, where = 'the drive marker'): AnyMarker {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -130,20 +167,48 @@ export function parseMarker(text: string, where = 'the drive marker'): DriveMark
       `${where} was written by a newer Safehold (marker version ${version}; this one reads up to ${MARKER_VERSION}). Update Safehold to use this drive; it was left untouched.`,
     );
   }
-  if (version !== 1) {
-    throw new MarkerError('invalid', `${where} has an invalid version (${JSON.stringify(version) ?? 'none'}); expected ${MARKER_VERSION}.`);
+  if (version !== 1 && version !== 2) {
+    throw new MarkerError('invalid', `${where} has an invalid version (${JSON.stringify(version) ?? 'none'}); expected 1 to ${MARKER_VERSION}.`);
   }
-  const result = markerSchemaV1.safeParse(data);
-  if (!result.success) {
+  const checked = (schema: z.ZodType) => {
+    const result = schema.safeParse(data);
+    if (result.success) return result.data;
     const issues = result.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
     throw new MarkerError('invalid', `${where} is damaged or incomplete: ${issues}.`);
+  };
+  if (version === 1) return { role: 'rotation', marker: checked(markerSchemaV1) as DriveMarker };
+  const role = (data as { role?: unknown }).role;
+  if (role === 'pool') return { role: 'pool', marker: checked(poolSchemaV2) as PoolMarker };
+  if (role === 'rotation') {
+    const { role: _role, ...v1 } = checked(rotationSchemaV2) as z.infer<typeof rotationSchemaV2>;
+    return { role: 'rotation', marker: { ...v1, version: 1 } };
   }
-  return result.data;
+  throw new MarkerError('invalid', `${where} is damaged or incomplete: role: expected "rotation" or "pool", got ${JSON.stringify(role) ?? 'none'}.`);
+}
+
+const ROLE_WORDS = { rotation: 'a rotation backup drive', pool: "a disk of Safehold's storage pool" } as const;
+
+/** A marker of one role; a marker of the other role is `other-role` ("… is a disk of Safehold's storage pool, not a rotation backup drive"). */
+function ofRole(any: AnyMarker, role: 'rotation', where: string): DriveMarker;
+function ofRole(any: AnyMarker, role: 'pool', where: string): PoolMarker;
+function ofRole(any: AnyMarker, role: AnyMarker['role'], where: string): DriveMarker | PoolMarker {
+  if (any.role !== role) throw new MarkerError('other-role', `${where} marks ${ROLE_WORDS[any.role]}, not ${ROLE_WORDS[role]}.`);
+  return any.marker;
+}
+
+/** A rotation drive's marker (`parseAnyMarker`, and `other-role` for a pool member's). */
+export function parseMarker(text: string, where = 'the drive marker'): DriveMarker {
+  return ofRole(parseAnyMarker(text, where), 'rotation', where);
+}
+
+/** A pool member's marker (`parseAnyMarker`, and `other-role` for a rotation drive's). */
+export function parsePoolMarker(text: string, where = 'the drive marker'): PoolMarker {
+  return ofRole(parseAnyMarker(text, where), 'pool', where);
 }
 
 /** The marker as written: pretty JSON with a final newline (a person may read it). */
 export function serializeMarker(fields: DriveMarkerFields): string {
-  const marker = { format: MARKER_FORMAT, version: MARKER_VERSION, ...fields };
+  const marker = { format: MARKER_FORMAT, version: 1, ...fields };
   const checked = markerSchemaV1.safeParse(marker);
   if (!checked.success) {
     const issues = checked.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
@@ -152,14 +217,19 @@ export function serializeMarker(fields: DriveMarkerFields): string {
   return `${JSON.stringify(checked.data, null, 2)}\n`;
 }
 
-/**
- * Writes `Safehold/drive.json` and `Safehold/README.txt` at `mountpoint` (creating the folder),
- * each atomically (temp file, fsync, rename, fsync folder): a pulled cable leaves the old marker or
- * the new one, never a torn file. Refuses a `Safehold` that is a symlink or not a folder. Returns
- * the marker written.
- */
-export async function writeMarker(mountpoint: string, fields: DriveMarkerFields): Promise<DriveMarker> {
-  const text = serializeMarker(fields);
+/** A pool member's marker as written (version 2, role pool). */
+export function serializePoolMarker(fields: PoolMarkerFields): string {
+  const marker = { format: MARKER_FORMAT, version: 2, role: 'pool', ...fields };
+  const checked = poolSchemaV2.safeParse(marker);
+  if (!checked.success) {
+    const issues = checked.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+    throw new MarkerError('invalid', `Refusing to write an invalid drive marker: ${issues}.`);
+  }
+  return `${JSON.stringify(checked.data, null, 2)}\n`;
+}
+
+/** `Safehold/` at `mountpoint`, made readable on any computer; refuses one that is a symlink or not a folder. */
+async function markerFolder(mountpoint: string): Promise<string> {
   const dir = join(mountpoint, MARKER_DIR);
   const made = await mkdir(dir, { mode: 0o755 }).then(
     () => true,
@@ -171,18 +241,49 @@ export async function writeMarker(mountpoint: string, fields: DriveMarkerFields)
   const info = await lstat(dir);
   if (!info.isDirectory()) throw new MarkerError('invalid', `${dir} is not a folder (a symlink or a file): Safehold does not write through it.`);
   if (made) await chmod(dir, 0o755); // readable on any computer, whatever the service's umask (0077)
+  return dir;
+}
+
+/** Like `writeMarker`, for a pool member: `Safehold/drive.json` (version 2, role pool) and its README. */
+export async function writePoolMarker(mountpoint: string, fields: PoolMarkerFields): Promise<PoolMarker> {
+  const text = serializePoolMarker(fields);
+  const dir = await markerFolder(mountpoint);
+  await writeFileAtomic(join(dir, README_FILE), poolReadmeText(fields));
+  await writeFileAtomic(join(dir, MARKER_FILE), text);
+  return parsePoolMarker(text);
+}
+
+/**
+ * Writes `Safehold/drive.json` and `Safehold/README.txt` at `mountpoint` (creating the folder),
+ * each atomically (temp file, fsync, rename, fsync folder): a pulled cable leaves the old marker or
+ * the new one, never a torn file. Refuses a `Safehold` that is a symlink or not a folder. Returns
+ * the marker written.
+ */
+export async function writeMarker(mountpoint: string, fields: DriveMarkerFields): Promise<DriveMarker> {
+  const text = serializeMarker(fields);
+  const dir = await markerFolder(mountpoint);
   await writeFileAtomic(join(dir, README_FILE), readmeText(fields));
   await writeFileAtomic(join(dir, MARKER_FILE), text);
   return parseMarker(text);
 }
 
-/**
- * Reads and judges `Safehold/drive.json` at `mountpoint`. Throws `MarkerError`: `missing` (no
- * folder or no file: not a registered drive, or another box's layout), `unreadable` (permission, an
- * I/O error from a failing drive, a symlink, a FIFO or other non-file, larger than 64 KiB), and
- * every kind `parseMarker` throws. Never follows a symlink and never blocks on a FIFO.
- */
+/** A rotation drive's marker at `mountpoint` (`readAnyMarker`; a pool member's is `other-role`). */
 export async function readMarker(mountpoint: string): Promise<DriveMarker> {
+  return ofRole(await readAnyMarker(mountpoint), 'rotation', markerPath(mountpoint));
+}
+
+/** A pool member's marker at `mountpoint` (`readAnyMarker`; a rotation drive's is `other-role`). */
+export async function readPoolMarker(mountpoint: string): Promise<PoolMarker> {
+  return ofRole(await readAnyMarker(mountpoint), 'pool', markerPath(mountpoint));
+}
+
+/**
+ * Reads and judges `Safehold/drive.json` at `mountpoint`, of either role. Throws `MarkerError`:
+ * `missing` (no folder or no file: not a registered drive, or another box's layout), `unreadable`
+ * (permission, an I/O error from a failing drive, a symlink, a FIFO or other non-file, larger than
+ * 64 KiB), and every kind `parseAnyMarker` throws. Never follows a symlink and never blocks on a FIFO.
+ */
+export async function readAnyMarker(mountpoint: string): Promise<AnyMarker> {
   const file = markerPath(mountpoint);
   let handle;
   try {
@@ -206,7 +307,7 @@ export async function readMarker(mountpoint: string): Promise<DriveMarker> {
       if (length > MAX_MARKER_BYTES) throw new MarkerError('unreadable', `${file} is larger than ${MAX_MARKER_BYTES} bytes: too large to be a Safehold marker.`);
     }
     const text = new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length));
-    return parseMarker(text, file);
+    return parseAnyMarker(text, file);
   } catch (error) {
     if (error instanceof MarkerError) throw error;
     if (error instanceof TypeError) throw new MarkerError('not-json', `${file} is not UTF-8 text (damaged, or not written by Safehold).`, { cause: error });
@@ -217,22 +318,31 @@ export async function readMarker(mountpoint: string): Promise<DriveMarker> {
   }
 }
 
-/** What the catalog expects of the drive now plugged in (and the filesystem UUID seen now). */
-export interface ExpectedMarker {
+/** What the catalog expects of a drive it knows, seen now. */
+interface ExpectedDrive {
   boxId: string;
-  rotationSetId: string;
   /** The drive's identity as the inventory sees it now. */
   identity: { kind: string; value: string };
   /** Its serial and WWN as the inventory sees them now (a drive moved to another USB bridge may change identity kind but keep one of these). */
   serial?: string | null;
   wwn?: string | null;
-  /** The registered name; omit to not compare names. */
-  driveName?: string;
   /** The UUID of the filesystem the marker was read from, when known. */
   filesystemUuid?: string | null;
 }
 
-export type MarkerMismatchKind = 'other-box' | 'other-rotation-set' | 'other-drive' | 'reformatted' | 'other-name';
+/** What the catalog expects of the rotation drive now plugged in (and the filesystem UUID seen now). */
+export interface ExpectedMarker extends ExpectedDrive {
+  rotationSetId: string;
+  /** The registered name; omit to not compare names. */
+  driveName?: string;
+}
+
+/** What the catalog expects of a pool member now seen. */
+export interface ExpectedPoolMarker extends ExpectedDrive {
+  poolId: string;
+}
+
+export type MarkerMismatchKind = 'other-box' | 'other-rotation-set' | 'other-pool' | 'other-drive' | 'reformatted' | 'other-name';
 
 export interface MarkerMismatch {
   kind: MarkerMismatchKind;
@@ -242,11 +352,33 @@ export interface MarkerMismatch {
 
 export type MarkerMatch = { ok: true } | { ok: false; reasons: MarkerMismatch[] };
 
+/** The differences every role checks: a marker copied from another drive, a re-formatted filesystem. */
+function sameDriveReasons(written: DriveMarker['drive'], expected: ExpectedDrive): MarkerMismatch[] {
+  const reasons: MarkerMismatch[] = [];
+  const sameIdentity = written.identity.kind === expected.identity.kind && written.identity.value === expected.identity.value;
+  const same = (a: string | null | undefined, b: string | null | undefined) => !!a && !!b && a === b;
+  const sameSerialOrWwn = same(written.wwn, expected.wwn) || same(written.serial, expected.serial);
+  if (!sameIdentity && !sameSerialOrWwn) {
+    reasons.push({
+      kind: 'other-drive',
+      message: `The marker was written on another drive (${written.identity.kind} ${written.identity.value}${written.model ? `, ${written.model}` : ''}), not this one (${expected.identity.kind} ${expected.identity.value}): it was copied over.`,
+    });
+  }
+  const uuid = expected.filesystemUuid;
+  if (uuid && written.filesystemUuid && uuid !== written.filesystemUuid) {
+    reasons.push({
+      kind: 'reformatted',
+      message: `The drive's filesystem was re-created since the marker was written (filesystem ${uuid}, marker written on ${written.filesystemUuid}).`,
+    });
+  }
+  return reasons;
+}
+
 /**
- * Compares a marker read from a drive with what the catalog expects. Pure. Every difference is a
- * reason, most serious first: another box's drive; another rotation set; a marker copied from
- * another drive (identity, WWN and serial all differ); a re-formatted filesystem (its UUID is not
- * the one the marker was written on); a renamed drive.
+ * Compares a rotation marker read from a drive with what the catalog expects. Pure. Every
+ * difference is a reason, most serious first: another box's drive; another rotation set; a marker
+ * copied from another drive (identity, WWN and serial all differ); a re-formatted filesystem (its
+ * UUID is not the one the marker was written on); a renamed drive.
  */
 export function markerMatches(marker: DriveMarker, expected: ExpectedMarker): MarkerMatch {
   const reasons: MarkerMismatch[] = [];
@@ -259,25 +391,22 @@ export function markerMatches(marker: DriveMarker, expected: ExpectedMarker): Ma
       message: `Drive ${name} belongs to an earlier rotation set of this box (${marker.rotationSetId}), not the current one.`,
     });
   }
-  const sameIdentity = marker.drive.identity.kind === expected.identity.kind && marker.drive.identity.value === expected.identity.value;
-  const same = (a: string | null | undefined, b: string | null | undefined) => !!a && !!b && a === b;
-  const sameSerialOrWwn = same(marker.drive.wwn, expected.wwn) || same(marker.drive.serial, expected.serial);
-  if (!sameIdentity && !sameSerialOrWwn) {
-    reasons.push({
-      kind: 'other-drive',
-      message: `The marker was written on another drive (${marker.drive.identity.kind} ${marker.drive.identity.value}${marker.drive.model ? `, ${marker.drive.model}` : ''}), not this one (${expected.identity.kind} ${expected.identity.value}): it was copied over.`,
-    });
-  }
-  const uuid = expected.filesystemUuid;
-  if (uuid && marker.drive.filesystemUuid && uuid !== marker.drive.filesystemUuid) {
-    reasons.push({
-      kind: 'reformatted',
-      message: `The drive's filesystem was re-created since the marker was written (filesystem ${uuid}, marker written on ${marker.drive.filesystemUuid}).`,
-    });
-  }
+  reasons.push(...sameDriveReasons(marker.drive, expected));
   if (expected.driveName !== undefined && expected.driveName !== marker.drive.name) {
     reasons.push({ kind: 'other-name', message: `The marker names the drive ${name}; the catalog knows it as ${JSON.stringify(expected.driveName)}.` });
   }
+  return reasons.length ? { ok: false, reasons } : { ok: true };
+}
+
+/** The same comparison for a pool member: another box's pool disk, an earlier pool of this box, a copied marker, a re-formatted disk. Pure. */
+export function poolMarkerMatches(marker: PoolMarker, expected: ExpectedPoolMarker): MarkerMatch {
+  const reasons: MarkerMismatch[] = [];
+  if (marker.boxId !== expected.boxId) {
+    reasons.push({ kind: 'other-box', message: `This disk belongs to the storage pool of another Safehold box (box id ${marker.boxId}).` });
+  } else if (marker.poolId !== expected.poolId) {
+    reasons.push({ kind: 'other-pool', message: `This disk belongs to an earlier storage pool of this box (${marker.poolId}), not the current one.` });
+  }
+  reasons.push(...sameDriveReasons(marker.drive, expected));
   return reasons.length ? { ok: false, reasons } : { ok: true };
 }
 
@@ -298,6 +427,22 @@ export function readmeText(fields: Pick<DriveMarker, 'drive' | 'repository'>): s
     '',
     `  restic -r /path/to/this/drive/${repo} snapshots`,
     `  restic -r /path/to/this/drive/${repo} restore latest --target /path/to/an/empty/folder`,
+    '',
+  ].join('\n');
+}
+
+/** Safehold/README.txt on a pool member: the files are plain files, readable on any Linux computer. */
+export function poolReadmeText(fields: Pick<PoolMarker, 'drive' | 'shares'>): string {
+  const shares = fields.shares.replace(/\/+$/, '');
+  return [
+    "This folder belongs to Safehold, a home backup box. This disk is part of the box's storage pool.",
+    '',
+    `  ${MARKER_FILE}      which disk this is, for Safehold (do not edit or copy it to another disk)`,
+    `  ${shares}/        the shared folders' files, as plain files: ${shares}/<share>/<the share's own folders>`,
+    '',
+    'Each file of a share is on one or more of the pool\'s disks: this disk may hold only some of them.',
+    'To read them without the box, plug this disk into any Linux computer and copy what you need from',
+    `${MARKER_DIR}/${shares}/. Do not delete, move or rename anything here while the disk is in the box.`,
     '',
   ].join('\n');
 }

@@ -13,14 +13,23 @@ import {
   MarkerError,
   markerMatches,
   markerPath,
+  parseAnyMarker,
   parseMarker,
+  parsePoolMarker,
+  poolMarkerMatches,
+  readAnyMarker,
   readMarker,
+  readPoolMarker,
   repositoryPathOnDrive,
   serializeMarker,
+  serializePoolMarker,
   writeMarker,
+  writePoolMarker,
   type DriveMarker,
   type DriveMarkerFields,
   type ExpectedMarker,
+  type ExpectedPoolMarker,
+  type PoolMarkerFields,
 } from '../../system/marker/drive-marker.js';
 
 const fields: DriveMarkerFields = {
@@ -88,7 +97,7 @@ describe('drive marker: parse', () => {
   });
 
   it('refuses a marker from a newer Safehold politely, saying what to do', async () => {
-    await refused(() => parseMarker(JSON.stringify({ ...valid(), version: 2, somethingNew: {} })), 'too-new', /newer Safehold.*version 2.*Update Safehold/);
+    await refused(() => parseMarker(JSON.stringify({ ...valid(), version: 3, somethingNew: {} })), 'too-new', /newer Safehold.*version 3.*reads up to 2.*Update Safehold/);
   });
 
   it('refuses a version that is not a known one', async () => {
@@ -255,5 +264,80 @@ describe('drive marker: does it match what the catalog expects?', () => {
   it('names a different drive name, and lists every difference at once', () => {
     const all = reasons({ ...expected, driveName: 'B', boxId: 'another-box-1234', identity: { kind: 'wwn', value: 'x' }, serial: null });
     assert.deepEqual(all.map((r) => r.kind), ['other-box', 'other-drive', 'other-name']);
+  });
+});
+
+const poolFields: PoolMarkerFields = {
+  drive: { ...fields.drive, name: 'Disk 2' },
+  poolId: '5a4b3c2d-1e0f-4a7b-8c9d-f3b1c2d4e5f6',
+  boxId: fields.boxId,
+  joinedAt: '2026-12-03T08:00:00.000Z',
+  shares: 'shares',
+  writtenBy: 'Safehold 0.1.0',
+};
+
+describe('drive marker: pool members (version 2, role pool)', () => {
+  it('writes a pool marker as version 2 and reads it back; a rotation marker stays version 1', () => {
+    const pool = parsePoolMarker(serializePoolMarker(poolFields));
+    assert.deepEqual(pool, { format: 'safehold-drive-marker', version: 2, role: 'pool', ...poolFields });
+    assert.equal(JSON.parse(serializeMarker(fields)).version, 1, 'an older Safehold still reads rotation drives');
+    assert.equal(parseAnyMarker(serializeMarker(fields)).role, 'rotation');
+  });
+
+  it('reads a rotation marker written as version 2 (role rotation) in its version 1 shape', () => {
+    const v2 = JSON.stringify({ ...valid(), version: 2, role: 'rotation' });
+    assert.deepEqual(parseMarker(v2), parseMarker(serializeMarker(fields)));
+  });
+
+  it('never takes a pool disk for a backup drive, nor the other way round', async () => {
+    await refused(() => parseMarker(serializePoolMarker(poolFields)), 'other-role', /storage pool, not a rotation backup drive/);
+    await refused(() => parsePoolMarker(serializeMarker(fields)), 'other-role', /rotation backup drive, not a disk of Safehold's storage pool/);
+  });
+
+  it('refuses a version 2 marker without a known role, and a pool marker with a field wrong, naming it', async () => {
+    await refused(() => parseAnyMarker(JSON.stringify({ ...valid(), version: 2 })), 'invalid', /role: expected "rotation" or "pool"/);
+    const bad = { ...JSON.parse(serializePoolMarker(poolFields)), poolId: '../x', shares: '/etc' };
+    await refused(() => parsePoolMarker(JSON.stringify(bad)), 'invalid', /poolId: .*shares: /);
+  });
+
+  describe('on a folder', () => {
+    let root: string;
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), 'safehold-test-poolmarker-'));
+    });
+    after(async () => {
+      await rm(root, { recursive: true, force: true });
+    });
+
+    it('writes Safehold/drive.json and a README that says the files are plain files under Safehold/shares', async () => {
+      const written = await writePoolMarker(root, poolFields);
+      assert.deepEqual(await readPoolMarker(root), written);
+      assert.equal((await readAnyMarker(root)).role, 'pool');
+      await refused(() => readMarker(root), 'other-role', /storage pool/);
+      const readme = await readFile(join(root, 'Safehold', 'README.txt'), 'utf8');
+      assert.match(readme, /storage pool/);
+      assert.match(readme, /Safehold\/shares\//);
+      assert.match(readme, /any Linux computer/);
+    });
+  });
+
+  describe('does it match what the catalog expects?', () => {
+    const marker = parsePoolMarker(serializePoolMarker(poolFields));
+    const expect: ExpectedPoolMarker = { boxId: poolFields.boxId, poolId: poolFields.poolId, identity: fields.drive.identity, serial: fields.drive.serial, wwn: null, filesystemUuid: fields.drive.filesystemUuid };
+    const kinds = (e: ExpectedPoolMarker) => {
+      const result = poolMarkerMatches(marker, e);
+      return result.ok ? [] : result.reasons.map((r) => r.kind);
+    };
+
+    it('matches the disk it was written on', () => {
+      assert.deepEqual(poolMarkerMatches(marker, expect), { ok: true });
+    });
+
+    it("names another box's pool disk, an earlier pool, a copied marker and a re-formatted disk", () => {
+      assert.deepEqual(kinds({ ...expect, boxId: 'another-box-1234' }), ['other-box']);
+      assert.deepEqual(kinds({ ...expect, poolId: 'an-earlier-pool-1' }), ['other-pool']);
+      assert.deepEqual(kinds({ ...expect, identity: { kind: 'wwn', value: 'x' }, serial: 'OTHER' }), ['other-drive']);
+      assert.deepEqual(kinds({ ...expect, filesystemUuid: '11111111-2222-4333-8444-555555555555' }), ['reformatted']);
+    });
   });
 });
