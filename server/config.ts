@@ -10,9 +10,14 @@
  * | --simulate          | SAFEHOLD_SIMULATE      | off     | use the simulated host (demo), never real disks                         |
  * | --log-level L       | SAFEHOLD_LOG           | info    | pino level                                                              |
  * | --trusted-proxy A,B | SAFEHOLD_TRUSTED_PROXY | (none)  | reverse proxies (addresses, subnets) whose X-Forwarded-For/-Proto count |
+ * | --pool-root DIR     | SAFEHOLD_POOL_ROOT     | see below | where pool disks are mounted (`disks/`) and shares presented (`shares/`) |
+ *
+ * The pool root defaults to /srv/safehold, and to `<data>/pool` on the simulated host. It is not
+ * inside the data folder on a real box: the data folder is private (0700), and the pooled view acts
+ * as each household user, who must be able to pass through the folders above the disks.
  */
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseInput } from './http/validate.js';
 
@@ -25,6 +30,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Reverse proxies (addresses, or subnets `addr/bits`) whose forwarded headers are believed; empty: none. */
   trustedProxies: string[];
+  /** Where pool disks are mounted and shares presented (absolute). */
+  poolRoot: string;
 }
 
 /** `192.168.1.2`, `::1`, `10.0.0.0/8`, `fd00::/8`. */
@@ -44,6 +51,7 @@ const Schema = z.object({
   simulate: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   trustedProxies: z.array(z.string().refine(isAddressOrSubnet, 'not an IP address or subnet (e.g. 127.0.0.1 or 10.0.0.0/8)')),
+  poolRoot: z.string().min(1).optional(),
 });
 
 export function loadConfig(flags: Map<string, string>, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -61,8 +69,11 @@ export function loadConfig(flags: Map<string, string>, env: NodeJS.ProcessEnv = 
       simulate: simulate === 'true' || simulate === '1',
       logLevel: pick('--log-level', 'SAFEHOLD_LOG') ?? 'info',
       trustedProxies: list(pick('--trusted-proxy', 'SAFEHOLD_TRUSTED_PROXY')),
+      poolRoot: pick('--pool-root', 'SAFEHOLD_POOL_ROOT'),
     },
     'configuration',
   );
-  return { ...config, dataDir: resolve(cwd, config.dataDir) };
+  const dataDir = resolve(cwd, config.dataDir);
+  const poolRoot = config.poolRoot ? resolve(cwd, config.poolRoot) : config.simulate ? join(dataDir, 'pool') : '/srv/safehold';
+  return { ...config, dataDir, poolRoot };
 }

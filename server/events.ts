@@ -18,6 +18,8 @@ export interface EventMap {
   status: StatusView;
   /** A drive became a rotation drive (its id after any format: a drive without a serial is known by its new filesystem). */
   rotation: { registered: string };
+  /** A storage pool member was added, mounted, refused or went missing (read the pool again). */
+  pool: { changed: string };
   /** An alert opened or changed, or one that closed. */
   alert: OpenAlert | { key: string; resolved: true };
 }

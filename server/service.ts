@@ -54,6 +54,8 @@ import { BackupService } from './backups/backup.service.js';
 import { DriveAccess } from './backups/drive-access.js';
 import { RestoreService } from './backups/restore.service.js';
 import { RecoveryKitService } from './backups/recovery-kit.service.js';
+import { PoolMemberRepository } from './pool/member.repository.js';
+import { PoolMemberService } from './pool/member.service.js';
 import { LinuxMounts } from '../system/mounts/linux-mounts.adapter.js';
 import { SimulatedMounts } from '../system/mounts/mounts.sim.js';
 import type { Mounts } from '../system/mounts/mounts.js';
@@ -184,6 +186,8 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     dataDir,
   });
   rotation.start();
+  const pool = new PoolMemberService({ repo: new PoolMemberRepository(catalog), drives, jobs, mounts, settings, activity, bus, clock, log, poolRoot: config.poolRoot });
+  pool.start();
   const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, clock, log, dataDir });
   restore.start();
   const recoveryKit = new RecoveryKitService({
@@ -276,7 +280,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const streams = new EventStreams();
   const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
-  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, bus, streams, log, version: VERSION, startedAt };
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts, trustedProxies: config.trustedProxies }));
   const local = createServer(localApp(deps));
@@ -300,6 +304,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     .settled(firstInventory.id)
     .then(() => {
       health.requestCheck();
+      pool.mountAll();
       backups.resumeInterrupted();
       void backups.checkReminders().catch((err: unknown) => log.warn({ err }, 'backup reminders'));
     })
@@ -326,6 +331,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       lan.closeIdleConnections();
       await jobs.shutdown(overrides.graceMs ?? 10_000);
       await driveAccess.closeIdle();
+      await pool.stop();
       lan.closeAllConnections();
       local.closeAllConnections();
       await closed;

@@ -228,6 +228,10 @@ function roleLine(role: string): string {
       return 'this is the system disk (the operating system and Safehold run from it)';
     case 'unassigned':
       return 'not used by Safehold yet (unassigned)';
+    case 'rotation':
+      return 'a rotation backup drive';
+    case 'pool':
+      return 'a disk of the storage pool (it holds files of the shared folders)';
     case '':
       return 'not known';
     default:

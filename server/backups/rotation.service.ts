@@ -14,7 +14,7 @@
  *   announces it (the backup service starts the first backup onto it). On failure, what this attempt
  *   created on the drive (`Safehold/`) and the password are removed, and the drive is unmounted.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -31,6 +31,7 @@ import type { EventBus } from '../events.js';
 import { visibleText } from '../http/validate.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { JobDefinition, JobView } from '../jobs/job.model.js';
+import { boxIds } from '../settings/box-identity.js';
 import type { SecretStore } from '../settings/secrets.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
 import { VERSION } from '../version.js';
@@ -55,8 +56,6 @@ export const RegisterBody = z
     }
   });
 export type RegisterInput = z.infer<typeof RegisterBody>;
-
-const BoxIds = z.object({ boxId: z.string().uuid(), rotationSetId: z.string().uuid() });
 
 export interface RotationServiceOptions {
   repo: RotationRepository;
@@ -103,17 +102,15 @@ export class RotationService {
   }
 
   /** This box's ids, made once: the marker names them so a drive of another box is recognised. */
-  boxIds(): z.infer<typeof BoxIds> {
-    const fresh = { boxId: randomUUID(), rotationSetId: randomUUID() };
-    const ids = this.o.settings.get('box', BoxIds, fresh);
-    if (ids === fresh) this.o.settings.put('box', ids);
-    return ids;
+  boxIds(): { boxId: string; rotationSetId: string } {
+    return boxIds(this.o.settings);
   }
 
   #eligible(input: Pick<RegisterInput, 'driveId' | 'name' | 'mode'>): DriveView {
     if (!this.o.restic) throw new ConflictError('restic is not installed on this box (apt-get install restic): backups cannot be made.');
     const drive = this.o.drives.get(input.driveId);
     if (drive.role === 'system') throw new ConflictError(`${drive.displayName} is the system disk: it cannot be a backup drive.`);
+    if (drive.role === 'pool') throw new ConflictError(`${drive.displayName} is a disk of the storage pool: a pool disk cannot also be a backup drive (a backup must live apart from what it protects).`);
     if (this.o.repo.get(drive.id)) throw new ConflictError(`${drive.displayName} is already rotation drive ${this.o.repo.get(drive.id)!.name}.`);
     const same = this.o.repo.byName(input.name);
     if (same) throw new InvalidInputError(`There is already a rotation drive called ${same.name}.`, [{ path: 'name', message: 'Already used by another drive' }]);

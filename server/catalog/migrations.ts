@@ -215,4 +215,17 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE id IN (SELECT drive_id FROM rotation_drives);
     `,
   },
+  {
+    version: 7,
+    description: 'storage pool members',
+    sql: `
+      CREATE TABLE pool_members (
+        drive_id        TEXT PRIMARY KEY,                -- drives.id (its role there is 'pool')
+        filesystem_uuid TEXT NOT NULL,                   -- the filesystem Safehold mounts, by UUID
+        fs_type         TEXT NOT NULL,                   -- ext4, xfs or btrfs
+        joined_at       INTEGER NOT NULL,                -- ms
+        kept_files      INTEGER NOT NULL                 -- 1: joined with its filesystem and files kept; 0: erased
+      );
+    `,
+  },
 ];

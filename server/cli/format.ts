@@ -88,6 +88,8 @@ export function roleWords(role: string): string {
       return 'Not in use';
     case 'rotation':
       return 'Rotation drive';
+    case 'pool':
+      return 'Pool disk';
     default:
       return role.charAt(0).toUpperCase() + role.slice(1).replace(/[-_]/g, ' ');
   }

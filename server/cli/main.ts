@@ -40,6 +40,7 @@ import { commandWord, parseLine, type OptionKinds, type ParsedLine } from './opt
 import { smartAssessCommand } from './smart-assess.command.js';
 import { restoreCommand, RESTORE_OPTIONS } from './restore.command.js';
 import { recoveryKitCommand } from './recovery-kit.command.js';
+import { poolCommand, POOL_OPTIONS } from './pool.command.js';
 import { printable } from './printable.js';
 import { passwordCommand, resetPasswordCommand } from './password.command.js';
 
@@ -56,6 +57,10 @@ Commands:
   sources add NAME PATH [--exclude PATTERN]...
                         add a folder to protect (its name tags its backups)
   sources remove NAME   stop protecting a folder (its backups are kept)
+  pool [--json]         the storage pool's disks: device, state, filesystem, free space
+  pool add DEVICE [--format --yes]
+                        add the disk at DEVICE to the storage pool, keeping its files (ext4, xfs,
+                        btrfs), or with --format --yes erasing it first (ext4)
   rotation [--json]     the rotation backup drives
   backups [--json]      am I protected? and every rotation drive's backups (the ledger)
   backups run NAME      back up onto the plugged-in rotation drive NAME now
@@ -88,6 +93,8 @@ Options (all commands):
   --hosts A,B           extra host names the page is reached by (SAFEHOLD_HOSTS)
   --simulate            serve the simulated host instead of real disks (SAFEHOLD_SIMULATE=1)
   --trusted-proxy A,B   HTTPS reverse proxies whose X-Forwarded-For/-Proto count (SAFEHOLD_TRUSTED_PROXY)
+  --pool-root DIR       where pool disks are mounted and shares shown (SAFEHOLD_POOL_ROOT; default
+                        /srv/safehold)
   --log-level L         the service log's level (SAFEHOLD_LOG; default info)
   -h, --help            this text
 An option a command does not take is refused (exit status 2); "--" ends the options.
@@ -102,6 +109,7 @@ const COMMAND_OPTIONS: Record<string, OptionKinds> = {
   drives: { json: { type: 'boolean' } },
   sources: { json: { type: 'boolean' }, exclude: { type: 'string', multiple: true } },
   rotation: { json: { type: 'boolean' }, name: { type: 'string' }, format: { type: 'boolean' }, yes: { type: 'boolean' } },
+  pool: POOL_OPTIONS,
   backups: { json: { type: 'boolean' } },
   restore: RESTORE_OPTIONS,
   'recovery-kit': { json: { type: 'boolean' } },
@@ -137,6 +145,8 @@ export async function main(argv: string[]): Promise<number> {
       return sourcesCommand(config(), more, json, (values.exclude as string[] | undefined) ?? []);
     case 'rotation':
       return rotationCommand(config(), more, json, values);
+    case 'pool':
+      return poolCommand(config(), more, values, json);
     case 'backups':
       return backupsCommand(config(), more, json);
     case 'restore':
@@ -199,7 +209,7 @@ async function status(config: Config, json: boolean, more: string[]): Promise<nu
   const lines = [
     `${mark}: ${printable(body.headline)}`,
     `Box: ${printable(body.box.hostname)}, Safehold ${body.box.version}${body.box.simulated ? ' (simulated host)' : ''}, data in ${printable(body.box.dataDir)}`,
-    `Drives: ${body.drives.connected} connected (${body.drives.system} system, ${body.drives.rotation} rotation, ${body.drives.unassigned} unassigned)`,
+    `Drives: ${body.drives.connected} connected (${body.drives.system} system, ${body.drives.rotation} rotation, ${body.drives.pool} pool, ${body.drives.unassigned} unassigned)`,
     `Jobs: ${body.jobs.running} running, ${body.jobs.queued} queued`,
     ...body.features.filter((f) => !f.available).map((f) => `Unavailable: ${f.name}: ${f.reason}. Fix: ${f.fix}`),
     ...(body.alerts.notice ? [printable(body.alerts.notice)] : []),

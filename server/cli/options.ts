@@ -18,6 +18,7 @@ export const SETTINGS: OptionKinds = {
   hosts: { type: 'string' },
   'log-level': { type: 'string' },
   'trusted-proxy': { type: 'string' },
+  'pool-root': { type: 'string' },
   simulate: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };

@@ -18,10 +18,10 @@ export interface DriveIdentity {
 /**
  * `system` is computed from what the disk holds at every read and wins over any stored role; the
  * others are data on the drive's row, written by the owner of the role (`rotation`: the rotation
- * service, when a drive is registered). Later issues add pool member.
+ * service, when a drive is registered; `pool`: the pool's member service, when a disk joins).
  */
 export type DriveRole = 'system' | AssignableRole;
-export type AssignableRole = 'unassigned' | 'rotation';
+export type AssignableRole = 'unassigned' | 'rotation' | 'pool';
 
 /** A stored role: its name in that role ("A" for rotation drive A) and since when, null for unassigned. */
 export interface RoleRecord {

@@ -40,7 +40,7 @@ const toStored = (row: DriveRow): StoredDrive => ({
   facts: JSON.parse(row.facts) as DiskFacts,
 });
 
-const ASSIGNABLE: readonly string[] = ['unassigned', 'rotation'] satisfies AssignableRole[];
+const ASSIGNABLE: readonly string[] = ['unassigned', 'rotation', 'pool'] satisfies AssignableRole[];
 
 /** A role this version does not know (written by a newer one) reads as unassigned: nothing is offered on it. */
 const toRole = (row: DriveRow): RoleRecord =>

@@ -179,7 +179,7 @@ export class DriveService {
         const systemReason = roles.get(f.name) ?? null;
         const assigned = systemReason ? null : s.role;
         const rotation = assigned?.role === 'rotation' ? { name: assigned.label ?? '', registeredAt: new Date(assigned.since ?? s.firstSeenAt).toISOString() } : null;
-        const reason = systemReason ?? (rotation ? `Rotation backup drive ${rotation.name}` : null);
+        const reason = systemReason ?? (rotation ? `Rotation backup drive ${rotation.name}` : assigned?.role === 'pool' ? 'A disk of the storage pool' : null);
         return {
           id: s.id,
           identity: { kind: s.identityKind, value: identify(f).value },

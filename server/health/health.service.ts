@@ -226,7 +226,9 @@ export class HealthService {
         ? "the operating system and Safehold with its catalog (the record of your backups)"
         : drive.role === 'rotation'
           ? `backups: it is rotation backup drive ${drive.rotation?.name ?? ''}`.trim()
-          : 'nothing Safehold keeps: it is not in use by Safehold';
+          : drive.role === 'pool'
+            ? "files of the shared folders: it is a disk of the storage pool (each duplicated file has a copy on another disk too)"
+            : 'nothing Safehold keeps: it is not in use by Safehold';
     let backedUp = protection?.headline ?? 'Safehold cannot tell now whether your backups are current.';
     if (drive.role === 'rotation' && protection) {
       const others = protection.drives - 1;

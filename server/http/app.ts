@@ -20,6 +20,8 @@ import type { AlertService } from '../alerts/alert.service.js';
 import { diskHealthRoutes } from '../health/health.routes.js';
 import { sourceRoutes } from '../backups/sources.routes.js';
 import { rotationRoutes } from '../backups/rotation.routes.js';
+import type { PoolMemberService } from '../pool/member.service.js';
+import { poolRoutes } from '../pool/pool.routes.js';
 import type { RotationService } from '../backups/rotation.service.js';
 import type { SourceService } from '../backups/source.service.js';
 import { backupRoutes } from '../backups/backups.routes.js';
@@ -47,6 +49,7 @@ export interface ApiDeps {
   alerts: AlertService;
   sources: SourceService;
   rotation: RotationService;
+  pool: PoolMemberService;
   backups: BackupService;
   restore: RestoreService;
   recoveryKit: RecoveryKitService;
@@ -70,6 +73,7 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(diskHealthRoutes(deps.health, deps.alerts));
   router.use(sourceRoutes(deps.sources));
   router.use(rotationRoutes(deps.rotation));
+  router.use(poolRoutes(deps.pool));
   router.use(backupRoutes(deps.backups));
   router.use(restoreRoutes(deps.restore));
   router.use(recoveryKitRoutes(deps.recoveryKit));

@@ -22,7 +22,7 @@ export interface StatusView {
   headline: string;
   box: { hostname: string; version: string; startedAt: string; dataDir: string; simulated: boolean };
   /** Connected drives, and how many of them have each role (they add up to `connected`). */
-  drives: { connected: number; system: number; rotation: number; unassigned: number };
+  drives: { connected: number; system: number; rotation: number; pool: number; unassigned: number };
   jobs: { running: number; queued: number };
   features: Feature[];
   inventoryRefreshedAt: string | null;
@@ -141,7 +141,7 @@ export class StatusService {
         dataDir: this.o.dataDir,
         simulated: this.o.simulated,
       },
-      drives: { connected: drives.length, system: count('system'), rotation: count('rotation'), unassigned: count('unassigned') },
+      drives: { connected: drives.length, system: count('system'), rotation: count('rotation'), pool: count('pool'), unassigned: count('unassigned') },
       jobs: this.o.jobs.counts(),
       features: list,
       inventoryRefreshedAt: this.o.drives.refreshedAt(),

@@ -12,14 +12,14 @@ import { StatusService } from '../../server/status/status.service.js';
 const drive = (name: string, role: DriveView['role']) => ({ id: `id-${name}`, name, displayName: name, role, health: null }) as unknown as DriveView;
 
 describe('status: drives by role', () => {
-  it('counts system, rotation and unassigned drives apart', () => {
-    const list = [drive('mmcblk0', 'system'), drive('usb-a', 'rotation'), drive('usb-b', 'rotation'), drive('sdb', 'unassigned')];
+  it('counts system, rotation, pool and unassigned drives apart', () => {
+    const list = [drive('mmcblk0', 'system'), drive('usb-a', 'rotation'), drive('usb-b', 'rotation'), drive('sda', 'pool'), drive('sdb', 'unassigned')];
     const drives = { list: () => list, known: () => null, refreshedAt: () => null } as unknown as DriveService;
     const jobs = { counts: () => ({ running: 0, queued: 0 }) } as unknown as JobRunner;
     const status = new StatusService({
       drives, jobs, version: 'test', startedAt: 0, dataDir: '/var/lib/safehold', simulated: true, missingPrograms: new Set(),
       openAlerts: () => [], protection: () => ({ level: 'ok', headline: 'Protected', newestBackup: { at: '2026-01-01T00:00:00.000Z', driveName: 'A' } }), alertsSetUp: () => false,
     });
-    assert.deepEqual(status.status().drives, { connected: 4, system: 1, rotation: 2, unassigned: 1 });
+    assert.deepEqual(status.status().drives, { connected: 5, system: 1, rotation: 2, pool: 1, unassigned: 1 });
   });
 });

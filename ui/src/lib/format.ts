@@ -81,6 +81,7 @@ export function roleLabel(role: string): string {
     case 'system': return 'System disk';
     case 'unassigned': return 'Not in use';
     case 'rotation': return 'Rotation drive';
+    case 'pool': return 'Pool disk';
     default: return role.charAt(0).toUpperCase() + role.slice(1).replace(/[-_]/g, ' ');
   }
 }

@@ -76,7 +76,7 @@ export interface Status {
     dataDir: string;
     simulated: boolean;
   };
-  drives: { connected: number; system: number; rotation: number; unassigned: number };
+  drives: { connected: number; system: number; rotation: number; pool: number; unassigned: number };
   jobs: { running: number; queued: number };
   features: Feature[];
   inventoryRefreshedAt: string | null;

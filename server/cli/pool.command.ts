@@ -1,0 +1,61 @@
+/**
+ * `safehold pool [--json]` (the pool's disks) and `safehold pool add DEVICE [--format --yes]`
+ * (a disk joins the pool, keeping its files, or erased first). docs/pool.md.
+ */
+import type { Config } from '../config.js';
+import type { DriveView } from '../drives/drive.model.js';
+import type { PoolMemberView } from '../pool/pool.view.js';
+import { CommandFailure, UsageError } from './failures.js';
+import { formatSize } from './format.js';
+import { callService, waitForJob } from './local-client.js';
+import type { OptionKinds, ParsedLine } from './options.js';
+import { printable } from './printable.js';
+
+export const POOL_OPTIONS: OptionKinds = { json: { type: 'boolean' }, format: { type: 'boolean' }, yes: { type: 'boolean' } };
+
+const USE = 'Use "safehold pool [--json]" or "safehold pool add DEVICE [--format --yes]".';
+
+const STATE_WORDS: Record<PoolMemberView['state'], string> = {
+  mounted: 'in use',
+  mounting: 'being mounted',
+  missing: 'missing',
+  refused: 'refused',
+};
+
+export async function poolCommand(config: Config, args: string[], values: ParsedLine['values'], json: boolean): Promise<number> {
+  const [action = 'list', ...rest] = args;
+  const format = values.format === true;
+  if (action === 'list' && rest.length === 0) {
+    if (format || values.yes) throw new UsageError(`--format and --yes go with "safehold pool add". ${USE}`);
+    const body = (await callService(config.dataDir, 'GET', '/pool', undefined, 200)) as { members: PoolMemberView[] };
+    if (json) {
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+      return 0;
+    }
+    if (body.members.length === 0) {
+      process.stdout.write('The storage pool has no disks yet. Add one with "safehold pool add DEVICE" (see "safehold drives").\n');
+      return 0;
+    }
+    for (const m of body.members) {
+      const space = m.sizeBytes !== null ? `${formatSize(m.freeBytes)} free of ${formatSize(m.sizeBytes)}` : '';
+      process.stdout.write(
+        `${printable(m.device ?? '-').padEnd(12)} ${STATE_WORDS[m.state].padEnd(13)} ${m.fsType.padEnd(6)} ${space.padEnd(22)} ${printable(m.displayName)}  ${printable(m.mountpoint)}\n`,
+      );
+      if (m.reason) process.stdout.write(`  ${printable(m.reason)}\n`);
+    }
+    return 0;
+  }
+  if (action !== 'add') throw new UsageError(USE);
+  const [device] = rest;
+  if (!device || rest.length > 1) throw new UsageError('Use "safehold pool add DEVICE [--format --yes]".');
+  if (format && !values.yes) throw new UsageError(`--format erases everything on ${printable(device)}: add --yes to confirm.`);
+  const { drives } = (await callService(config.dataDir, 'GET', '/drives', undefined, 200)) as { drives: DriveView[] };
+  const drive = drives.find((d) => d.path === device || d.partitions.some((p) => p.path === device));
+  if (!drive) throw new CommandFailure(`No connected drive is ${printable(device)}. "safehold drives" lists them.`);
+  const body = { driveId: drive.id, mode: format ? 'format' : 'keep', ...(format ? { confirm: drive.displayName } : {}) };
+  const { job } = (await callService(config.dataDir, 'POST', '/pool/members', body, 202)) as { job: { id: number } };
+  process.stdout.write(`Adding ${printable(drive.displayName)} to the storage pool…\n`);
+  const done = await waitForJob(config.dataDir, job.id);
+  process.stdout.write(`${printable(done.message ?? done.state)}\n`);
+  return done.state === 'succeeded' ? 0 : 1;
+}
