@@ -27,7 +27,7 @@ import type { SmartReader } from '../system/smart/smartctl.js';
 import { isInstalled } from '../system/tools.js';
 import { ActivityRepository } from './activity/activity.repository.js';
 import { AlertRepository } from './alerts/alert.repository.js';
-import { AlertService } from './alerts/alert.service.js';
+import { AlertService, type DigestInput } from './alerts/alert.service.js';
 import { ActivityService } from './activity/activity.service.js';
 import { AuthRepository } from './auth/auth.repository.js';
 import { AuthService } from './auth/auth.service.js';
@@ -203,7 +203,15 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     clock,
     log,
     pageUrl: () => `http://${config.allowedHosts[0] ?? `${hostname()}.local`}:${port}/`,
-    onDigestChange: (digest) => armDigest(digest),
+    daily: {
+      scheduler,
+      digest: (): DigestInput => ({
+        disks: drives.list().map((d) => ({ disk: toAlertDisk(d), verdict: d.health?.verdict ?? 'unknown', headline: d.health?.headline ?? 'Not read yet', temperatureC: d.health?.temperatureC ?? null })),
+        open: alerts.open().map((a) => ({ message: a.message, since: a.since })),
+        activity: activity.list(200).filter((e) => Date.parse(e.at) > clock.now() - DAY).map(({ at, level, message }) => ({ at, level, message })),
+        backups: backups.protection(),
+      }),
+    },
   });
   const smart = overrides.smart !== undefined ? overrides.smart : await chooseSmart(config, runner, missing.has('smartctl'), log);
   const health = new HealthService({ reader: smart, history, drives, jobs, alerts, activity, settings, scheduler, bus, clock, log, protection: () => backups.protection() });
@@ -266,18 +274,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     recoveryKitNeeded: () => recoveryKit.needed(),
   });
   backups.start();
-  const armDigest = (digest: { enabled: boolean; hour: number }) => {
-    if (!digest.enabled) return scheduler.remove('alerts.digest');
-    scheduler.set('alerts.digest', `0 ${digest.hour} * * *`, () =>
-      alerts.sendDigest({
-        disks: drives.list().map((d) => ({ disk: toAlertDisk(d), verdict: d.health?.verdict ?? 'unknown', headline: d.health?.headline ?? 'Not read yet', temperatureC: d.health?.temperatureC ?? null })),
-        open: alerts.open().map((a) => ({ message: a.message, since: a.since })),
-        activity: activity.list(200).filter((e) => Date.parse(e.at) > clock.now() - DAY).map(({ at, level, message }) => ({ at, level, message })),
-        backups: backups.protection(),
-      }),
-    );
-  };
-  armDigest(alerts.storedSettings().digest);
+  alerts.start();
 
   const status = new StatusService({
     drives,
@@ -289,7 +286,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     missingPrograms: missing,
     openAlerts: () => alerts.open(),
     protection: () => backups.protection(),
-    alertsSetUp: () => alerts.storedSettings().enabled,
+    alerts: () => alerts.notSetUp(),
   });
 
   let setupCode: string | null = null;
