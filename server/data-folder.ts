@@ -14,10 +14,14 @@
  *   set (EPERM: a file of another user) is refused with words, naming the file;
  * - returns the folder's real path (symbolic links resolved): the one place to compare sources with.
  * Idempotent. The service's umask (0077, set in startService) keeps what is made later private too.
+ *
+ * A start that fails leaves a data folder as it found it: `examineDataFolder(path)`, called before
+ * anything is written, notes whether the folder is missing or empty; `undoFreshDataFolder()` then
+ * removes what the failed start made there, and only then (never a folder that held anything).
  */
-import { chmod, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, realpath, rmdir, unlink } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** The data folder cannot be made private: the service does not start. */
 export class DataFolderError extends Error {}
@@ -50,6 +54,74 @@ export async function prepareDataFolder(path: string): Promise<string> {
     }
   }
   return real;
+}
+
+/** What a data folder was before this start wrote anything (see `undoFreshDataFolder`). */
+export interface DataFolderBefore {
+  path: string;
+  /** The topmost folder this start makes (the data folder or one of its parents), or null when the data folder exists. */
+  made: string | null;
+  /** True when the folder is missing or holds nothing. */
+  fresh: boolean;
+}
+
+/** Looks at the data folder before the start writes anything in it. Writes nothing. */
+export async function examineDataFolder(path: string): Promise<DataFolderBefore> {
+  const folder = resolve(path);
+  let made: string | null = null;
+  for (let at = folder; ; at = dirname(at)) {
+    const found = await lstat(at).then(() => true, (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(error)));
+    if (found) break;
+    made = at;
+    if (dirname(at) === at) break;
+  }
+  if (made) return { path: folder, made, fresh: true };
+  const entries = await readdir(folder).catch(() => null);
+  return { path: folder, made: null, fresh: entries !== null && entries.length === 0 };
+}
+
+/**
+ * After a failed start: when the data folder was fresh (`examineDataFolder`), removes what is in it
+ * now (all of it this start's), then the folders the start made (the data folder and missing
+ * parents, each only when empty). Never crosses into another filesystem (a mounted drive) and never
+ * follows a symbolic link: what it may not remove stays, and is returned. A folder that held
+ * anything before is left alone. Returns the paths left behind (none when all is undone).
+ */
+export async function undoFreshDataFolder(before: DataFolderBefore): Promise<string[]> {
+  if (!before.fresh) return [];
+  const left: string[] = [];
+  const top = await lstat(before.path).catch(() => null);
+  if (!top) return [];
+  if (!top.isDirectory()) return [before.path];
+  await emptyFolder(before.path, top.dev, left);
+  if (!before.made) return left;
+  for (let at = before.path; ; at = dirname(at)) {
+    const removed = await rmdir(at).then(() => true, () => false);
+    if (!removed) {
+      if (left.length === 0) left.push(at);
+      break;
+    }
+    if (at === before.made) break;
+  }
+  return left;
+}
+
+async function emptyFolder(folder: string, device: number, left: string[]): Promise<void> {
+  for (const name of await readdir(folder).catch(() => [])) {
+    const at = join(folder, name);
+    const info = await lstat(at).catch(() => null);
+    if (!info) continue;
+    if (info.dev !== device) {
+      left.push(at);
+      continue;
+    }
+    if (info.isDirectory()) {
+      await emptyFolder(at, device, left);
+      await rmdir(at).catch(() => left.push(at));
+    } else {
+      await unlink(at).catch(() => left.push(at));
+    }
+  }
 }
 
 /** chmod, with words when the service's user may not. Never follows a symbolic link (callers pass only files and folders). */

@@ -29,8 +29,15 @@ export class InvalidInputError extends AppError {
 /** No valid session (401). */
 export class NotAuthenticatedError extends AppError {}
 
-/** Authenticated or not, this is refused (403): wrong setup code, CSRF, Origin, Host. */
-export class ForbiddenError extends AppError {}
+/** Authenticated or not, this is refused (403): wrong setup code, CSRF, Origin, Host. `issues` name the field it is about, when one (the setup code). */
+export class ForbiddenError extends AppError {
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super(message);
+  }
+}
 
 export class NotFoundError extends AppError {}
 

@@ -8,7 +8,7 @@
  */
 import { chmod, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,7 @@ import type { SmartReader } from '../system/smart/smartctl.js';
 import { isInstalled } from '../system/tools.js';
 import { ActivityRepository } from './activity/activity.repository.js';
 import { AlertRepository } from './alerts/alert.repository.js';
-import { AlertService } from './alerts/alert.service.js';
+import { AlertService, type DigestInput } from './alerts/alert.service.js';
 import { ActivityService } from './activity/activity.service.js';
 import { AuthRepository } from './auth/auth.repository.js';
 import { AuthService } from './auth/auth.service.js';
@@ -35,7 +35,7 @@ import { LoginHistory } from './auth/login-history.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { ensureSetupCode, removeSetupCode, SETUP_CODE_FILE, writeNewSetupCode } from './auth/setup-code.js';
 import { openCatalog, type Catalog } from './catalog/catalog.js';
-import { prepareDataFolder } from './data-folder.js';
+import { examineDataFolder, prepareDataFolder, undoFreshDataFolder } from './data-folder.js';
 import type { Config } from './config.js';
 import { DriveWatcher } from './drives/drive-watcher.js';
 import { DriveRepository } from './drives/drive.repository.js';
@@ -114,20 +114,65 @@ export class PortInUseError extends Error {}
 
 const packageRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
+/**
+ * Starts the service. A start that fails leaves no file behind in a data folder it found missing or
+ * empty: a second service on the same data folder and a port in use are refused before anything is
+ * written (the port is bound first), and what a later failure had made in such a folder is removed
+ * (`undoFreshDataFolder`). A data folder that held anything (a catalog) is never touched by a failure.
+ */
 export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
-  const clock = overrides.clock ?? new SystemClock();
-  const log = overrides.log ?? createLogger(config.logLevel);
-  const startedAt = clock.now();
   // What the service makes from now on is its user's alone (restic's repositories, restores and
   // the drive marker set their own modes); the data folder is made private however it was found.
   process.umask(0o077);
+  const before = await examineDataFolder(config.dataDir);
+  await refuseSecondService(join(config.dataDir, SOCKET_FILE), config.dataDir);
+  const lan = await bindPort(config);
+  const undo: (() => unknown)[] = [];
+  try {
+    return await startOnPort(config, overrides, lan, undo);
+  } catch (error) {
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    const closed = close(lan);
+    lan.closeAllConnections();
+    await closed;
+    const left = await undoFreshDataFolder(before);
+    if (left.length) process.stderr.write(`safehold: the failed start could not remove ${left.join(', ')}\n`);
+    throw error;
+  }
+}
+
+/** The page's server, bound before anything is written; `serveWith` hands it the page once ready. */
+type LanServer = Server & { serveWith(listener: RequestListener): void };
+
+/** Binds the LAN port (`PortInUseError` when taken). Until the page is ready it answers 503 "starting". */
+async function bindPort(config: Config): Promise<LanServer> {
+  let listener: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' });
+    res.end('Safehold is starting. Try again in a moment.\n');
+  };
+  const lan = Object.assign(createServer((req, res) => listener(req, res)), { serveWith: (next: RequestListener) => (listener = next) });
+  await listen(lan, () => lan.listen(config.port, config.listen)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') {
+      throw new PortInUseError(`Port ${config.port} is already in use by another program. Choose another with --port or SAFEHOLD_PORT. Safehold did not start.`);
+    }
+    throw error;
+  });
+  return lan;
+}
+
+/** The rest of the start, on the bound port; pushes onto `undo` what a failure must close again. */
+async function startOnPort(config: Config, overrides: ServiceOverrides, lan: LanServer, undo: (() => unknown)[]): Promise<RunningService> {
+  const clock = overrides.clock ?? new SystemClock();
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const startedAt = clock.now();
   const dataDir = await prepareDataFolder(config.dataDir);
   const socketPath = join(dataDir, SOCKET_FILE);
-  await claimSocket(socketPath, dataDir);
+  await rm(socketPath, { force: true }); // left by a crash (refuseSecondService found nobody answering)
 
   const runner = overrides.runner ?? new ProcessCommandRunner();
   const devices = overrides.devices ?? (await chooseDevices(config, runner, log));
   const catalog = openCatalog(join(dataDir, CATALOG_FILE));
+  undo.push(() => catalog.close());
   const bus = new EventBus();
 
   const activity = new ActivityService(new ActivityRepository(catalog), bus, clock);
@@ -144,10 +189,12 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   if (missing.size) log.warn({ missing: [...missing] }, 'programs missing: the features that need them are unavailable');
 
   const scheduler = new Scheduler(clock, log);
+  undo.push(() => scheduler.stop());
   const settings = new SettingsRepository(catalog);
   const secrets = new SecretStore(dataDir);
   const history = new SmartHistoryRepository(catalog);
-  let port = config.port;
+  const bound = lan.address();
+  const port = typeof bound === 'object' && bound ? bound.port : config.port;
   const alerts = new AlertService({
     repo: new AlertRepository(catalog),
     settings,
@@ -158,7 +205,15 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     clock,
     log,
     pageUrl: () => `http://${config.allowedHosts[0] ?? `${hostname()}.local`}:${port}/`,
-    onDigestChange: (digest) => armDigest(digest),
+    daily: {
+      scheduler,
+      digest: (): DigestInput => ({
+        disks: drives.list().map((d) => ({ disk: toAlertDisk(d), verdict: d.health?.verdict ?? 'unknown', headline: d.health?.headline ?? 'Not read yet', temperatureC: d.health?.temperatureC ?? null })),
+        open: alerts.open().map((a) => ({ message: a.message, since: a.since })),
+        activity: activity.list(200).filter((e) => Date.parse(e.at) > clock.now() - DAY).map(({ at, level, message }) => ({ at, level, message })),
+        backups: backups.protection(),
+      }),
+    },
   });
   const smart = overrides.smart !== undefined ? overrides.smart : await chooseSmart(config, runner, missing.has('smartctl'), log);
   const health = new HealthService({ reader: smart, history, drives, jobs, alerts, activity, settings, scheduler, bus, clock, log, protection: () => backups.protection() });
@@ -222,18 +277,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     recoveryKitNeeded: () => recoveryKit.needed(),
   });
   backups.start();
-  const armDigest = (digest: { enabled: boolean; hour: number }) => {
-    if (!digest.enabled) return scheduler.remove('alerts.digest');
-    scheduler.set('alerts.digest', `0 ${digest.hour} * * *`, () =>
-      alerts.sendDigest({
-        disks: drives.list().map((d) => ({ disk: toAlertDisk(d), verdict: d.health?.verdict ?? 'unknown', headline: d.health?.headline ?? 'Not read yet', temperatureC: d.health?.temperatureC ?? null })),
-        open: alerts.open().map((a) => ({ message: a.message, since: a.since })),
-        activity: activity.list(200).filter((e) => Date.parse(e.at) > clock.now() - DAY).map(({ at, level, message }) => ({ at, level, message })),
-        backups: backups.protection(),
-      }),
-    );
-  };
-  armDigest(alerts.storedSettings().digest);
+  alerts.start();
 
   const status = new StatusService({
     drives,
@@ -245,7 +289,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     missingPrograms: missing,
     openAlerts: () => alerts.open(),
     protection: () => backups.protection(),
-    alertsSetUp: () => alerts.storedSettings().enabled,
+    alerts: () => alerts.notSetUp(),
   });
 
   let setupCode: string | null = null;
@@ -282,19 +326,11 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
   const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
-  const lan = createServer(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts, trustedProxies: config.trustedProxies }));
   const local = createServer(localApp(deps));
-  await listen(lan, () => lan.listen(config.port, config.listen)).catch((error: NodeJS.ErrnoException) => {
-    catalog.close();
-    if (error.code === 'EADDRINUSE') {
-      throw new PortInUseError(`Port ${config.port} is already in use by another program. Choose another with --port or SAFEHOLD_PORT.`);
-    }
-    throw error;
-  });
   await listen(local, () => local.listen(socketPath));
+  undo.push(() => close(local));
   await chmod(socketPath, 0o600);
-  const address = lan.address();
-  port = typeof address === 'object' && address ? address.port : config.port;
+  lan.serveWith(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts, trustedProxies: config.trustedProxies }));
   log.info({ port, dataDir, simulated: config.simulate }, `Safehold is listening on http://localhost:${port}/`);
   if (setupCode) announceSetupCode(setupCode, dataDir, port, log);
 
@@ -373,8 +409,8 @@ async function chooseSmart(config: Config, runner: CommandRunner, smartctlMissin
   return SimulatedSmartReader.fromFolder(folder);
 }
 
-/** Refuse to start beside another service on the same data folder; remove a socket left by a crash. */
-async function claimSocket(socketPath: string, dataDir: string): Promise<void> {
+/** Refuse to start beside another service on the same data folder (its socket answers). Writes nothing. */
+async function refuseSecondService(socketPath: string, dataDir: string): Promise<void> {
   const alive = await new Promise<boolean>((done) => {
     const socket = connect(socketPath);
     socket.once('connect', () => {
@@ -384,7 +420,6 @@ async function claimSocket(socketPath: string, dataDir: string): Promise<void> {
     socket.once('error', () => done(false));
   });
   if (alive) throw new AlreadyRunningError(`Another Safehold service is already running with the data folder ${dataDir}.`);
-  await rm(socketPath, { force: true });
 }
 
 function listen(server: Server, start: () => void): Promise<void> {

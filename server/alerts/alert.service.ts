@@ -9,6 +9,11 @@
  *   and, while the problem lasts, an open alert on the dashboard.
  * - `event()` tells a one-off happening (a self-test failed, a bad-sector counter grew) once.
  * - A mail that cannot be sent never stops monitoring: it is written to the activity log instead.
+ * - Until alert e-mail is on, nothing is mailed, and what would have been is remembered for a day
+ *   (`alerts.not-sent` in the settings table): `notSetUp()` says so for the status (the overview,
+ *   `safehold status`), and the daily state, at the digest's hour every day, is an activity entry
+ *   (`alert.not-set-up`) saying that alerts are not set up, the fix, and what was not sent. With
+ *   e-mail on, the daily state is the digest mail, when the owner turned it on.
  * - The SMTP password is kept in the secret store, never in the catalog, never returned. It is
  *   stored together with the server it was given for (host, port, security, user) and is only ever
  *   sent to that server: saving another host, port, security or user without giving the password
@@ -35,6 +40,30 @@ import type { SettingsRepository } from '../settings/settings.repository.js';
 import { composeAlert, composeDigest, composeNotice, composeTestMail, type AlertDisk, type AlertKind, type BoxInfo, type NoticeMail } from './alert-mail.js';
 import { decide, reminderGapMs } from './alert-policy.js';
 import type { AlertRepository, StoredAlert } from './alert.repository.js';
+import type { Scheduler } from '../jobs/scheduler.js';
+
+/** Said by the overview, `safehold status` and the daily state until alert e-mail is on. */
+export const ALERTS_NOT_SET_UP = 'Alerts are not set up: you will not hear of a failing disk. Turn on "Alerts by e-mail" in Settings (the page\'s /settings#alerts) and send a test e-mail.';
+
+/** Alert mails not sent because e-mail is off: when, and their subject (the last day's, at most `NOT_SENT_KEPT`). */
+const NOT_SENT_KEY = 'alerts.not-sent';
+const NotSent = z.array(z.object({ at: z.number(), subject: z.string() }));
+const NOT_SENT_KEPT = 50;
+/** How many subjects the notice names (the newest). */
+const NOT_SENT_NAMED = 3;
+const DAY_MS = 24 * 3600 * 1000;
+
+/** What the digest mail reports (given by the composition root: disks, open problems, activity, backups). */
+export type DigestInput = Omit<Parameters<typeof composeDigest>[0], 'box' | 'from' | 'to'>;
+
+/** Whether alerts reach the owner, as the status reports it. */
+export interface AlertsSetUpView {
+  setUp: boolean;
+  /** Null once e-mail is on; otherwise "Alerts are not set up …", the fix, and what was not sent in the last day. */
+  notice: string | null;
+  /** Alert mails of the last 24 hours that were not sent because e-mail is off. */
+  notSentLastDay: number;
+}
 
 export const SMTP_PASSWORD_SECRET = 'smtp-password';
 const SETTINGS_KEY = 'alerts';
@@ -184,12 +213,69 @@ export interface AlertServiceOptions {
   log: Logger;
   /** The admin page's address as the owner reaches it, for links in mails (known once listening). */
   pageUrl: () => string;
-  /** Called when the digest settings change (to re-arm its schedule). */
-  onDigestChange?: (digest: Stored['digest']) => void;
+  /**
+   * The daily state, at the digest's hour (default 08:00, box time): armed by `start()`, re-armed
+   * when the settings are saved. `digest` gathers what the digest mail reports.
+   */
+  daily?: { scheduler: Scheduler; digest: () => DigestInput };
 }
+
+/** The schedule of the daily state (`alerts.daily`). */
+export const DAILY_SCHEDULE = 'alerts.daily';
 
 export class AlertService {
   constructor(private readonly o: AlertServiceOptions) {}
+
+  /** Arms the daily state (see `daily` in the options). */
+  start(): void {
+    this.#armDaily();
+  }
+
+  #armDaily(): void {
+    const daily = this.o.daily;
+    if (!daily) return;
+    daily.scheduler.set(DAILY_SCHEDULE, `0 ${this.storedSettings().digest.hour} * * *`, () => this.dailyState(daily.digest));
+  }
+
+  /**
+   * The day's state: while e-mail is off, an activity entry (warning, `alert.not-set-up`) that
+   * alerts are not set up, with the fix and the mails of the last day that were not sent; with
+   * e-mail on, the digest mail when it is turned on (otherwise nothing).
+   */
+  async dailyState(digest: () => DigestInput): Promise<void> {
+    const view = this.notSetUp();
+    if (view.notice) {
+      this.o.activity.record({ level: 'warning', kind: 'alert.not-set-up', message: `Daily state: ${view.notice}` });
+      return;
+    }
+    await this.sendDigest(digest());
+  }
+
+  /** Whether alerts go out by e-mail; while not, the notice says so, with the fix and what was not sent. */
+  notSetUp(): AlertsSetUpView {
+    if (this.storedSettings().enabled) return { setUp: true, notice: null, notSentLastDay: 0 };
+    const notSent = this.#notSentLastDay();
+    if (notSent.length === 0) return { setUp: false, notice: ALERTS_NOT_SET_UP, notSentLastDay: 0 };
+    const named = notSent.slice(-NOT_SENT_NAMED).reverse().map((m) => `"${m.subject}"`);
+    const more = notSent.length > named.length ? ` and ${notSent.length - named.length} more` : '';
+    const count = notSent.length === 1 ? '1 alert e-mail was' : `${notSent.length} alert e-mails were`;
+    return {
+      setUp: false,
+      notice: `${ALERTS_NOT_SET_UP} ${count} not sent in the last day because of it: ${named.join(', ')}${more}. What they said is in the activity log.`,
+      notSentLastDay: notSent.length,
+    };
+  }
+
+  #notSentLastDay(): z.infer<typeof NotSent> {
+    const since = this.o.clock.now() - DAY_MS;
+    return this.o.settings.get(NOT_SENT_KEY, NotSent, []).filter((m) => m.at > since);
+  }
+
+  /** Remembers a mail that was not sent because e-mail is off (the last day's, at most `NOT_SENT_KEPT`). */
+  #noteNotSent(subject: string): void {
+    const kept = [...this.#notSentLastDay(), { at: this.o.clock.now(), subject }].slice(-NOT_SENT_KEPT);
+    this.o.settings.put(NOT_SENT_KEY, kept);
+  }
 
   box(): BoxInfo {
     return { hostname: hostname(), pageUrl: this.o.pageUrl(), timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone };
@@ -219,7 +305,7 @@ export class AlertService {
     if (given ?? kept) await this.o.secrets.write(SMTP_PASSWORD_SECRET, JSON.stringify({ password: (given ?? kept)!, for: server } satisfies StoredPassword));
     else await this.o.secrets.remove(SMTP_PASSWORD_SECRET);
     this.o.settings.put(SETTINGS_KEY, stored);
-    this.o.onDigestChange?.(stored.digest);
+    this.#armDaily();
     this.o.activity.record({ level: 'info', kind: 'settings.alerts', message: `Alert settings saved (${stored.enabled ? `e-mail to ${stored.smtp.to.join(', ')}` : 'e-mail off'}).` });
     return this.settings();
   }
@@ -340,7 +426,7 @@ export class AlertService {
   }
 
   /** The daily digest of the last 24 hours, when enabled. */
-  async sendDigest(input: Omit<Parameters<typeof composeDigest>[0], 'box' | 'from' | 'to'>): Promise<void> {
+  async sendDigest(input: DigestInput): Promise<void> {
     if (!this.storedSettings().digest.enabled) return;
     const now = this.o.clock.now();
     const period = { from: new Date(now - 24 * 3600 * 1000).toISOString(), to: new Date(now).toISOString() };
@@ -377,7 +463,10 @@ export class AlertService {
   }
 
   async #mail(message: MailMessage): Promise<void> {
-    if (!this.storedSettings().enabled) return;
+    if (!this.storedSettings().enabled) {
+      this.#noteNotSent(message.subject);
+      return;
+    }
     try {
       const smtp = await this.#smtp();
       if (!smtp) return;

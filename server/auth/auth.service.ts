@@ -88,9 +88,8 @@ export class AuthService {
     this.#begin(keys);
     if (!setupCodeMatches(input.setupCode, code)) {
       throttle.wrong(keys);
-      throw new ForbiddenError(
-        'That setup code is not right. It is printed on the service console and stored in the file setup-code in the data folder.',
-      );
+      const message = 'That setup code is not right. It is printed on the service console and stored in the file setup-code in the data folder.';
+      throw new ForbiddenError(message, [{ path: 'setupCode', message }]);
     }
     throttle.clear(keys);
     const problem = await passwordProblem(input.password, [input.username, code]);

@@ -23,7 +23,7 @@ interface HttpError {
 function classify(error: unknown): HttpError | null {
   if (error instanceof InvalidInputError) return { status: 400, code: 'invalid_input', message: error.message, extra: { issues: error.issues } };
   if (error instanceof NotAuthenticatedError) return { status: 401, code: 'not_authenticated', message: error.message };
-  if (error instanceof ForbiddenError) return { status: 403, code: 'forbidden', message: error.message };
+  if (error instanceof ForbiddenError) return { status: 403, code: 'forbidden', message: error.message, extra: error.issues.length ? { issues: error.issues } : {} };
   if (error instanceof NotFoundError) return { status: 404, code: 'not_found', message: error.message };
   if (error instanceof ConflictError || error instanceof BusyError) return { status: 409, code: 'conflict', message: error.message };
   if (error instanceof TooManyAttemptsError) {

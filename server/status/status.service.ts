@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import type { DriveService } from '../drives/drive.service.js';
 import type { JobRunner } from '../jobs/job-runner.js';
+import type { AlertsSetUpView } from '../alerts/alert.service.js';
 import type { OpenAlert } from '../health/health.view.js';
 
 export type Overall = 'ok' | 'attention' | 'problem';
@@ -26,12 +27,9 @@ export interface StatusView {
   jobs: { running: number; queued: number };
   features: Feature[];
   inventoryRefreshedAt: string | null;
-  /** Whether alerts go out by e-mail; `notice` (null once they do) says plainly what is missing and the fix. */
-  alerts: { setUp: boolean; notice: string | null };
+  /** Whether alerts go out by e-mail; `notice` (null once they do) says plainly what is missing, the fix, and what was not sent. */
+  alerts: AlertsSetUpView;
 }
-
-/** Shown by the overview, `safehold status` and the daily state until alert e-mail is on. */
-export const ALERTS_NOT_SET_UP = 'Alerts are not set up: you will not hear of a failing disk. Turn on "Alerts by e-mail" in Settings (the page\'s /settings#alerts) and send a test e-mail.';
 
 /** The Debian packages behind each program, for the "fix" line. */
 export const PACKAGE_OF: Record<string, string> = {
@@ -85,8 +83,8 @@ export interface StatusServiceOptions {
    * at all (`newestBackup` null) its attention ranks above a disk's warning.
    */
   protection: () => { level: Overall; headline: string; newestBackup: { at: string; driveName: string } | null };
-  /** Whether alert e-mail is turned on (the saved settings). */
-  alertsSetUp: () => boolean;
+  /** Whether alert e-mail is turned on (the saved settings), and what was not sent while it is not. */
+  alerts: () => AlertsSetUpView;
 }
 
 export class StatusService {
@@ -145,7 +143,7 @@ export class StatusService {
       jobs: this.o.jobs.counts(),
       features: list,
       inventoryRefreshedAt: this.o.drives.refreshedAt(),
-      alerts: this.o.alertsSetUp() ? { setUp: true, notice: null } : { setUp: false, notice: ALERTS_NOT_SET_UP },
+      alerts: this.o.alerts(),
     };
   }
 }

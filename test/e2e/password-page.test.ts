@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserSkipReason, launchBrowser, watchForProblems } from '../testing/browser.js';
+import { browserSkipReason, launchBrowser, skipAlertsStep, watchForProblems } from '../testing/browser.js';
 import { Browserish, readSetupCode, ROOT, startServiceProcess, STRONG_PASSWORD, type ServiceProcess } from '../testing/service.js';
 
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
@@ -48,7 +48,7 @@ describe('the admin password on the page', { skip: browserSkipReason() }, () => 
     await page.getByTestId('setup-password').fill(STRONG_PASSWORD);
     await page.getByTestId('setup-password-repeat').fill(STRONG_PASSWORD);
     await page.getByTestId('setup-submit').click();
-    await page.getByTestId('overall-status').waitFor();
+    await skipAlertsStep(page);
   });
 
   it('changes the password in Settings: the current one is checked, other sessions end, this one stays', async () => {

@@ -40,7 +40,7 @@ describe('alerts not set up', () => {
     });
     assert.equal(saved.status, 200);
     const after = (await admin.get('/status')).json;
-    assert.deepEqual(after.alerts, { setUp: true, notice: null });
+    assert.deepEqual(after.alerts, { setUp: true, notice: null, notSentLastDay: 0 });
     assert.doesNotMatch((await safehold(['status', '--data', svc.dataDir])).stdout, NOTICE);
   });
 });

@@ -59,6 +59,7 @@ describe('first start and setup', () => {
     const wrong = await client.post('/setup', { setupCode: 'AAAA-BBBB-CCCC', password: STRONG_PASSWORD });
     assert.equal(wrong.status, 403);
     assert.match(wrong.json.error.message, /setup code is not right/);
+    assert.deepEqual(wrong.json.error.issues.map((i: { path: string }) => i.path), ['setupCode'], 'the page shows it at the setup code field');
 
     const weak = await client.post('/setup', { setupCode: code, password: 'short' });
     assert.equal(weak.status, 400);

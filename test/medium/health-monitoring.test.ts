@@ -149,7 +149,7 @@ describe('health monitoring on the simulated host', () => {
     const usb = drives.list().find((d) => d.name === 'usb-a')!;
     const status = new StatusService({
       drives, jobs, version: 'test', startedAt: clock.now(), dataDir: root, simulated: true, missingPrograms: new Set(),
-      openAlerts: () => alerts.open(), protection: () => ({ level: 'ok', headline: 'Protected', newestBackup: { at: new Date(clock.now()).toISOString(), driveName: 'A' } }), alertsSetUp: () => false,
+      openAlerts: () => alerts.open(), protection: () => ({ level: 'ok', headline: 'Protected', newestBackup: { at: new Date(clock.now()).toISOString(), driveName: 'A' } }), alerts: () => ({ setUp: false, notice: 'Alerts are not set up', notSentLastDay: 0 }),
     });
     assert.match(status.status().headline, /Samsung/, 'the warning is in the headline while it is plugged in');
     const seen = drives.get(usb.id).lastSeenAt;

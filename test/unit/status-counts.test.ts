@@ -18,7 +18,7 @@ describe('status: drives by role', () => {
     const jobs = { counts: () => ({ running: 0, queued: 0 }) } as unknown as JobRunner;
     const status = new StatusService({
       drives, jobs, version: 'test', startedAt: 0, dataDir: '/var/lib/safehold', simulated: true, missingPrograms: new Set(),
-      openAlerts: () => [], protection: () => ({ level: 'ok', headline: 'Protected', newestBackup: { at: '2026-01-01T00:00:00.000Z', driveName: 'A' } }), alertsSetUp: () => false,
+      openAlerts: () => [], protection: () => ({ level: 'ok', headline: 'Protected', newestBackup: { at: '2026-01-01T00:00:00.000Z', driveName: 'A' } }), alerts: () => ({ setUp: false, notice: 'Alerts are not set up', notSentLastDay: 0 }),
     });
     assert.deepEqual(status.status().drives, { connected: 5, system: 1, rotation: 2, pool: 1, unassigned: 1 });
   });

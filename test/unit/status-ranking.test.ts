@@ -16,7 +16,7 @@ function headline(protection: ReturnType<StatusServiceOptions['protection']>) {
   const jobs = { counts: () => ({ running: 0, queued: 0 }) } as unknown as JobRunner;
   return new StatusService({
     drives, jobs, version: 'test', startedAt: 0, dataDir: '/var/lib/safehold', simulated: true, missingPrograms: new Set(),
-    openAlerts: () => [], protection: () => protection, alertsSetUp: () => true,
+    openAlerts: () => [], protection: () => protection, alerts: () => ({ setUp: true, notice: null, notSentLastDay: 0 }),
   }).status();
 }
 

@@ -35,6 +35,7 @@ const WORDS: Record<string, string> = {
   'source.changed': 'Folder changed',
   'source.removed': 'Folder no longer protected',
   'alert.mail-failed': 'Alert e-mail not sent',
+  'alert.not-set-up': 'Alerts not set up',
   'alert.test': 'Test e-mail',
   // what disk-health alerts are about
   verdict: 'Disk health',

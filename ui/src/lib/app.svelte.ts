@@ -160,7 +160,8 @@ export class App {
     }
     this.notices.dismissError();
     this.#enter();
-    this.router.navigate('/', { replace: true });
+    // The next step of setup: alert e-mail (skippable; the overview keeps asking until it is on).
+    this.router.navigate(SETUP_ALERTS_PATH, { replace: true });
     this.notices.info(`Welcome, ${this.session.username}. Safehold is set up.`);
     return null;
   }
@@ -293,6 +294,8 @@ export class App {
     }
     this.notices.dismissError();
     this.notices.info('Alert settings saved.');
+    // Whether alerts are set up is part of the status (the overview's "not set up" card).
+    this.#quietly([this.status.load()]);
     return null;
   }
 
@@ -678,6 +681,9 @@ export class App {
     return true;
   }
 }
+
+/** The setup's step after the password: alert e-mail. */
+export const SETUP_ALERTS_PATH = '/setup/alerts';
 
 /** The form fields of the alert settings, as the server names them in a 400's issues. */
 const ALERT_FIELDS = [

@@ -81,7 +81,7 @@ export interface Status {
   features: Feature[];
   inventoryRefreshedAt: string | null;
   /** `notice` until alert e-mail is turned on, then null. */
-  alerts: { setUp: boolean; notice: string | null };
+  alerts: { setUp: boolean; notice: string | null; notSentLastDay: number };
 }
 
 // The API's shapes come from the server's own domain models (type-only imports: nothing of the

@@ -1,7 +1,7 @@
 // A tiny router on history paths. The server answers index.html for every non-/api path, so
 // any of these can be loaded directly or reloaded.
 export type RouteName =
-  | 'dashboard' | 'drives' | 'drive-health' | 'backups' | 'restore' | 'recovery-kit' | 'activity' | 'settings' | 'login' | 'setup' | 'not-found';
+  | 'dashboard' | 'drives' | 'drive-health' | 'backups' | 'restore' | 'recovery-kit' | 'activity' | 'settings' | 'login' | 'setup' | 'setup-alerts' | 'not-found';
 
 const ROUTES: Record<string, RouteName> = {
   '/': 'dashboard',
@@ -13,6 +13,7 @@ const ROUTES: Record<string, RouteName> = {
   '/settings': 'settings',
   '/login': 'login',
   '/setup': 'setup',
+  '/setup/alerts': 'setup-alerts',
 };
 
 /** `/drives/<drive id>/health`: one disk's health page. */
