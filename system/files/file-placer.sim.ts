@@ -13,7 +13,8 @@
  *   would find is then on the volume, and the crashed placement is no longer "live";
  * - `corruptNextWrite()`: the next placement's copy differs from what it read by one byte (a flaky
  *   cable), which its verification must catch.
- * Not simulated: fsync (everything written is durable at once), permissions (every call is root's).
+ * Not simulated: fsync (everything written is durable at once, so `syncFolder` changes nothing),
+ * permissions (every call is root's).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -27,6 +28,7 @@ import {
   type FilePlacer,
   type FsPath,
   type Moved,
+  type MoveOptions,
   type PlaceOptions,
   type Placed,
 } from './file-placer.js';
@@ -261,7 +263,7 @@ export class SimulatedFilePlacer implements FilePlacer {
     }
   }
 
-  async move(source: FsPath, destination: FsPath, options: { replace?: boolean; signal?: AbortSignal } = {}): Promise<Moved> {
+  async move(source: FsPath, destination: FsPath, options: MoveOptions = {}): Promise<Moved> {
     const files = this.files;
     const from = keyOf(source);
     const to = keyOf(destination);
@@ -346,8 +348,8 @@ export class SimulatedFilePlacer implements FilePlacer {
   /** `from` (a file or a link) under the name `to`, replacing a file there only when asked. */
   #name(from: string, to: string, replace: boolean): void {
     const there = this.files.node(to);
-    if (there?.kind === 'folder') throw osError('EISDIR', to);
     if (there && !replace) throw osError('EEXIST', to);
+    if (there?.kind === 'folder') throw osError('EISDIR', to);
     this.files.set(to, this.files.node(from)!);
     this.files.remove(from);
   }

@@ -18,7 +18,8 @@
  *   is left as it was, and the error is the OS's own (its `code` kept) or `ContentMismatchError`.
  * - `move(source, destination)` moves a file or a symbolic link: one rename on the same filesystem;
  *   across filesystems a `place()` (owner, mode and times kept) and then the source is removed. A
- *   folder is only ever renamed (EXDEV across filesystems: the caller walks it).
+ *   folder is only ever renamed (EXDEV across filesystems: the caller walks it); without `replace`
+ *   not over anything, checked just before the rename (Node cannot reach RENAME_NOREPLACE).
  * - `removeTemporaries(folder)` removes the temporary files crashed placements left directly in
  *   `folder` (never one a placement of this process is writing), and returns their names.
  * - Paths are strings or Buffers (names that are not UTF-8; `/proc/self/fd/<n>/name` paths that
@@ -58,8 +59,16 @@ export interface PlaceOptions {
    * file gets mode 0o644 and the service's owner.
    */
   metadata?: FileMetadata;
+  /**
+   * Default true: the destination's folder is fsynced after the file gets its name. False: the
+   * caller fsyncs it itself, once after putting many files into it (a merge of a whole tree). A
+   * move across filesystems fsyncs it all the same, before the source is removed.
+   */
+  syncFolder?: boolean;
   signal?: AbortSignal;
 }
+
+export type MoveOptions = Pick<PlaceOptions, 'replace' | 'syncFolder' | 'signal'>;
 
 export interface Placed {
   /** The hash of the bytes now at the destination. */
@@ -88,7 +97,7 @@ export interface FilePlacer {
   /** A verified copy of `source` (a file's path, or a stream of bytes) at `destination` (see the module's contract). */
   place(source: FsPath | Readable, destination: FsPath, options?: PlaceOptions): Promise<Placed>;
   /** `source` (a file or a link) at `destination`, on one filesystem or across two; the source is gone afterwards. */
-  move(source: FsPath, destination: FsPath, options?: Omit<PlaceOptions, 'metadata' | 'expected'>): Promise<Moved>;
+  move(source: FsPath, destination: FsPath, options?: MoveOptions): Promise<Moved>;
   /** The content hash of the file at `path` (computed off the event loop); the OS's error when it cannot be read. */
   hash(path: FsPath, signal?: AbortSignal): Promise<ContentHash>;
   /** fsyncs every file and folder under `folder` and the folder itself; counts the entries under it and the files' bytes. */

@@ -5,7 +5,8 @@
  *   put under its name), the source `O_NOFOLLOW` (a link is not a file to copy);
  * - without `replace`, the temporary file gets the destination's name with link(2) and then loses
  *   its own: link never replaces, so a file that appeared meanwhile is never written over.
- *   Filesystems without hard links (FAT, exFAT) fall back to a check and a rename;
+ *   Filesystems without hard links (FAT, exFAT) fall back to a check and a rename, as a folder
+ *   does (Node has no renameat2(RENAME_NOREPLACE));
  * - hashes are computed in the worker thread of hasher.ts; the copy itself is asynchronous I/O.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,7 @@ import {
   type FilePlacer,
   type FsPath,
   type Moved,
+  type MoveOptions,
   type PlaceOptions,
   type Placed,
 } from './file-placer.js';
@@ -88,34 +90,34 @@ export class LinuxFilePlacer implements FilePlacer {
         if (written.hex !== wanted.hex || written.bytes !== wanted.bytes) throw new ContentMismatchError(shownPath(destination), wanted, written);
       }
       signal?.throwIfAborted();
-      await this.#name(temp, destination, options.replace ?? false);
+      await this.#name(temp, destination, options.replace ?? false, options.syncFolder ?? true);
       return { hash: written };
     });
   }
 
-  async move(source: FsPath, destination: FsPath, options: { replace?: boolean; signal?: AbortSignal } = {}): Promise<Moved> {
+  async move(source: FsPath, destination: FsPath, options: MoveOptions = {}): Promise<Moved> {
     const replace = options.replace ?? false;
+    const syncs = options.syncFolder ?? true;
     const info = await lstat(source);
     try {
-      if (info.isDirectory()) {
+      if (!info.isDirectory()) await this.#name(source, destination, replace, syncs);
+      else {
         if (!replace && (await lstat(destination).catch(() => null))) throw existsError(destination);
         await rename(source, destination);
-      } else {
-        await this.#name(source, destination, replace);
-        return { how: 'renamed' };
+        if (syncs) await syncFolder(parentOf(destination));
       }
-      await syncFolder(parentOf(destination));
       return { how: 'renamed' };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV' || info.isDirectory()) throw error;
     }
-    // Across filesystems: a verified copy under the new name, then the source is removed.
+    // Across filesystems: a verified copy under the new name, durable (its folder fsynced whatever
+    // `syncFolder` says) before the source is removed: a power cut must never lose both names.
     let moved: Moved;
     if (info.isSymbolicLink()) {
       const target = await readlink(source, { encoding: 'buffer' });
       await this.#withTemporary(destination, async (temp) => {
         await symlink(target, temp);
-        await this.#name(temp, destination, replace);
+        await this.#name(temp, destination, replace, true);
       });
       moved = { how: 'copied' };
     } else {
@@ -123,7 +125,7 @@ export class LinuxFilePlacer implements FilePlacer {
       moved = { how: 'copied', hash };
     }
     await unlink(source);
-    await syncFolder(parentOf(source));
+    if (syncs) await syncFolder(parentOf(source));
     return moved;
   }
 
@@ -184,8 +186,8 @@ export class LinuxFilePlacer implements FilePlacer {
     }
   }
 
-  /** Gives the file or link `from` the name `to` (replacing what is there only when asked), then fsyncs `to`'s folder. */
-  async #name(from: FsPath, to: FsPath, replace: boolean): Promise<void> {
+  /** Gives the file or link `from` the name `to` (replacing what is there only when asked), then fsyncs `to`'s folder when `syncs`. */
+  async #name(from: FsPath, to: FsPath, replace: boolean, syncs: boolean): Promise<void> {
     if (replace) await rename(from, to);
     else {
       try {
@@ -197,7 +199,7 @@ export class LinuxFilePlacer implements FilePlacer {
         await rename(from, to);
       }
     }
-    await syncFolder(parentOf(to));
+    if (syncs) await syncFolder(parentOf(to));
   }
 }
 

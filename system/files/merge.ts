@@ -9,6 +9,7 @@
  *   a link and merged into, when `folderProblem` (the caller's rule) has nothing against it;
  * - across filesystems (a disk mounted inside `to`) files are copied and verified by the placer, and
  *   a folder is made (0700 while it is filled, then given its owner, mode and times) and merged into;
+ * - every folder put into is fsynced once, after its last name was put there;
  * - never writes into an existing file (a name is replaced by rename), so a hard link someone put
  *   there to another file is harmless;
  * - what cannot be put in place is left alone and said in `problems`, the rest goes on: a folder
@@ -77,6 +78,7 @@ export async function mergeTree(from: Buffer, to: Folder, options: MergeOptions)
       await put();
     }
   }
+  await to.sync(); // once for every name put here
 }
 
 /**
@@ -86,7 +88,7 @@ export async function mergeTree(from: Buffer, to: Folder, options: MergeOptions)
  */
 export async function moveInto(src: Buffer, to: Folder, name: Buffer, options: MergeOptions & { replace: boolean }): Promise<void> {
   try {
-    await options.placer.move(src, to.at(name), { replace: options.replace, signal: options.signal });
+    await options.placer.move(src, to.at(name), { replace: options.replace, syncFolder: false, signal: options.signal });
     return;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
