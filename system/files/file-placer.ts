@@ -8,8 +8,9 @@
  * Contract (every implementation):
  * - `place(source, destination)` writes the bytes to a new temporary file in the destination's
  *   folder (`.safehold-tmp-<16 hex digits>`, created exclusively, never through a link), fsyncs it,
- *   reads it back and compares its hash with the hash of the bytes read from the source (and with
- *   `expected` when given), and only then gives it the destination's name and fsyncs the folder. So
+ *   reads it back (through the page cache) and compares its hash with the hash of the bytes read
+ *   from the source (and with `expected` when given), and only then gives it the destination's
+ *   name and fsyncs the folder (unless `syncFolder: false`: then the caller does). So
  *   a crash or a power cut at any moment leaves the destination as it was (absent, or its old
  *   content) or holding the whole new content, never a mix. Without `replace` an existing
  *   destination is never written over (EEXIST); with it, the old content is replaced in one step.
