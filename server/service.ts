@@ -17,6 +17,7 @@ import { SystemClock, type Clock } from '../system/clock.js';
 import type { BlockDevices } from '../system/drives/block-devices.js';
 import { LinuxBlockDevices } from '../system/drives/linux-block-devices.adapter.js';
 import { SimulatedBlockDevices, SimulatedHost } from '../system/drives/simulated-host.js';
+import { LinuxFilePlacer } from '../system/files/linux-file-placer.adapter.js';
 import { OutboxMailTransport } from '../system/mail/mail.sim.js';
 import type { MailTransport } from '../system/mail/mail.js';
 import { SmtpMailTransport } from '../system/mail/smtp-mail.adapter.js';
@@ -243,7 +244,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
   rotation.start();
   const pool = new PoolMemberService({ repo: new PoolMemberRepository(catalog), drives, jobs, mounts, settings, activity, bus, clock, log, poolRoot: config.poolRoot });
   pool.start();
-  const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, clock, log, dataDir });
+  const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, files: new LinuxFilePlacer(), clock, log, dataDir });
   restore.start();
   const recoveryKit = new RecoveryKitService({
     rotation: rotationRepo,

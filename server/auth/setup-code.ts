@@ -12,7 +12,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../system/files.js';
+import { writeFileAtomic } from '../../system/files/files.js';
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export const SETUP_CODE_FILE = 'setup-code';

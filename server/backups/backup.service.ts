@@ -33,7 +33,7 @@ import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
-import { folderSize, groupsOfUser, inspectFolder, sameBytes, sampleFiles, walkTree } from '../../system/files.js';
+import { folderSize, groupsOfUser, inspectFolder, sameBytes, sampleFiles, walkTree } from '../../system/files/files.js';
 import type { UrgentStop } from '../../system/process/command-runner.js';
 import { isProgramRunning } from '../../system/process/processes.js';
 import type { Mounts } from '../../system/mounts/mounts.js';

@@ -21,6 +21,8 @@
  *     crash never leaves a half-restored folder under the final name and nothing existing is touched;
  *   - `original` (only with `overwrite: true`): each restored file is renamed over the file where it
  *     was (an atomic replace per file); folders are merged; files not in the snapshot are left alone.
+ *   Files are put in place through the `FilePlacer` (system/files/): a rename and an fsync of the
+ *   folder, or across filesystems a verified copy; system/files/merge.ts merges the folders.
  *   The staging folder is removed at the end, also on failure, and a crash's leftovers are removed
  *   by the next restore into the same folder. The drive is given back at once (`close()`).
  * - Links are never followed into the box's folders (whoever owns a folder may swap a name in it for
@@ -35,12 +37,13 @@
  *   (404), a drive busy with an exclusive restic lock (409, "try again in a few minutes").
  */
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, statfs, symlink, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../../system/clock.js';
+import type { FilePlacer } from '../../system/files/file-placer.js';
+import { mergeTree, moveInto } from '../../system/files/merge.js';
 import { FolderPathError, openFolder, type Folder, type TrailStep } from '../../system/folders.js';
 import { MarkerError } from '../../system/marker/drive-marker.js';
 import { ToolMissingError } from '../../system/process/command-runner.js';
@@ -209,6 +212,8 @@ export interface RestoreServiceOptions {
   sources: SourceRepository;
   jobs: JobRunner;
   activity: ActivityService;
+  /** Puts the restored files in place (fsynced, verified copies across filesystems). */
+  files: FilePlacer;
   clock: Clock;
   log: Logger;
   dataDir: string;
@@ -395,7 +400,7 @@ export class RestoreService {
       const stagedRoot = Buffer.from(made.fdPath);
       const restored = await descend(stagedRoot, p.source === '/' ? 0 : p.source.split('/').length - 1);
       if (restored === null) throw new Error('restic restored nothing: the paths were not found in the snapshot.');
-      const tally = await syncTree(restored, signal);
+      const tally = await this.o.files.syncTree(restored, signal);
       progress({ bytesDone: tally.bytes, bytesTotal: tally.bytes });
       // The expected owners: every folder the files go into is owned by root or by its owner in the snapshot.
       for (const step of (source ?? parent).trail) {
@@ -407,15 +412,21 @@ export class RestoreService {
       const problems: string[] = [];
       if (p.target === 'beside') {
         folder = await this.#placeBeside(restored, parent, p);
-        await parent.sync();
       } else if (source === null) {
-        await move(restored, parent, Buffer.from(posix.basename(p.source)), problems, signal).catch((error: NodeJS.ErrnoException) => {
+        await moveInto(restored, parent, Buffer.from(posix.basename(p.source)), { placer: this.o.files, problems, signal, replace: false }).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
           throw new Error(`Something appeared at ${p.source} while the files were being restored: restore again to write over it. Nothing was put in place.`, { cause: error });
         });
         await parent.sync();
       } else {
-        await mergeInto(restored, source, problems, signal);
+        await mergeTree(restored, source, {
+          placer: this.o.files,
+          problems,
+          signal,
+          sourceWord: 'the snapshot',
+          // a folder merged into is owned by root or by its owner in the snapshot (`ownerProblem`)
+          folderProblem: (shownDst, existing, staged) => (existing.uid !== 0 && existing.uid !== staged.uid ? ownerWords(shownDst, existing.uid, staged.uid) : null),
+        });
       }
 
       say(`Giving drive ${name} back`);
@@ -452,9 +463,15 @@ export class RestoreService {
   /** Renames the restored copy of the source folder to the promised folder (or the next free name, should it have appeared meanwhile), in `parent` as opened. */
   async #placeBeside(restored: Buffer, parent: Folder, p: RestoreParams): Promise<string> {
     let folder = p.folder;
-    for (let n = 2; await exists(parent.at(basename(folder))); n++) folder = besideFolder(p.source, p.snapshotDate, n);
-    await rename(restored, parent.at(basename(folder)));
-    return folder;
+    for (let n = 2; ; n++) {
+      try {
+        await this.o.files.move(restored, parent.at(basename(folder)));
+        return folder;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      folder = besideFolder(p.source, p.snapshotDate, n);
+    }
   }
 
   // --- helpers ----------------------------------------------------------------------------------
@@ -693,42 +710,6 @@ async function descend(dir: Buffer, depth: number): Promise<Buffer | null> {
   return at;
 }
 
-/** fsyncs every file and folder under `dir` (so a power cut after the rename leaves whole files); counts the files and bytes. */
-async function syncTree(dir: Buffer, signal: AbortSignal): Promise<{ files: number; bytes: number }> {
-  const tally = { files: 0, bytes: 0 };
-  const walk = async (at: Buffer): Promise<void> => {
-    signal.throwIfAborted();
-    for (const entry of await readdir(at, { encoding: 'buffer', withFileTypes: true })) {
-      const path = sub(at, entry.name as unknown as Buffer);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) {
-        const handle = await open(path, 'r');
-        try {
-          tally.bytes += (await handle.stat()).size;
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        tally.files++;
-      } else tally.files++;
-    }
-    await syncPath(at);
-  };
-  await walk(dir);
-  return tally;
-}
-
-async function syncPath(path: string | Buffer): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-const shown = (path: Buffer) => JSON.stringify(path.toString('utf8'));
-
 /** A link or something else where a folder must be, in words for the owner (anything else unchanged). */
 function notThroughLinks(error: unknown): unknown {
   if (!(error instanceof FolderPathError)) return error;
@@ -751,115 +732,4 @@ async function ownerProblem(step: TrailStep, stagedRoot: Buffer): Promise<string
   if (step.uid === 0) return null;
   const staged = await lstat(step.path === '/' ? stagedRoot : Buffer.concat([stagedRoot, Buffer.from(step.path)])).catch(() => null);
   return staged?.isDirectory() && staged.uid === step.uid ? null : ownerWords(step.path, step.uid, staged?.uid ?? null);
-}
-
-/** rename(2) errors that mean the name was changed since it was looked at. */
-const CHANGED_MEANWHILE = new Set(['EISDIR', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST', 'ELOOP']);
-
-/**
- * Puts everything under `from` (inside the private staging folder) in place in the folder `to`
- * (held by descriptor): a file or link replaces the one there in one rename; a folder missing there
- * is moved whole; an existing folder is opened without following a link and merged when its owner
- * is as expected (`ownerProblem`). A folder where a file or link is, a file where a folder is, or a
- * folder owned by someone else, or a name changed by someone while it is put in place, is left
- * alone and reported in `problems`. Never writes into an existing file (a name is replaced by
- * rename), so a hard link to someone else's file there is harmless.
- */
-async function mergeInto(from: Buffer, to: Folder, problems: string[], signal: AbortSignal): Promise<void> {
-  for (const entry of await readdir(from, { encoding: 'buffer', withFileTypes: true })) {
-    signal.throwIfAborted();
-    const name = entry.name as unknown as Buffer;
-    const src = sub(from, name);
-    const shownDst = join(to.path, name.toString('utf8'));
-    const put = () =>
-      move(src, to, name, problems, signal).catch((error: NodeJS.ErrnoException) => {
-        // Someone changed the name since it was looked at (a folder or a link where a file was…).
-        if (!(error instanceof FolderPathError) && !CHANGED_MEANWHILE.has(error.code ?? '')) throw error;
-        problems.push(`${JSON.stringify(shownDst)} changed while it was being put in place (${error instanceof FolderPathError ? error.problem : error.code}): left as it is`);
-      });
-    const there = await lstat(to.at(name)).catch(() => null);
-    if (entry.isDirectory()) {
-      if (there === null) await put();
-      else if (there.isDirectory()) {
-        const inner = await to.child(name).catch((error: unknown) => {
-          if (!(error instanceof FolderPathError)) throw error;
-          problems.push(`${JSON.stringify(shownDst)} is no longer a folder (${error.problem})`);
-          return null;
-        });
-        if (!inner) continue;
-        try {
-          const staged = await lstat(src);
-          if (inner.info.uid !== 0 && inner.info.uid !== staged.uid) problems.push(ownerWords(shownDst, inner.info.uid, staged.uid));
-          else await mergeInto(src, inner, problems, signal);
-        } finally {
-          await inner.close();
-        }
-      } else problems.push(`${JSON.stringify(shownDst)} is ${there.isSymbolicLink() ? 'a link (never followed)' : 'a file'} where the snapshot has a folder`);
-    } else if (there?.isDirectory()) {
-      problems.push(`${JSON.stringify(shownDst)} is a folder where the snapshot has a file`);
-    } else {
-      await put();
-    }
-  }
-}
-
-/**
- * `src` (in the staging folder) to `name` in `to`, by rename(2). Across filesystems (a disk mounted
- * inside the source): a folder is made and merged into; a file is copied with its metadata into a
- * new temporary name (O_EXCL: never into something put there) through its descriptor, then renamed.
- */
-async function move(src: Buffer, to: Folder, name: Buffer, problems: string[], signal: AbortSignal): Promise<void> {
-  try {
-    await rename(src, to.at(name));
-    return;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-  }
-  const info = await lstat(src);
-  if (info.isDirectory()) {
-    await mkdir(to.at(name), { mode: 0o700 }); // its own mode once it is filled
-    const made = await to.child(name);
-    try {
-      await mergeInto(src, made, problems, signal);
-      await made.handle.chown(info.uid, info.gid).catch(() => undefined);
-      await made.handle.chmod(info.mode & 0o7777);
-      await made.handle.utimes(info.atime, info.mtime).catch(() => undefined);
-    } finally {
-      await made.close();
-    }
-    return;
-  }
-  const temp = to.at(Buffer.concat([name, Buffer.from(`.safehold-tmp-${randomBytes(4).toString('hex')}`)]));
-  try {
-    if (info.isSymbolicLink()) await symlink(await readlink(src, { encoding: 'buffer' }), temp);
-    else await copyInto(src, temp, info);
-    await rename(temp, to.at(name));
-  } catch (copyError) {
-    await unlink(temp).catch(() => undefined);
-    throw copyError;
-  }
-}
-
-/** A copy of the file `src` in a new file `dst` (created, never opened through a link), with `info`'s owner, mode and times, fsynced. */
-async function copyInto(src: Buffer, dst: Buffer, info: Stats): Promise<void> {
-  const out = await open(dst, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    const input = await open(src, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(1 << 20);
-      for (;;) {
-        const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
-        if (bytesRead === 0) break;
-        for (let at = 0; at < bytesRead; ) at += (await out.write(buffer, at, bytesRead - at)).bytesWritten;
-      }
-    } finally {
-      await input.close();
-    }
-    await out.chown(info.uid, info.gid).catch(() => undefined);
-    await out.chmod(info.mode & 0o7777); // after chown, which clears set-id bits
-    await out.utimes(info.atime, info.mtime);
-    await out.sync();
-  } finally {
-    await out.close();
-  }
 }

@@ -15,7 +15,7 @@
  */
 import { lstat, open } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import type { FolderFacts } from '../../system/files.js';
+import type { FolderFacts } from '../../system/files/files.js';
 import { MARKER_FILE, MARKER_FORMAT } from '../../system/marker/drive-marker.js';
 
 export type SourceCheck =

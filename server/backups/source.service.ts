@@ -14,7 +14,7 @@
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../../system/clock.js';
-import { inspectFolder } from '../../system/files.js';
+import { inspectFolder } from '../../system/files/files.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { visibleText } from '../http/validate.js';

@@ -5,7 +5,7 @@
  */
 import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../system/files.js';
+import { writeFileAtomic } from '../../system/files/files.js';
 
 export class SecretStore {
   readonly #dir: string;

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../files/files.js';
 import { z } from 'zod';
 import type { BlockDevices, ChangeListener, DiskFacts, PartitionFacts } from './block-devices.js';
 

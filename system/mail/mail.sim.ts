@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../files/files.js';
 import type { MailMessage, MailTransport, SmtpSettings } from './mail.js';
 
 export class OutboxMailTransport implements MailTransport {

@@ -26,7 +26,7 @@ import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../files/files.js';
 
 /** The folder Safehold owns at the root of a backup drive's filesystem. */
 export const MARKER_DIR = 'Safehold';

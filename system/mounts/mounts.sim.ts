@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rm, rmdir, statfs, symlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../files/files.js';
 import type { SimulatedDisk, SimulatedHost } from '../drives/simulated-host.js';
 import {
   checkLabel,

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { folderSize, sameBytes, sampleFiles } from '../../system/files.js';
+import { folderSize, sameBytes, sampleFiles } from '../../system/files/files.js';
 
 /** A seeded generator, so a failure can be replayed. */
 function seeded(seed: number): () => number {

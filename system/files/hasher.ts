@@ -1,0 +1,116 @@
+/**
+ * Content hashes off the event loop: SHA-256 computed in one worker thread (hash.worker.ts), so
+ * hashing a 4 GB film keeps the page, the API and the drive watch answering.
+ *
+ * Contract:
+ * - `hashFile(path)` reads the file in 1 MiB chunks in the worker and gives its hash and length;
+ *   a read error is rejected with the OS error's `code` (ENOENT, EIO, EISDIR…); an aborted `signal`
+ *   stops the reading between chunks and rejects with the signal's reason.
+ * - `session()` hashes bytes the caller has in hand (a file being copied): `update(chunk)` hands the
+ *   chunk's bytes to the worker (copied first: the caller may reuse its buffer), `digest()` ends it.
+ * - One worker for the whole process, started at the first call, keeping the process alive only
+ *   while an answer is awaited; a worker that dies fails what it was doing and the next call starts a new one. `close()` ends it.
+ */
+import { Worker } from 'node:worker_threads';
+import type { HashReply, HashRequest } from './hash.worker.js';
+
+export const HASH_ALGORITHM = 'sha256';
+
+/** A file's content hash, with the name of its algorithm (the pool's catalog keeps both). */
+export interface ContentHash {
+  algorithm: typeof HASH_ALGORITHM;
+  /** Lower-case hexadecimal. */
+  hex: string;
+  /** How many bytes were hashed. */
+  bytes: number;
+}
+
+export interface HashSession {
+  update(chunk: Uint8Array): void;
+  digest(): Promise<ContentHash>;
+}
+
+type Pending = { resolve(hash: ContentHash): void; reject(error: Error): void };
+
+export class Hasher {
+  #worker: Worker | null = null;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+
+  /** The hash of the file at `path` (a Buffer for names that are not UTF-8 or `/proc/self/fd/…` paths). */
+  hashFile(path: string | Buffer, signal?: AbortSignal): Promise<ContentHash> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const id = this.#nextId++;
+    const done = this.#expect(id);
+    const worker = this.#start();
+    const onAbort = () => {
+      worker.postMessage({ id, op: 'cancel' } satisfies HashRequest);
+      this.#settle(id, { id, error: { message: 'aborted', code: 'ABORT_ERR' } }, signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.postMessage({ id, op: 'file', path } satisfies HashRequest);
+    return done.finally(() => signal?.removeEventListener('abort', onAbort));
+  }
+
+  session(): HashSession {
+    const id = this.#nextId++;
+    const worker = this.#start();
+    worker.postMessage({ id, op: 'begin' } satisfies HashRequest);
+    let ended = false;
+    return {
+      update: (chunk) => {
+        if (ended) throw new Error('update() after digest()');
+        const copy = new Uint8Array(chunk); // ours to transfer
+        worker.postMessage({ id, op: 'update', chunk: copy } satisfies HashRequest, [copy.buffer]);
+      },
+      digest: () => {
+        ended = true;
+        const done = this.#expect(id);
+        worker.postMessage({ id, op: 'end' } satisfies HashRequest);
+        return done;
+      },
+    };
+  }
+
+  /** Ends the worker; what it was doing fails. Idempotent; a later call starts a new worker. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = null;
+    if (worker) await worker.terminate();
+  }
+
+  #expect(id: number): Promise<ContentHash> {
+    this.#start().ref(); // an answer awaited keeps the process alive; an idle worker does not
+    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+  }
+
+  #settle(id: number, reply: HashReply, error?: Error): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#worker?.unref();
+    if ('hex' in reply) pending.resolve({ algorithm: HASH_ALGORITHM, hex: reply.hex, bytes: reply.bytes });
+    else pending.reject(error ?? Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL('./hash.worker.js', import.meta.url));
+    worker.unref();
+    worker.on('message', (reply: HashReply) => this.#settle(reply.id, reply));
+    const fail = (error: Error) => {
+      if (this.#worker === worker) this.#worker = null;
+      for (const [id, pending] of [...this.#pending]) {
+        this.#pending.delete(id);
+        pending.reject(new Error(`The hashing thread stopped: ${error.message}`, { cause: error }));
+      }
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    this.#worker = worker;
+    return worker;
+  }
+}
+
+/** The process's one hasher. */
+export const hasher = new Hasher();
