@@ -337,4 +337,29 @@ describe("the system's Samba: the include line in the owner's smb.conf", { skip 
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it('the adapter in system mode: writes its include file and map, one include line after two starts, and says when smbd did not reload', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'smbconf-'));
+    try {
+      const smbConf = join(root, 'smb.conf');
+      const owners = await readFile('/etc/samba/smb.conf', 'utf8').catch(() => '[global]\n   workgroup = WORKGROUP\n');
+      await writeFile(smbConf, owners);
+      const include = join(root, 'safehold.conf');
+      const adapter = new SambaAdapter({ runner, mode: { kind: 'system', includeFile: include, smbConf }, filesOwner: { user: 'root', group: 'root' }, accountPrefix: testAccountPrefix() });
+      await adapter.start();
+      await adapter.start();
+      const after = await readFile(smbConf, 'utf8');
+      assert.ok(after.startsWith(owners), "the owner's lines are untouched");
+      assert.equal(after.split('\n').filter((l) => l.trim() === `include = ${include}`).length, 1);
+      assert.match(await readFile(include, 'utf8'), /server min protocol = SMB3/);
+      assert.equal(adapter.usernameMapFile, join(root, 'safehold.users.map'));
+      await stat(adapter.usernameMapFile);
+      const parsed = await runner.run('testparm', ['-s', '--suppress-prompt', smbConf]);
+      assert.equal(parsed.exitCode, 0, parsed.stderr);
+      assert.match(parsed.stdout, /server min protocol = SMB3/);
+      if (!adapter.status().running) assert.match(adapter.status().problem ?? '', /did not take the new configuration/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
