@@ -381,12 +381,15 @@ class SmbdSupervisor {
     if (this.#loop) return;
     // An smbd of ours left by a Safehold that was killed holds the port: end it first.
     await endProcesses(await processesNaming(this.#o.configFile));
+    // Another program on the port would answer the readiness check below in smbd's place.
+    const host = this.#o.address ?? '127.0.0.1';
+    if (await canConnect(host, this.#o.port)) throw new SambaError(`Port ${this.#o.port} is already in use by another program: smbd cannot listen on it.`);
     const controller = new AbortController();
     this.#controller = controller;
     let firstExit: ((message: string) => void) | null = null;
     const exitedEarly = new Promise<string>((resolve) => (firstExit = resolve));
     this.#loop = this.#run(controller.signal, (message) => firstExit?.(message));
-    const ready = await Promise.race([waitForPort(this.#o.address ?? '127.0.0.1', this.#o.port, this.#o.startTimeoutMs, controller.signal), exitedEarly]);
+    const ready = await Promise.race([waitForPort(host, this.#o.port, this.#o.startTimeoutMs, controller.signal), exitedEarly]);
     firstExit = null;
     if (ready !== true) {
       await this.stop();
@@ -442,19 +445,23 @@ class SmbdSupervisor {
   }
 }
 
+/** Whether something accepts a TCP connection on host:port now. */
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** Resolves true once a TCP connection to host:port succeeds; false after `timeoutMs` or an abort. */
 async function waitForPort(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !signal.aborted) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host, port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return true;
+    if (await canConnect(host, port)) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return false;

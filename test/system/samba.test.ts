@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -296,6 +297,28 @@ describe('the real smbd: what only it can show', { skip }, () => {
     await real.adapter.stop();
     assert.deepEqual(await processesNaming(real.adapter.configFile), []);
     assert.equal(real.adapter.status().running, false);
+  });
+});
+
+describe('the real smbd: a port another program holds', { skip }, () => {
+  it('start() says the port is in use, instead of taking the other program for smbd', async () => {
+    const other = createServer(() => {});
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const root = await mkdtemp(join(tmpdir(), 'samba-port-'));
+    const adapter = new SambaAdapter({
+      runner,
+      mode: { kind: 'self-run', folder: root, port: (other.address() as AddressInfo).port, address: '127.0.0.1' },
+      filesOwner: { user: 'root', group: 'root' },
+      accountPrefix: testAccountPrefix(),
+    });
+    try {
+      await assert.rejects(adapter.start(), /already in use by another program/);
+      assert.equal(adapter.status().running, false);
+    } finally {
+      await adapter.stop();
+      other.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 
