@@ -35,8 +35,6 @@ export class SimulatedSamba implements SambaServer {
   readonly #port: number;
   /** The configuration as it would be written now; `null` before the first `start()`/change. */
   config: string | null = null;
-  /** How many times the configuration was (re)loaded: a change reloads, it never restarts. */
-  reloads = 0;
 
   constructor(options: SimulatedSambaOptions = {}) {
     this.#filesOwner = options.filesOwner ?? { user: 'root', group: 'root' };
@@ -76,14 +74,12 @@ export class SimulatedSamba implements SambaServer {
     this.#shares = this.#shares.map((s) => ({ ...s, grants: s.grants.filter((g) => g.user !== name) }));
     this.#passwords.delete(name);
     this.#render(this.#shares, this.#users());
-    this.reloads += 1;
   }
 
   async applyShares(shares: readonly SambaShare[]): Promise<void> {
     const copy = shares.map((s) => ({ ...s, grants: s.grants.map((g) => ({ ...g })) }));
     this.#render(copy, this.#users()); // throws before anything changes
     this.#shares = copy;
-    this.reloads += 1;
   }
 
   /**
