@@ -25,7 +25,10 @@ export interface CommandResult {
 }
 
 export interface RunOptions {
-  /** Kill the program after this many milliseconds. Default 60 000. */
+  /**
+   * Kill the program after this many milliseconds. Default 60 000. `Infinity`: no time limit (a
+   * daemon the caller watches, like smbd; stop it with `signal`).
+   */
   timeoutMs?: number;
   /** Abort (SIGTERM, then SIGKILL after 2 s) when this signal fires. */
   signal?: AbortSignal;
@@ -186,8 +189,8 @@ export class ProcessCommandRunner implements CommandRunner {
         killTimer = setTimeout(() => child.kill('SIGKILL'), grace);
         killTimer.unref();
       };
-      const timer = setTimeout(() => stop('timeout'), timeoutMs);
-      timer.unref();
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => stop('timeout'), timeoutMs) : undefined;
+      timer?.unref();
       const onAbort = () => stop('aborted');
       signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -38,6 +38,14 @@ describe('the command runner', () => {
     await assert.rejects(runner.run('sleep', ['5'], { signal: controller.signal }), (e: unknown) => e instanceof CommandAbortedError && e.reason === 'aborted');
   });
 
+  it('runs without a time limit when told Infinity (a daemon), until its signal stops it', async () => {
+    assert.equal((await runner.run('sh', ['-c', 'sleep 0.3; echo done'], { timeoutMs: Infinity })).stdout, 'done\n');
+    const controller = new AbortController();
+    const running = runner.run('sleep', ['30'], { timeoutMs: Infinity, signal: controller.signal });
+    setImmediate(() => controller.abort());
+    await assert.rejects(running, (e: unknown) => e instanceof CommandAbortedError && e.reason === 'aborted');
+  });
+
   it('feeds standard input', async () => {
     assert.equal((await runner.run('cat', [], { input: 'hello' })).stdout, 'hello');
   });
