@@ -7,8 +7,8 @@ NODE  ?= node
 ARGS  ?=
 
 # Debian packages the service uses, and the extra ones the tests use.
-RUN_PACKAGES  := util-linux smartmontools restic e2fsprogs
-TEST_PACKAGES := $(RUN_PACKAGES) chromium
+RUN_PACKAGES  := util-linux smartmontools restic e2fsprogs mergerfs samba attr
+TEST_PACKAGES := $(RUN_PACKAGES) chromium smbclient xfsprogs btrfs-progs dosfstools
 
 TS_SOURCES := $(shell find server system test bench -name '*.ts' 2>/dev/null) tsconfig.json
 UI_SOURCES := $(shell find ui -path ui/dist -prune -o -type f -print 2>/dev/null)

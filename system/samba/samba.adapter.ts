@@ -20,7 +20,7 @@
 import { chown, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../files/files.js';
 import { checked, type CommandRunner } from '../process/command-runner.js';
 import {
   checkAccountPrefix,
