@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MergerfsPoolView } from '../../system/mergerfs/mergerfs.adapter.js';
 import { parseMountinfo } from '../../system/mounts/mountinfo.parse.js';
 import { PoolViewError } from '../../system/mergerfs/pool-view.js';
 import { checked, ProcessCommandRunner } from '../../system/process/command-runner.js';
-import { cleanupLeftovers, forceUnmount } from '../testing/loop-disk.js';
+import { cleanupLeftovers, forceUnmount, pullOut } from '../testing/loop-disk.js';
 import { createDataFolder, createMembers, holdersOf, mergerfsSkipReason, removeDataFolder, removeMembers, type MemberDisk } from '../testing/pool-view.js';
 
 const MiB = 1024 * 1024;
@@ -152,6 +152,34 @@ describe('the pooled view on real mergerfs', { skip }, () => {
     assert.equal(await readFile(join(mnt, 'only on the third disk.txt'), 'utf8'), 'third');
   });
 
+  it('moves a file that outgrows its disk mid-write to the disk with the most room, whole', async () => {
+    const small = members[0]!;
+    const roomy = members[2]!;
+    await mkdir(join(small.branch, 'Videos'), { recursive: true }); // the folder lives on the small disk only
+    const smallFree = await statfs(small.branch);
+    const size = smallFree.bfree * smallFree.bsize + 8 * MiB; // more than the small disk has, even root's share
+    const roomyFree = await statfs(roomy.branch);
+    assert.ok(roomyFree.bavail * roomyFree.bsize > size + 8 * MiB, 'the roomy disk can take it');
+    assert.equal((await view.placementOf(mnt, 'Videos/film.bin')).branch, small.branch, 'kept with its folder at first');
+    const film = Buffer.alloc(size, 7);
+    await writeFile(join(mnt, 'Videos', 'film.bin'), film);
+    assert.deepEqual(await holdersOf(branches, 'Videos/film.bin'), [roomy.branch], 'moved, no partial copy left behind');
+    assert.ok((await readFile(join(mnt, 'Videos', 'film.bin'))).equals(film), 'every byte there');
+    await rm(join(mnt, 'Videos'), { recursive: true });
+  });
+
+  it('reports the free space of the disks that take new files', async () => {
+    const free = async (path: string) => {
+      const f = await statfs(path);
+      return f.bavail * f.bsize;
+    };
+    const sum = async (paths: string[]) => (await Promise.all(paths.map(free))).reduce((a, b) => a + b, 0);
+    assert.equal(await free(mnt), await sum(branches));
+    await view.setBranches(mnt, branches.map((path, i) => ({ path, mode: i === 0 ? 'no-create' : 'read-write' })));
+    assert.equal(await free(mnt), await sum(branches.slice(1)), 'a no-create disk\'s room is not offered');
+    await view.setBranches(mnt, branches.map((path) => ({ path })));
+  });
+
   it('refuses a busy unmount and names who holds it; a lazy unmount detaches it', async () => {
     const holder = spawn('sleep', ['60'], { cwd: mnt, stdio: 'ignore' });
     try {
@@ -180,5 +208,15 @@ describe('the pooled view on real mergerfs', { skip }, () => {
     const again = await view.mount(mnt, branches.map((path) => ({ path })), { name: 'photos', reserveBytes: 4 * MiB });
     assert.equal(again.alreadyMounted, false);
     assert.equal(await readFile(join(mnt, 'recipe.txt'), 'utf8'), 'version 2: mended!');
+  });
+  it('serves the others once a pulled disk (still mounted, every read failing) is taken out at run time', async () => {
+    const pulled = members[1]!;
+    await writeFile(join(members[0]!.branch, 'kept.txt'), 'on a healthy disk');
+    await pullOut(pulled.disk, runner);
+    await view.setBranches(mnt, branches.filter((b) => b !== pulled.branch).map((path) => ({ path })));
+    assert.equal(await readFile(join(mnt, 'kept.txt'), 'utf8'), 'on a healthy disk');
+    await writeFile(join(mnt, 'after the pull.txt'), 'safe');
+    const placed = await holdersOf([members[0]!.branch, members[2]!.branch], 'after the pull.txt');
+    assert.equal(placed.length, 1);
   });
 });
