@@ -323,10 +323,15 @@ async function folderPath(mountpoint: string): Promise<string> {
   return join(parent, basename(full));
 }
 
-/** Creates the mount folder (0700, parents too) and returns its path; refuses a symlink or a non-folder. */
+/**
+ * Creates the mount folder and missing parents (0755: Samba reaches the share's folder as each
+ * household user, who must be able to pass through its parents; the folder itself is sealed while
+ * no view is mounted, and shows the branches' own permissions while one is) and returns its path;
+ * refuses a symlink or a non-folder.
+ */
 async function prepareFolder(mountpoint: string): Promise<string> {
   const folder = await folderPath(mountpoint);
-  await mkdir(folder, { recursive: true, mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+  await mkdir(folder, { recursive: true, mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOTCONN' && error.code !== 'EEXIST') throw error;
   });
   let info;

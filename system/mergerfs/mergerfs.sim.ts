@@ -60,7 +60,7 @@ export class SimulatedPoolView implements PoolView {
     checkViewName(options.name);
     const list = normalizeBranches(branches, options.reserveBytes);
     const folder = absolute(mountpoint);
-    await mkdir(folder, { recursive: true, mode: 0o700 });
+    await mkdir(folder, { recursive: true, mode: 0o755 });
     const info = await lstat(folder);
     if (info.isSymbolicLink()) throw new PoolViewError('invalid-path', `${folder} is a symbolic link: a view is mounted only on a folder of Safehold's own.`);
     if (!info.isDirectory()) throw new PoolViewError('invalid-path', `${folder} is not a folder.`);

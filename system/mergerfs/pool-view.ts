@@ -103,7 +103,8 @@ export type Placement =
 
 export interface PoolView {
   /**
-   * Mounts a view at `mountpoint` (a folder of Safehold's, created with parents; it must be empty)
+   * Mounts a view at `mountpoint` (a folder of Safehold's, created with parents, mode 0755, so that
+   * Samba can reach it as any household user; it must be empty)
    * over `branches`, in that order. The empty folder is sealed (immutable) first and stays sealed
    * under the view, so while no view is mounted nothing can be written there (Samba serving the
    * bare folder would otherwise put the family's files on the system disk). Idempotent: a view of

@@ -79,6 +79,16 @@ describe('the pooled view on real mergerfs', { skip }, () => {
     await assert.rejects(writeFile(join(spare, 'written while down.txt'), 'x'), { code: 'EPERM' }, 'the bare folder is sealed');
   });
 
+  it('serves other users than its own (Samba reads and writes as each household user)', async () => {
+    await writeFile(join(mnt, 'for everyone.txt'), 'shared', { mode: 0o644 });
+    const asNobody = ['--reuid', '65534', '--regid', '65534', '--clear-groups'];
+    const read = await runner.run('setpriv', [...asNobody, 'cat', join(mnt, 'for everyone.txt')]);
+    assert.deepEqual({ exitCode: read.exitCode, stdout: read.stdout }, { exitCode: 0, stdout: 'shared' }, read.stderr);
+    const write = await runner.run('setpriv', [...asNobody, 'touch', join(mnt, 'not allowed.txt')]);
+    assert.notEqual(write.exitCode, 0, 'the branches\' own permissions still apply: nobody may not write in root\'s folder');
+    assert.match(write.stderr, /Permission denied/);
+  });
+
   it('renames and deletes every copy, also one placed natively on another disk, also into a folder only one disk has', async () => {
     await writeFile(join(mnt, '-letter to grandma.txt'), 'Dear grandma');
     const [home] = await holdersOf(branches, '-letter to grandma.txt');
