@@ -121,7 +121,11 @@ export interface PoolView {
    * not a view of Safehold's.
    */
   unmount(mountpoint: string, options?: UnmountViewOptions): Promise<UnmountViewResult>;
-  /** What is at `mountpoint` (see `ViewStatus`). Reads the mount table; touches no branch. */
+  /**
+   * What is at `mountpoint` (see `ViewStatus`). Reads the mount table and stats the view's root
+   * once (a dead mergerfs answers at once; a hung one, which has not been seen, would block it);
+   * touches no branch.
+   */
   status(mountpoint: string): Promise<ViewStatus>;
   /** Every view of Safehold's in the mount table (also disconnected ones), for start-up. */
   list(): Promise<Array<{ mountpoint: string; status: ViewStatus }>>;
