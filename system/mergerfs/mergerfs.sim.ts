@@ -13,7 +13,7 @@
 import { lstat, mkdir, readdir, readFile, statfs, writeFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../files/files.js';
 import {
   checkViewName,
   chooseBranch,
