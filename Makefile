@@ -7,7 +7,7 @@ NODE  ?= node
 ARGS  ?=
 
 # Debian packages the service uses, and the extra ones the tests use.
-RUN_PACKAGES  := util-linux smartmontools restic e2fsprogs mergerfs samba attr
+RUN_PACKAGES  := util-linux smartmontools restic e2fsprogs mergerfs samba attr psmisc inotify-tools
 TEST_PACKAGES := $(RUN_PACKAGES) chromium smbclient xfsprogs btrfs-progs dosfstools
 
 TS_SOURCES := $(shell find server system test bench -name '*.ts' 2>/dev/null) tsconfig.json

@@ -29,7 +29,7 @@ UNIT_FILE=/etc/systemd/system/safehold.service
 CLI=/usr/local/bin/safehold
 NODE=/usr/bin/node
 MIN_NODE=20.11.0
-RUN_PACKAGES=(util-linux smartmontools restic e2fsprogs mergerfs samba attr)
+RUN_PACKAGES=(util-linux smartmontools restic e2fsprogs mergerfs samba attr psmisc inotify-tools)
 BUILD_PACKAGES=(make)
 
 die() {
