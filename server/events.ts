@@ -20,6 +20,8 @@ export interface EventMap {
   rotation: { registered: string };
   /** A storage pool member was added, mounted, refused or went missing (read the pool again). */
   pool: { changed: string };
+  /** A share was created, changed, removed, brought back or deleted (read the shares again). */
+  shares: { changed: string };
   /** An alert opened or changed, or one that closed. */
   alert: OpenAlert | { key: string; resolved: true };
 }

@@ -228,4 +228,66 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    description: 'shares, household users and their grants, and the pool file catalog',
+    sql: `
+      CREATE TABLE shares (
+        name          TEXT PRIMARY KEY COLLATE NOCASE, -- the folder on every disk, the view's and the SMB name
+        copies        INTEGER NOT NULL CHECK (copies BETWEEN 0 AND 3), -- copies of each file; 0: one on every disk
+        guest         TEXT NOT NULL DEFAULT 'none' CHECK (guest IN ('none','ro','rw')),
+        created_at    INTEGER NOT NULL,
+        removed_at    INTEGER                          -- removed by the owner: no longer shown on the network, its files kept until confirmed
+      );
+
+      CREATE TABLE pool_users (
+        name          TEXT PRIMARY KEY,                -- a household user (Samba keeps the password)
+        created_at    INTEGER NOT NULL
+      );
+
+      CREATE TABLE share_grants (
+        share         TEXT NOT NULL COLLATE NOCASE REFERENCES shares (name) ON DELETE CASCADE,
+        user          TEXT NOT NULL REFERENCES pool_users (name) ON DELETE CASCADE,
+        access        TEXT NOT NULL CHECK (access IN ('rw','ro')),
+        PRIMARY KEY (share, user)
+      );
+
+      CREATE TABLE pool_files (
+        id            INTEGER PRIMARY KEY,
+        share         TEXT NOT NULL COLLATE NOCASE,
+        dir           BLOB NOT NULL,                   -- the folder in the share ('' at its top), bytes as on the disk
+        name          BLOB NOT NULL,                   -- the file's name, bytes as on the disk
+        size          INTEGER NOT NULL,
+        mtime_ns      INTEGER NOT NULL,                -- of the truth copy, nanoseconds since the epoch
+        hash          TEXT NOT NULL,                   -- hex digest of its content
+        hash_algorithm TEXT NOT NULL,                  -- e.g. 'sha256'
+        updated_at    INTEGER NOT NULL,
+        UNIQUE (share, dir, name)
+      );
+
+      CREATE TABLE pool_copies (
+        file_id       INTEGER NOT NULL REFERENCES pool_files (id) ON DELETE CASCADE,
+        drive_id      TEXT NOT NULL,                   -- the pool disk holding it
+        size          INTEGER NOT NULL,                -- the copy's size, mtime and ctime when it was verified:
+        mtime_ns      INTEGER NOT NULL,                -- a copy that still shows them was not written since
+        ctime_ns      INTEGER NOT NULL,
+        verified_at   INTEGER NOT NULL,                -- ms
+        PRIMARY KEY (file_id, drive_id)
+      );
+      CREATE INDEX pool_copies_by_drive ON pool_copies (drive_id);
+
+      CREATE TABLE pool_journal (
+        id            INTEGER PRIMARY KEY,
+        drive_id      TEXT NOT NULL,                   -- a disk that was away when the change happened
+        share         TEXT NOT NULL COLLATE NOCASE,
+        dir           BLOB NOT NULL,
+        name          BLOB NOT NULL,
+        action        TEXT NOT NULL CHECK (action IN ('delete')),
+        at            INTEGER NOT NULL,
+        size          INTEGER,                         -- what the copy there was: only that copy is removed when it is back
+        mtime_ns      INTEGER
+      );
+      CREATE INDEX pool_journal_by_drive ON pool_journal (drive_id);
+    `,
+  },
 ];

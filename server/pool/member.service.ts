@@ -129,6 +129,14 @@ export class PoolMemberService {
       .map((row) => ({ driveId: row.driveId, mountpoint: this.mountpointOf(row.driveId) }));
   }
 
+  /** The members not mounted now (missing, refused, being mounted): their copies cannot be reached. */
+  missing(): { driveId: string; displayName: string }[] {
+    return this.o.repo
+      .list()
+      .filter((row) => this.#live.get(row.driveId)?.state !== 'mounted')
+      .map((row) => ({ driveId: row.driveId, displayName: this.o.drives.known(row.driveId)?.drive.displayName ?? row.driveId }));
+  }
+
   /** Check what can be checked now and queue the join. */
   add(input: AddMemberInput): JobView {
     const drive = this.#eligible(input);
