@@ -60,6 +60,7 @@ import type { Mounts } from '../system/mounts/mounts.js';
 import { ResticAdapter } from '../system/restic/restic.adapter.js';
 import { SettingsRepository } from './settings/settings.repository.js';
 import { lanApp, localApp, type ApiDeps } from './http/app.js';
+import { pageUrls } from './http/page-addresses.js';
 import { EventStreams } from './http/events.routes.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { JobRepository } from './jobs/job.repository.js';
@@ -128,7 +129,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const catalog = openCatalog(join(dataDir, CATALOG_FILE));
   const bus = new EventBus();
 
-  const activity = new ActivityService(new ActivityRepository(catalog), bus, clock);
+  const activity = new ActivityService(new ActivityRepository(catalog), bus, clock, log);
   const jobRepo = new JobRepository(catalog);
   const jobs = new JobRunner({ repo: jobRepo, clock, bus, log });
   const drives = new DriveService({ repo: new DriveRepository(catalog), devices, activity, bus, clock, log, dataDir });
@@ -249,7 +250,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const auth = new AuthService({
     repo: new AuthRepository(catalog),
     throttle: new LoginThrottle(clock),
-    history: new LoginHistory({ settings, activity, log, clock }),
+    history: new LoginHistory({ settings, activity, clock }),
     activity,
     clock,
     setupCode: () => setupCode,
@@ -292,7 +293,8 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   await chmod(socketPath, 0o600);
   const address = lan.address();
   port = typeof address === 'object' && address ? address.port : config.port;
-  log.info({ port, dataDir, simulated: config.simulate }, `Safehold is listening on http://localhost:${port}/`);
+  const urls = pageUrls(config.listen, port);
+  log.info({ kind: 'service.listening', port, urls, dataDir, simulated: config.simulate }, `Safehold is listening: open ${urls.join(' or ')}`);
   if (setupCode) announceSetupCode(setupCode, dataDir, port, log);
 
   // The first health check reads the disks the first inventory read finds.
@@ -333,7 +335,6 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       activity.record({ level: 'info', kind: 'service.stopped', message: 'Safehold stopped.' });
       catalog.close();
       await rm(socketPath, { force: true });
-      log.info('stopped');
     })());
 
   return { config, port, socketPath, catalog, stop };
