@@ -25,9 +25,10 @@ export class ActivityService {
     private readonly log?: Logger,
   ) {}
 
-  record(entry: NewActivity): ActivityEntry {
+  /** `logDetails`: fields for an expert, written to the log line alone (e.g. `err`, the error with its cause and stack); never a secret. */
+  record(entry: NewActivity, logDetails: Record<string, unknown> = {}): ActivityEntry {
     const written = this.repo.add(this.clock.now(), entry);
-    this.log?.[LOG_LEVEL[written.level]]({ kind: written.kind, subject: written.subject }, written.message);
+    this.log?.[LOG_LEVEL[written.level]]({ ...logDetails, kind: written.kind, subject: written.subject }, written.message);
     this.bus.publish('activity', written);
     return written;
   }

@@ -235,8 +235,7 @@ export class AlertService {
     try {
       await this.o.transport.send(smtp, composeTestMail(this.box(), new Date(this.o.clock.now()).toISOString()));
     } catch (error) {
-      // Its words only: the error's cause holds what the other end said (docs/alerts.md).
-      this.o.log.warn({ kind: 'alert.test-failed' }, `Test e-mail not sent: ${error instanceof Error ? error.message : String(error)}`);
+      this.o.log.warn({ kind: 'alert.test-failed', err: error }, `Test e-mail not sent: ${error instanceof Error ? error.message : String(error)}`);
       throw error;
     }
     this.o.activity.record({ level: 'info', kind: 'alert.test', message: `Test e-mail sent to ${smtp.to.join(', ')}.` });
@@ -386,7 +385,7 @@ export class AlertService {
       this.o.log.info({ kind: 'alert.mail-sent' }, `Alert e-mail sent to ${smtp.to.join(', ')} ("${message.subject}").`);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      this.o.activity.record({ level: 'warning', kind: 'alert.mail-failed', message: `An alert e-mail could not be sent ("${message.subject}"): ${why}` });
+      this.o.activity.record({ level: 'warning', kind: 'alert.mail-failed', message: `An alert e-mail could not be sent ("${message.subject}"): ${why}` }, { err: error });
     }
   }
 }
