@@ -6,7 +6,7 @@
  * are signalled and given `graceMs` to reach a safe point (what is still running is recorded as
  * interrupted), then the catalog is closed and the local socket removed. Safe to call twice.
  */
-import { chmod, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { SystemClock, type Clock } from '../system/clock.js';
 import type { BlockDevices } from '../system/drives/block-devices.js';
 import { LinuxBlockDevices } from '../system/drives/linux-block-devices.adapter.js';
-import { SimulatedBlockDevices, SimulatedHost } from '../system/drives/simulated-host.js';
+import { DEMO_SMART, SimulatedBlockDevices, SimulatedHost } from '../system/drives/simulated-host.js';
 import { OutboxMailTransport } from '../system/mail/mail.sim.js';
 import type { MailTransport } from '../system/mail/mail.js';
 import { SmtpMailTransport } from '../system/mail/smtp-mail.adapter.js';
@@ -347,26 +347,30 @@ async function chooseDevices(config: Config, runner: CommandRunner, log: Logger)
   return new SimulatedBlockDevices(host, { onProblem: (p) => log.warn({ disk: p.name }, p.message) });
 }
 
-/** Captured smartctl outputs the demo's disks answer with (real drives: test/fixtures/smartctl/INDEX.md). */
-const DEMO_SMART: Record<string, string> = {
-  sda: 'sat-wdc-wd140edfz-healthy-selftest-running.json',
-  sdb: 'sat-seagate-st3500418as-1-reallocated.json',
-  'usb-a': 'sat-samsung-ssd840-crc-errors.json',
-  'usb-b': 'usb-sat-sandisk-pssd-healthy.json',
-};
+const demoSmartFolder = (dataDir: string) => join(dataDir, SIMULATED_HOST_DIR, 'smart');
+const demoCapture = (file: string) => join(packageRoot, 'test', 'fixtures', 'smartctl', file);
 
+/** The demo answers with the captures of DEMO_SMART; a disk that has none yet gets its own (one copied over by hand is kept). */
 async function chooseSmart(config: Config, runner: CommandRunner, smartctlMissing: boolean, log: Logger): Promise<SmartReader | null> {
   if (!config.simulate) return smartctlMissing ? null : new SmartctlAdapter({ runner });
-  const folder = join(config.dataDir, SIMULATED_HOST_DIR, 'smart');
+  const folder = demoSmartFolder(config.dataDir);
   await mkdir(folder, { recursive: true });
-  if ((await readdir(folder)).length === 0) {
-    for (const [disk, file] of Object.entries(DEMO_SMART)) {
-      await copyFile(join(packageRoot, 'test', 'fixtures', 'smartctl', file), join(folder, `${disk}.json`)).catch((err: unknown) =>
-        log.warn({ err, disk }, 'demo SMART data not found'),
-      );
-    }
+  const present = new Set(await readdir(folder));
+  for (const [disk, { file }] of Object.entries(DEMO_SMART)) {
+    if (present.has(`${disk}.json`)) continue;
+    await copyFile(demoCapture(file), join(folder, `${disk}.json`)).catch((err: unknown) => log.warn({ err, disk }, 'demo SMART data not found'));
   }
   return SimulatedSmartReader.fromFolder(folder);
+}
+
+/** For `safehold demo list`: what each demo disk's SMART shows, for the disks that still answer with the demo's own capture. */
+export async function demoSmartStories(dataDir: string): Promise<Map<string, string>> {
+  const stories = new Map<string, string>();
+  for (const [disk, { file, shows }] of Object.entries(DEMO_SMART)) {
+    const [now, seeded] = await Promise.all([readFile(join(demoSmartFolder(dataDir), `${disk}.json`)).catch(() => null), readFile(demoCapture(file)).catch(() => null)]);
+    if (now && seeded && now.equals(seeded)) stories.set(disk, shows);
+  }
+  return stories;
 }
 
 /** Refuse to start beside another service on the same data folder; remove a socket left by a crash. */
