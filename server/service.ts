@@ -6,7 +6,7 @@
  * are signalled and given `graceMs` to reach a safe point (what is still running is recorded as
  * interrupted), then the catalog is closed and the local socket removed. Safe to call twice.
  */
-import { chmod, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect } from 'node:net';
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { SystemClock, type Clock } from '../system/clock.js';
 import type { BlockDevices } from '../system/drives/block-devices.js';
 import { LinuxBlockDevices } from '../system/drives/linux-block-devices.adapter.js';
-import { SimulatedBlockDevices, SimulatedHost } from '../system/drives/simulated-host.js';
+import { DEMO_SMART, SimulatedBlockDevices, SimulatedHost } from '../system/drives/simulated-host.js';
 import { LinuxFilePlacer } from '../system/files/linux-file-placer.adapter.js';
 import { OutboxMailTransport } from '../system/mail/mail.sim.js';
 import type { MailTransport } from '../system/mail/mail.js';
@@ -63,6 +63,7 @@ import type { Mounts } from '../system/mounts/mounts.js';
 import { ResticAdapter } from '../system/restic/restic.adapter.js';
 import { SettingsRepository } from './settings/settings.repository.js';
 import { lanApp, localApp, type ApiDeps } from './http/app.js';
+import { pageUrls } from './http/page-addresses.js';
 import { EventStreams } from './http/events.routes.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { JobRepository } from './jobs/job.repository.js';
@@ -176,7 +177,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
   undo.push(() => catalog.close());
   const bus = new EventBus();
 
-  const activity = new ActivityService(new ActivityRepository(catalog), bus, clock);
+  const activity = new ActivityService(new ActivityRepository(catalog), bus, clock, log);
   const jobRepo = new JobRepository(catalog);
   const jobs = new JobRunner({ repo: jobRepo, clock, bus, log });
   const drives = new DriveService({ repo: new DriveRepository(catalog), devices, activity, bus, clock, log, dataDir });
@@ -297,7 +298,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
   const auth = new AuthService({
     repo: new AuthRepository(catalog),
     throttle: new LoginThrottle(clock),
-    history: new LoginHistory({ settings, activity, log, clock }),
+    history: new LoginHistory({ settings, activity, clock }),
     activity,
     clock,
     setupCode: () => setupCode,
@@ -332,7 +333,8 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
   undo.push(() => close(local));
   await chmod(socketPath, 0o600);
   lan.serveWith(lanApp(deps, { uiDir, allowedHosts: config.allowedHosts, trustedProxies: config.trustedProxies }));
-  log.info({ port, dataDir, simulated: config.simulate }, `Safehold is listening on http://localhost:${port}/`);
+  const urls = pageUrls(config.listen, port);
+  log.info({ kind: 'service.listening', port, urls, dataDir, simulated: config.simulate }, `Safehold is listening: open ${urls.join(' or ')}`);
   if (setupCode) announceSetupCode(setupCode, dataDir, port, log);
 
   // The first health check reads the disks the first inventory read finds.
@@ -375,7 +377,6 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
       activity.record({ level: 'info', kind: 'service.stopped', message: 'Safehold stopped.' });
       catalog.close();
       await rm(socketPath, { force: true });
-      log.info('stopped');
     })());
 
   return { config, port, socketPath, catalog, stop };
@@ -388,26 +389,30 @@ async function chooseDevices(config: Config, runner: CommandRunner, log: Logger)
   return new SimulatedBlockDevices(host, { onProblem: (p) => log.warn({ disk: p.name }, p.message) });
 }
 
-/** Captured smartctl outputs the demo's disks answer with (real drives: test/fixtures/smartctl/INDEX.md). */
-const DEMO_SMART: Record<string, string> = {
-  sda: 'sat-wdc-wd140edfz-healthy-selftest-running.json',
-  sdb: 'sat-seagate-st3500418as-1-reallocated.json',
-  'usb-a': 'sat-samsung-ssd840-crc-errors.json',
-  'usb-b': 'usb-sat-sandisk-pssd-healthy.json',
-};
+const demoSmartFolder = (dataDir: string) => join(dataDir, SIMULATED_HOST_DIR, 'smart');
+const demoCapture = (file: string) => join(packageRoot, 'test', 'fixtures', 'smartctl', file);
 
+/** The demo answers with the captures of DEMO_SMART; a disk that has none yet gets its own (one copied over by hand is kept). */
 async function chooseSmart(config: Config, runner: CommandRunner, smartctlMissing: boolean, log: Logger): Promise<SmartReader | null> {
   if (!config.simulate) return smartctlMissing ? null : new SmartctlAdapter({ runner });
-  const folder = join(config.dataDir, SIMULATED_HOST_DIR, 'smart');
+  const folder = demoSmartFolder(config.dataDir);
   await mkdir(folder, { recursive: true });
-  if ((await readdir(folder)).length === 0) {
-    for (const [disk, file] of Object.entries(DEMO_SMART)) {
-      await copyFile(join(packageRoot, 'test', 'fixtures', 'smartctl', file), join(folder, `${disk}.json`)).catch((err: unknown) =>
-        log.warn({ err, disk }, 'demo SMART data not found'),
-      );
-    }
+  const present = new Set(await readdir(folder));
+  for (const [disk, { file }] of Object.entries(DEMO_SMART)) {
+    if (present.has(`${disk}.json`)) continue;
+    await copyFile(demoCapture(file), join(folder, `${disk}.json`)).catch((err: unknown) => log.warn({ err, disk }, 'demo SMART data not found'));
   }
   return SimulatedSmartReader.fromFolder(folder);
+}
+
+/** For `safehold demo list`: what each demo disk's SMART shows, for the disks that still answer with the demo's own capture. */
+export async function demoSmartStories(dataDir: string): Promise<Map<string, string>> {
+  const stories = new Map<string, string>();
+  for (const [disk, { file, shows }] of Object.entries(DEMO_SMART)) {
+    const [now, seeded] = await Promise.all([readFile(join(demoSmartFolder(dataDir), `${disk}.json`)).catch(() => null), readFile(demoCapture(file)).catch(() => null)]);
+    if (now && seeded && now.equals(seeded)) stories.set(disk, shows);
+  }
+  return stories;
 }
 
 /** Refuse to start beside another service on the same data folder (its socket answers). Writes nothing. */

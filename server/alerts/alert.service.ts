@@ -321,7 +321,7 @@ export class AlertService {
     try {
       await this.o.transport.send(smtp, composeTestMail(this.box(), new Date(this.o.clock.now()).toISOString()));
     } catch (error) {
-      this.o.log.warn({ err: error }, 'test e-mail not sent');
+      this.o.log.warn({ kind: 'alert.test-failed', err: error }, `Test e-mail not sent: ${error instanceof Error ? error.message : String(error)}`);
       throw error;
     }
     this.o.activity.record({ level: 'info', kind: 'alert.test', message: `Test e-mail sent to ${smtp.to.join(', ')}.` });
@@ -471,10 +471,10 @@ export class AlertService {
       const smtp = await this.#smtp();
       if (!smtp) return;
       await this.o.transport.send(smtp, message);
+      this.o.log.info({ kind: 'alert.mail-sent' }, `Alert e-mail sent to ${smtp.to.join(', ')} ("${message.subject}").`);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      this.o.log.warn({ err: error }, 'alert e-mail not sent');
-      this.o.activity.record({ level: 'warning', kind: 'alert.mail-failed', message: `An alert e-mail could not be sent ("${message.subject}"): ${why}` });
+      this.o.activity.record({ level: 'warning', kind: 'alert.mail-failed', message: `An alert e-mail could not be sent ("${message.subject}"): ${why}` }, { err: error });
     }
   }
 }

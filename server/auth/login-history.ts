@@ -8,14 +8,14 @@
  *   `knownMax` addresses are kept (default 20).
  * - Every checked failure is counted; `succeeded()` returns the failures since the last successful
  *   login (for the notice after login, told once) and starts counting again.
- * - Failures are written to the activity log (kind `auth.login_failed`) and the service log, rate-limited:
+ * - Failures are written to the activity log (kind `auth.login_failed`, which writes its line of the
+ *   service log too), rate-limited:
  *   an address's first failure, the one that makes its attempts wait, then each power of two in a row
  *   (8, 16, 32 …), and the account's own milestones alike; at most `tracesPerHour` entries an hour
  *   (default 20), the next entry after a full hour says how many were not listed.
  * - A login from an address not known before is written to the activity log (kind `auth.login`).
  */
 import { z } from 'zod';
-import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
 import type { ActivityService } from '../activity/activity.service.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
@@ -50,7 +50,6 @@ export interface LoginFailure {
 export interface LoginHistoryOptions {
   settings: SettingsRepository;
   activity: ActivityService;
-  log: Logger;
   clock: Clock;
   /** Addresses remembered as known. Default 20. */
   knownMax?: number;
@@ -109,7 +108,6 @@ export class LoginHistory {
     this.#unlisted = 0;
     const message = parts.join(' ');
     this.#o.activity.record({ level: a === 1 && parts.length === 1 ? 'info' : 'warning', kind: 'auth.login_failed', subject: f.address, message });
-    this.#o.log.warn({ address: f.address, username: f.username, addressFailures: a, accountFailures: n }, `failed login: ${message}`);
   }
 
   /**

@@ -695,8 +695,7 @@ export class BackupService {
     } catch (error) {
       const classified = asDriveGone(error, run.drive.name);
       if (isDriveGone(classified) || run.signal.aborted) throw classified;
-      this.o.log.warn({ err: error }, 'prune before the backup failed');
-      this.o.activity.record({ level: 'warning', kind: 'backup.prune-failed', subject: run.drive.driveId, message: `The space no backup uses on drive ${run.drive.name} could not be freed: ${messageOf(error)}` });
+      this.o.activity.record({ level: 'warning', kind: 'backup.prune-failed', subject: run.drive.driveId, message: `The space no backup uses on drive ${run.drive.name} could not be freed: ${messageOf(error)}` }, { err: error });
     }
   }
 
@@ -734,8 +733,7 @@ export class BackupService {
     } catch (error) {
       const classified = asDriveGone(error, run.drive.name);
       if (isDriveGone(classified) || run.signal.aborted) throw classified;
-      this.o.log.warn({ err: error }, 'retention failed');
-      this.o.activity.record({ level: 'warning', kind: 'backup.retention-failed', subject: run.drive.driveId, message: `Old backups on drive ${run.drive.name} could not be removed: ${messageOf(error)}` });
+      this.o.activity.record({ level: 'warning', kind: 'backup.retention-failed', subject: run.drive.driveId, message: `Old backups on drive ${run.drive.name} could not be removed: ${messageOf(error)}` }, { err: error });
     }
     return kept ?? listed();
   }

@@ -22,6 +22,9 @@
  *   `close()`, or after `lingerMs` without a new lease for `close({ linger })` (browsing a
  *   snapshot: the owner clicks folder after folder). `closeNow` on a lingering drive unmounts it.
  * - A drive whose device is gone is unmounted lazily, so its folder is free for the next plug-in.
+ * - After it mounts a drive for a lease and after it unmounts one, the drive inventory is read
+ *   again before the call returns: "safe to unplug" is never said beside a card still showing the
+ *   drive mounted.
  * - A drive is found by its identity in the inventory, never by /dev name; the filesystem is the
  *   partition with the UUID recorded at registration, else the first filesystem on the drive.
  */
@@ -157,6 +160,7 @@ export class DriveAccess {
         }
         entry = { count: 0, device, timer: null, handle, root: await rootPath(handle, mountpoint) };
         this.#open.set(driveId, entry);
+        await this.#reread(driveId);
       }
       if (entry.timer) clearTimeout(entry.timer);
       entry.timer = null;
@@ -271,7 +275,7 @@ export class DriveAccess {
     };
   }
 
-  /** Unmount when no lease holds the drive; lazily when its device is gone. */
+  /** Unmount when no lease holds the drive; lazily when its device is gone. The inventory is read again before it returns. */
   async #unmount(driveId: string): Promise<UnmountResult | null> {
     const entry = this.#open.get(driveId);
     if (!entry || entry.count > 0) return null;
@@ -279,9 +283,18 @@ export class DriveAccess {
     await entry.handle.close().catch(() => undefined);
     const mountpoint = this.#mountpointOf(driveId);
     const status = await this.o.mounts.status(mountpoint);
-    const result = await this.o.mounts.unmount(mountpoint, { lazy: status.state === 'device-gone' });
-    this.#open.delete(driveId);
-    return result;
+    try {
+      const result = await this.o.mounts.unmount(mountpoint, { lazy: status.state === 'device-gone' });
+      this.#open.delete(driveId);
+      return result;
+    } finally {
+      await this.#reread(driveId);
+    }
+  }
+
+  /** The drive view shows the mount points as they are now (the page's card, `safehold drives`); the hot-plug watcher would, a moment later. */
+  async #reread(driveId: string): Promise<void> {
+    await this.o.drives.refresh().catch((err: unknown) => this.o.log.warn({ err, driveId }, 'reading the drive inventory after mounting or unmounting'));
   }
 
   #serial<T>(driveId: string, work: () => Promise<T>): Promise<T> {

@@ -29,7 +29,7 @@ import type { DriveView } from '../drives/drive.model.js';
 import { busName } from '../drives/drive.model.js';
 import { loadConfig, type Config } from '../config.js';
 import { DataFolderError } from '../data-folder.js';
-import { AlreadyRunningError, PortInUseError, SIMULATED_HOST_DIR, startService } from '../service.js';
+import { AlreadyRunningError, demoSmartStories, PortInUseError, SIMULATED_HOST_DIR, startService } from '../service.js';
 import type { StatusView } from '../status/status.service.js';
 import { SimulatedHost, UnknownSimulatedDiskError } from '../../system/drives/simulated-host.js';
 import { toolsPath } from '../../system/tools.js';
@@ -353,7 +353,11 @@ async function demo(config: Config, args: string[]): Promise<number> {
   if (action === 'list' && name === undefined) {
     const { disks } = await host.readDisks();
     if (disks.length === 0) process.stdout.write('The simulated host has no disks yet: start it once with "make demo".\n');
-    for (const d of disks) process.stdout.write(`${printable(d.name).padEnd(12)} ${d.plugged ? 'plugged in' : 'unplugged '}  ${formatSize(d.sizeBytes).padStart(8)}  ${printable(d.model ?? '')}\n`);
+    const stories = await demoSmartStories(config.dataDir);
+    for (const d of disks) {
+      const story = stories.get(d.name);
+      process.stdout.write(`${printable(d.name).padEnd(12)} ${d.plugged ? 'plugged in' : 'unplugged '}  ${formatSize(d.sizeBytes).padStart(8)}  ${printable(d.model ?? '').padEnd(24)}${story ? `  health: ${story}` : ''}\n`.replace(/ +\n$/, '\n'));
+    }
     return 0;
   }
   if ((action === 'plug' || action === 'unplug') && name && extra.length === 0) {

@@ -3,8 +3,10 @@
  * role, records them in the catalog, writes "connected" / "disconnected" to the activity log and
  * publishes the new list to the page.
  *
- * Contract: `refresh()` is the only writer of the `drives` table's inventory columns; it is run as
- * the job `drives.refresh` (never two at once: they share the `inventory` lock). A drive that is not
+ * Contract: `refresh()` is the only writer of the `drives` table's inventory columns, and runs one
+ * at a time (a call waits for the one running). It is run as the job `drives.refresh`, and by the
+ * code that mounts or unmounts a drive (server/backups/drive-access.ts) once it has, so the view
+ * never shows a mount point the service has taken away (or lacks one it made). A drive that is not
  * seen is marked disconnected, never deleted.
  */
 import type { Logger } from 'pino';
@@ -115,8 +117,16 @@ export class DriveService {
     return this.#refreshedAt === null ? null : new Date(this.#refreshedAt).toISOString();
   }
 
-  /** Read the devices now and record what changed. */
-  async refresh(signal?: AbortSignal): Promise<RefreshResult> {
+  /** Read the devices now and record what changed; after the refresh already running, if one is. */
+  refresh(signal?: AbortSignal): Promise<RefreshResult> {
+    const next = this.#refreshing.then(() => this.#refresh(signal));
+    this.#refreshing = next.catch(() => undefined);
+    return next;
+  }
+
+  #refreshing: Promise<unknown> = Promise.resolve();
+
+  async #refresh(signal?: AbortSignal): Promise<RefreshResult> {
     const { repo, devices, activity, bus, clock } = this.#o;
     const facts = await devices.list(signal);
     signal?.throwIfAborted();

@@ -14,7 +14,8 @@
  *   `interrupted` with its message; any other error ends it `failed`.
  * - `start()` first turns rows left `running` by a previous process into `interrupted`; since locks
  *   are held only by running jobs, that frees them.
- * Every change of state or progress is written to the catalog and published on the event bus.
+ * Every change of state or progress is written to the catalog and published on the event bus; each
+ * job's start and end (kinds `job.started`, `job.ended` with its outcome) is a line of the service log.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
@@ -171,7 +172,11 @@ export class JobRunner {
     clearTimeout(timer);
     for (const [id] of this.#running) {
       const ended = this.#repo.finish(id, ['running'], 'interrupted', SHUTDOWN_MESSAGE, this.#clock.now());
-      if (ended) this.#bus.publish('job', this.view(ended));
+      if (ended) {
+        const view = this.view(ended);
+        this.#log.warn({ kind: 'job.ended', subject: String(id), job: ended.kind, target: ended.target, outcome: 'interrupted' }, `${view.title}: interrupted: ${SHUTDOWN_MESSAGE}`);
+        this.#bus.publish('job', view);
+      }
     }
     this.#running.clear();
   }
@@ -231,7 +236,9 @@ export class JobRunner {
       done: new Promise<void>((resolve) => (resolveDone = resolve)),
     };
     this.#running.set(row.id, running);
-    this.#bus.publish('job', this.view(row));
+    const started = this.view(row);
+    this.#log.info({ kind: 'job.started', subject: String(row.id), job: row.kind, target: row.target }, `${started.title}: started.`);
+    this.#bus.publish('job', started);
 
     const startedAt = now;
     const context: JobContext = {
@@ -244,6 +251,7 @@ export class JobRunner {
     void (async () => {
       let state: 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
       let message: string | null;
+      let failure: unknown;
       try {
         const result = await definition.run(context);
         state = 'succeeded';
@@ -262,13 +270,18 @@ export class JobRunner {
         } else {
           state = 'failed';
           message = error instanceof Error ? error.message : String(error);
-          this.#log.warn({ err: error, job: row.id, kind: row.kind }, 'job failed');
+          failure = error;
         }
       }
       this.#repo.saveProgress(row.id, { ...running.progress, etaSeconds: null });
       this.#running.delete(row.id);
       const ended = this.#repo.finish(row.id, ['running'], state, message, this.#clock.now());
-      if (ended) this.#bus.publish('job', this.view(ended));
+      if (ended) {
+        // (null: shutdown() already ended it, and said so)
+        const line = { kind: 'job.ended', subject: String(row.id), job: row.kind, target: row.target, outcome: state, ...(failure === undefined ? {} : { err: failure }) };
+        this.#log[state === 'succeeded' || state === 'cancelled' ? 'info' : 'warn'](line, `${started.title}: ${state}${message ? `: ${message}` : '.'}`);
+        this.#bus.publish('job', this.view(ended));
+      }
       resolveDone();
       this.#pump();
     })();

@@ -6,8 +6,12 @@
  * On-disk format (documented in docs/drives.md; hand-editable):
  *   <root>/disks/<NAME>/disk.json   the disk's facts and whether it is plugged in
  *   <root>/disks/<NAME>/files/      the "filesystem" of its first partition: reported as that
- *                                   partition's mount point while plugged, so later features can
- *                                   really write files there
+ *                                   partition's mount point while plugged (a fixed disk's, mounted
+ *                                   as by fstab), so later features can really write files there
+ *   <root>/mounts.json              what SimulatedMounts mounted where (system/mounts/mounts.sim.ts):
+ *                                   such a disk's first partition is reported mounted there instead;
+ *                                   a removable disk's is mounted nowhere else, as on a box without
+ *                                   automount
  * disk.json is always replaced atomically (temp file, fsync, rename).
  */
 import { createHash } from 'node:crypto';
@@ -16,6 +20,9 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../files/files.js';
 import { z } from 'zod';
 import type { BlockDevices, ChangeListener, DiskFacts, PartitionFacts } from './block-devices.js';
+
+/** The simulated mount table, in the host's root: `{ mounts: [{ mountpoint, device, disk, readOnly }] }`. */
+export const SIMULATED_MOUNTS_FILE = 'mounts.json';
 
 const BUSES = ['usb', 'sata', 'nvme', 'scsi', 'virtio', 'loop', 'mmc', 'other'] as const;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,31}$/;
@@ -46,6 +53,8 @@ const diskSchema = z.object({
   attachSeq: z.number().int().nonnegative().default(1),
   partitions: z.array(partitionSchema),
 });
+
+const mountTableSchema = z.object({ mounts: z.array(z.object({ disk: z.string(), mountpoint: z.string() }).passthrough()) });
 
 export type SimulatedPartition = z.infer<typeof partitionSchema>;
 export type SimulatedDisk = z.infer<typeof diskSchema>;
@@ -125,6 +134,22 @@ export class SimulatedHost {
     await this.#write(name, { ...disk, plugged: false });
   }
 
+  /** Where SimulatedMounts mounted each disk (disk name → mount points); empty when nothing is, or the table cannot be read. */
+  async mountedAt(): Promise<Map<string, string[]>> {
+    const table = new Map<string, string[]>();
+    const text = await readFile(join(this.root, SIMULATED_MOUNTS_FILE), 'utf8').catch(() => null);
+    if (text === null) return table;
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return table; // SimulatedMounts says what is wrong with it
+    }
+    const parsed = mountTableSchema.safeParse(data);
+    for (const m of parsed.success ? parsed.data.mounts : []) table.set(m.disk, [...(table.get(m.disk) ?? []), m.mountpoint]);
+    return table;
+  }
+
   /** Every readable disk, plus one problem per disk.json that could not be read or is invalid. */
   async readDisks(): Promise<{ disks: Array<SimulatedDisk & { name: string }>; problems: SimulatedDiskProblem[] }> {
     const disks: Array<SimulatedDisk & { name: string }> = [];
@@ -141,8 +166,8 @@ export class SimulatedHost {
 
   /**
    * Adds the demo set's disks that do not exist yet (existing ones, and their plug state, are kept):
-   * the system SD card mounted at "/", two 4 TB WD Red SATA disks, and USB drives usb-a (plugged)
-   * and usb-b (unplugged) with labelled ext4 filesystems.
+   * the system SD card mounted at "/", two SATA hard disks, USB drives usb-a (plugged) and usb-b
+   * (unplugged) with labelled ext4 filesystems, and usb-old (plugged), a failing disk (`demoDisks()`).
    */
   async seedDemo(): Promise<void> {
     const existing = new Set(await this.listNames());
@@ -208,15 +233,18 @@ export class SimulatedBlockDevices implements BlockDevices {
       this.#reported.add(problem.message);
       this.#onProblem(problem);
     }
-    return disks.filter((d) => d.plugged && d.sizeBytes > 0).map((d) => this.#facts(d));
+    const mountedAt = await this.#host.mountedAt();
+    return disks.filter((d) => d.plugged && d.sizeBytes > 0).map((d) => this.#facts(d, mountedAt.get(d.name) ?? []));
   }
 
-  #facts(disk: SimulatedDisk & { name: string }): DiskFacts {
+  /** `mounted`: where SimulatedMounts mounted the disk's first filesystem. */
+  #facts(disk: SimulatedDisk & { name: string }, mounted: string[]): DiskFacts {
     const path = `/dev/${disk.name}`;
     const separator = /\d$/.test(disk.name) ? 'p' : '';
     const firstWithFs = disk.partitions.findIndex((p) => p.fsType !== null);
+    const firstMounts = mounted.length ? mounted : disk.removable ? [] : [this.#host.filesDir(disk.name)];
     const partitions: PartitionFacts[] = disk.partitions.map((p, i) => {
-      const mountpoint = p.mountpoint ?? (i === firstWithFs ? this.#host.filesDir(disk.name) : null);
+      const mountpoints = p.mountpoint ? [p.mountpoint] : i === firstWithFs ? firstMounts : [];
       return {
         name: `${disk.name}${separator}${i + 1}`,
         path: `${path}${separator}${i + 1}`,
@@ -224,8 +252,8 @@ export class SimulatedBlockDevices implements BlockDevices {
         fsType: p.fsType,
         uuid: p.uuid,
         label: p.label,
-        mountpoints: mountpoint ? [mountpoint] : [],
-        freeBytes: mountpoint ? Math.max(0, p.sizeBytes - p.usedBytes) : null,
+        mountpoints,
+        freeBytes: mountpoints.length ? Math.max(0, p.sizeBytes - p.usedBytes) : null,
       };
     });
     return {
@@ -248,15 +276,17 @@ export class SimulatedBlockDevices implements BlockDevices {
     };
   }
 
-  /** Hash of each disk.json's identity (inode, size, mtime): a stat per disk, no file read. */
+  /** Hash of each disk.json's identity (inode, size, mtime) and the mount table's: a stat per file, no file read. */
   async fingerprint(): Promise<string> {
     const names = await this.#host.listNames();
-    const rows = await Promise.all(
-      names.map(async (name) => {
-        const s = await stat(join(this.#host.disksDir, name, 'disk.json'), { bigint: true }).catch(() => null);
-        return s ? `${name} ${s.ino} ${s.size} ${s.mtimeNs}` : `${name} -`;
-      }),
-    );
+    const identity = async (label: string, file: string) => {
+      const s = await stat(file, { bigint: true }).catch(() => null);
+      return s ? `${label} ${s.ino} ${s.size} ${s.mtimeNs}` : `${label} -`;
+    };
+    const rows = await Promise.all([
+      ...names.map((name) => identity(name, join(this.#host.disksDir, name, 'disk.json'))),
+      identity(`/${SIMULATED_MOUNTS_FILE}`, join(this.#host.root, SIMULATED_MOUNTS_FILE)),
+    ]);
     return createHash('sha256').update(rows.join('\n')).digest('hex');
   }
 
@@ -276,7 +306,7 @@ function ext4(label: string | null, uuid: string, sizeBytes: number, usedBytes: 
 
 /**
  * The demo set: the models, serials and sizes of real drives whose captured SMART output the demo
- * replays (test/fixtures/smartctl/, see server/service.ts). Serials, WWNs and UUIDs are fixed so a
+ * replays (test/fixtures/smartctl/, `DEMO_SMART` below). Serials, WWNs and UUIDs are fixed so a
  * re-seeded demo keeps its identities.
  */
 export function demoDisks(): SimulatedDiskSpec[] {
@@ -290,6 +320,7 @@ export function demoDisks(): SimulatedDiskSpec[] {
     { name: 'usb-a', model: 'Samsung SSD 840 Series', vendor: 'Samsung', serial: 'S14LNEACC02756X', size: 500_107_862_016, rotational: false },
     { name: 'usb-b', model: 'pSSD', vendor: 'SanDisk', serial: '06c9f4c44', size: 15_693_664_256, rotational: false },
   ];
+  const old = { name: 'usb-old', model: 'WDC WD3200BEVT-60ZCT0', vendor: 'WDC', serial: 'WD-WXE708D44602', size: 320_072_933_376 };
   return [
     {
       name: 'mmcblk0',
@@ -314,5 +345,25 @@ export function demoDisks(): SimulatedDiskSpec[] {
       removable: true, rotational: d.rotational, plugged: i === 0,
       partitions: [ext4(`BACKUP-${i === 0 ? 'A' : 'B'}`, `7c9e6679-7425-40de-944b-e07fc1f90ae${i}`, d.size - MiB, 0)],
     })),
+    {
+      // an old laptop disk in a USB case, plugged in: its capture is a disk failing now
+      name: old.name,
+      model: old.model, vendor: old.vendor, serial: old.serial,
+      wwn: null, ptUuid: '3e5d7f91', description: null, sizeBytes: old.size, bus: 'usb',
+      removable: true, rotational: true, plugged: true,
+      partitions: [ext4('OLD-LAPTOP', '2d4f6a8c-0b1d-4e3f-9a5b-7c9d1e3f5a70', old.size - MiB, 180 * GB)],
+    },
   ];
 }
+
+/**
+ * The captured `smartctl --json -x` outputs (test/fixtures/smartctl/, real drives: INDEX.md) the
+ * demo's disks answer with, and what each one shows on the page.
+ */
+export const DEMO_SMART: Record<string, { file: string; shows: string }> = {
+  sda: { file: 'sat-wdc-wd140edfz-healthy-selftest-running.json', shows: 'Healthy, a self-test running' },
+  sdb: { file: 'sat-seagate-st3500418as-1-reallocated.json', shows: 'Warning: 1 reallocated sector' },
+  'usb-a': { file: 'sat-samsung-ssd840-crc-errors.json', shows: 'Warning: cable errors (CRC)' },
+  'usb-b': { file: 'usb-sat-sandisk-pssd-healthy.json', shows: 'Healthy' },
+  'usb-old': { file: 'usbjmicron-wdc-wd3200bevt-failing-now.json', shows: 'Failing: 535 reallocated sectors, its own check says FAILED' },
+};

@@ -17,7 +17,7 @@ import { lstat, mkdir, readdir, readFile, rm, rmdir, statfs, symlink } from 'nod
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../files/files.js';
-import type { SimulatedDisk, SimulatedHost } from '../drives/simulated-host.js';
+import { SIMULATED_MOUNTS_FILE, type SimulatedDisk, type SimulatedHost } from '../drives/simulated-host.js';
 import {
   checkLabel,
   MountError,
@@ -51,7 +51,7 @@ export class SimulatedMounts implements Mounts {
   }
 
   get #registryFile(): string {
-    return join(this.#host.root, 'mounts.json');
+    return join(this.#host.root, SIMULATED_MOUNTS_FILE);
   }
 
   async mount(device: string, mountpoint: string, options: MountOptions = {}): Promise<MountResult> {

@@ -8,7 +8,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { Browserish, safehold, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
+import { Browserish, safehold, startServiceProcess, STRONG_PASSWORD, waitFor, type ServiceProcess } from '../testing/service.js';
 
 describe('the command line', () => {
   let svc: ServiceProcess;
@@ -27,7 +27,7 @@ describe('the command line', () => {
     const drives = await safehold(['drives', '--json'], { env: { SAFEHOLD_DATA: svc.dataDir } });
     assert.equal(drives.code, 0, drives.stderr);
     const list = JSON.parse(drives.stdout).drives as { name: string; role: string; partitions: unknown[] }[];
-    assert.deepEqual(list.map((d) => d.name), ['mmcblk0', 'sda', 'sdb', 'usb-a']);
+    assert.deepEqual(list.map((d) => d.name), ['mmcblk0', 'sda', 'sdb', 'usb-a', 'usb-old']);
     assert.equal(list[0]!.role, 'system');
 
     // the same fields as the page's API
@@ -40,6 +40,25 @@ describe('the command line', () => {
     assert.match(human.stdout, /mmcblk0\s+32 GB\s+SD card\s+System disk/);
     await waitFor(async () => /sdb .*Warning/.test((await safehold(['drives', '--data', svc.dataDir])).stdout), 5000, 'health in the list');
     assert.match((await safehold(['drives', '--data', svc.dataDir])).stdout, /reallocated sector/, 'a disk with a warning says why');
+  });
+
+  it('the demo has a failing disk: demo list says so, and its page leads with what to do now', async () => {
+    const listed = await safehold(['demo', 'list', '--data', svc.dataDir]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^usb-old\s+plugged in\s+320 GB\s+WDC WD3200BEVT-60ZCT0\s+health: Failing: 535 reallocated sectors/m);
+    assert.match(listed.stdout, /^sdb\s.*health: Warning: 1 reallocated sector$/m);
+    assert.match((await safehold(['status', '--data', svc.dataDir])).stdout, /^PROBLEM: A disk is failing: WDC WD3200BEVT-60ZCT0/m);
+
+    const admin = new Browserish(svc.base);
+    await admin.get('/session');
+    await admin.post('/login', { username: 'admin', password: STRONG_PASSWORD });
+    const drive = ((await admin.get('/drives')).json.drives as Array<{ id: string; name: string }>).find((d) => d.name === 'usb-old')!;
+    const { value: view } = await waitFor(async () => {
+      const v = (await admin.get(`/drives/${encodeURIComponent(drive.id)}/health`)).json;
+      return v.summary?.verdict === 'failing' ? v : null;
+    }, 10_000, 'usb-old judged');
+    assert.match(view.advice.steps.join(' '), /replace/i, 'what to do now: the mail\'s steps');
+    assert.match(view.advice.holds, /not in use by Safehold/);
   });
 
   it('demo plug / unplug are seen by the service within 5 seconds', async () => {

@@ -15,6 +15,7 @@ import {
   UnknownSimulatedDiskError,
   type SimulatedDiskProblem,
 } from '../../system/drives/simulated-host.js';
+import { SimulatedMounts } from '../../system/mounts/mounts.sim.js';
 import { ProcessCommandRunner } from '../../system/process/command-runner.js';
 import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, type LoopDisk } from '../testing/loop-disk.js';
 
@@ -134,10 +135,10 @@ describe('SimulatedHost', () => {
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  it('seeds the demo: system card on "/", two SATA hard disks, usb-a plugged and usb-b not', async () => {
-    assert.deepEqual(await host.listNames(), ['mmcblk0', 'sda', 'sdb', 'usb-a', 'usb-b']);
+  it('seeds the demo: system card on "/", two SATA hard disks, usb-a plugged and usb-b not, and the failing usb-old', async () => {
+    assert.deepEqual(await host.listNames(), ['mmcblk0', 'sda', 'sdb', 'usb-a', 'usb-b', 'usb-old']);
     const disks = await devices.list();
-    assert.deepEqual(disks.map((d) => d.name), ['mmcblk0', 'sda', 'sdb', 'usb-a']);
+    assert.deepEqual(disks.map((d) => d.name), ['mmcblk0', 'sda', 'sdb', 'usb-a', 'usb-old']);
     const card = disks.find((d) => d.name === 'mmcblk0')!;
     assert.equal(card.bus, 'mmc');
     assert.ok(card.partitions.some((p) => p.mountpoints.includes('/')));
@@ -145,7 +146,24 @@ describe('SimulatedHost', () => {
     for (const disk of disks.filter((d) => d.bus === 'sata')) assert.ok(disk.sizeBytes >= 5e11 && disk.rotational === true);
     const usbA = disks.find((d) => d.name === 'usb-a')!;
     assert.equal(usbA.partitions[0]?.label, 'BACKUP-A');
-    assert.deepEqual(usbA.partitions[0]?.mountpoints, [host.filesDir('usb-a')]);
+    assert.deepEqual(usbA.partitions[0]?.mountpoints, [], 'a USB drive is not mounted until Safehold mounts it');
+    assert.equal(usbA.partitions[0]?.freeBytes, null);
+    assert.deepEqual(disks.find((d) => d.name === 'sda')!.partitions[0]?.mountpoints, [host.filesDir('sda')], 'a fixed disk is, as by fstab');
+  });
+
+  it('reports a drive mounted where SimulatedMounts mounted it, and not mounted once it is unmounted', async () => {
+    const mounts = new SimulatedMounts(host);
+    const folder = join(root, 'mnt-usb-a');
+    const mountsOf = async () => (await devices.list()).find((d) => d.name === 'usb-a')!.partitions[0]!.mountpoints;
+    const before = await devices.fingerprint();
+    await mounts.mount('/dev/usb-a1', folder);
+    assert.deepEqual(await mountsOf(), [folder]);
+    const mounted = await devices.fingerprint();
+    assert.notEqual(mounted, before, 'the watcher sees the mount');
+    await mounts.unmount(folder);
+    assert.deepEqual(await mountsOf(), []);
+    assert.notEqual(await devices.fingerprint(), mounted, 'and the unmount');
+    await rm(folder, { recursive: true, force: true });
   });
 
   it('seeding again keeps what the owner changed', async () => {
@@ -168,7 +186,7 @@ describe('SimulatedHost', () => {
   it('names the existing disks when asked for one that does not exist', async () => {
     await assert.rejects(host.plug('usb-z'), (error: Error) => {
       assert.ok(error instanceof UnknownSimulatedDiskError);
-      assert.match(error.message, /usb-z.*mmcblk0, sda, sdb, usb-a, usb-b/);
+      assert.match(error.message, /usb-z.*mmcblk0, sda, sdb, usb-a, usb-b, usb-old/);
       return true;
     });
   });

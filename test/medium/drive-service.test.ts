@@ -34,9 +34,9 @@ describe('drive inventory on the simulated host', () => {
 
       const first = await service.refresh();
       const names = service.list().map((d) => d.name);
-      assert.deepEqual(names, ['mmcblk0', 'sda', 'sdb', 'usb-a']);
+      assert.deepEqual(names, ['mmcblk0', 'sda', 'sdb', 'usb-a', 'usb-old']);
       assert.equal(service.list()[0]!.role, 'system', 'the SD card holding / comes first, as system');
-      assert.equal(first.connected.length, 4);
+      assert.equal(first.connected.length, 5);
       const usbA = service.list().find((d) => d.name === 'usb-a')!;
 
       await host.plug('usb-b');

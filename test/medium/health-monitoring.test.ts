@@ -69,6 +69,7 @@ describe('health monitoring on the simulated host', () => {
     root = await mkdtemp(join(tmpdir(), 'safehold-test-monitoring-'));
     host = await SimulatedHost.open(join(root, 'host'));
     await host.seedDemo();
+    await host.unplug('usb-old'); // the demo's failing disk: this test's one problem is sdb
     const fixtures = join(ROOT, 'test', 'fixtures', 'smartctl');
     reader = new SimulatedSmartReader({
       '/dev/sda': join(fixtures, 'sat-wdc-wd140edfz-healthy-selftest-running.json'),

@@ -64,6 +64,15 @@ describe('backups onto rotated drives', { skip }, () => {
     assert.equal(backup.state, 'succeeded', backup.message ?? '');
     assert.match(backup.message ?? '', /3 of 3 sources backed up onto drive A, verified\. Drive A is safe to unplug\./);
     assert.equal(await box.somethingMounted(), false, 'the drive is unmounted');
+    // and the drive's card and `safehold drives` say so, not its old mount folder
+    type Listed = Array<{ id: string; partitions: Array<{ name: string; mountpoints: string[] }> }>;
+    const card = ((await box.admin.get('/drives')).json.drives as Listed).find((d) => d.id === idA)!;
+    assert.deepEqual(card.partitions.flatMap((p) => p.mountpoints), [], 'the page shows drive A not mounted');
+    const listed = JSON.parse((await run(process.execPath, [CLI, 'drives', '--json', '--data', box.svc.dataDir])).stdout).drives as Listed;
+    assert.deepEqual(listed.find((d) => d.id === idA)!.partitions.flatMap((p) => p.mountpoints), [], '`safehold drives --json` shows drive A not mounted');
+    const human = (await run(process.execPath, [CLI, 'drives', '--data', box.svc.dataDir])).stdout;
+    for (const p of card.partitions) assert.match(human, new RegExp(`^  ${p.name} .* not mounted`, 'm'), human);
+    assert.ok(!human.includes(join(box.svc.dataDir, 'mnt')), 'no drive is shown on its mount folder');
 
     const entry = await box.entry('A');
     assert.equal(entry.state, 'safe-to-unplug');

@@ -53,6 +53,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** Everything the process printed so far (stdout + stderr). */
   output(): string;
+  /** What it printed on standard output alone: the service's log. */
+  stdout(): string;
   /** SIGTERM and wait for the exit code. */
   stop(): Promise<number | null>;
   /** Stop, then remove the data folder. */
@@ -77,7 +79,11 @@ export async function startServiceProcess(options: StartOptions = {}): Promise<S
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    stdout += c.toString();
+  });
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const base = `http://127.0.0.1:${port}`;
@@ -108,6 +114,7 @@ export async function startServiceProcess(options: StartOptions = {}): Promise<S
     base,
     child,
     output: () => out,
+    stdout: () => stdout,
     stop,
     async dispose() {
       await stop();

@@ -7,7 +7,7 @@ import { LoginHistory } from '../../server/auth/login-history.js';
 import { LoginThrottle } from '../../server/auth/login-throttle.js';
 import { EventBus } from '../../server/events.js';
 import { SettingsRepository } from '../../server/settings/settings.repository.js';
-import { silentLog, tempCatalog } from '../testing/catalog.js';
+import { tempCatalog } from '../testing/catalog.js';
 import { closeStrengthEstimator, hashPassword, passwordProblem, verifyPassword } from '../../server/auth/password.js';
 import { newSetupCode, setupCodeMatches } from '../../server/auth/setup-code.js';
 
@@ -143,7 +143,7 @@ describe('login history (a real catalog)', () => {
     const clock = new ManualClock(Date.parse('2026-06-01T10:00:00Z'));
     const activity = (db = cat.db) => new ActivityService(new ActivityRepository(db), new EventBus(), clock);
     const history = (db = cat.db) =>
-      new LoginHistory({ settings: new SettingsRepository(db), activity: activity(db), log: silentLog(), clock, knownMax: 3, tracesPerHour: 4 });
+      new LoginHistory({ settings: new SettingsRepository(db), activity: activity(db), clock, knownMax: 3, tracesPerHour: 4 });
     /** Newest first. */
     const failures = () => activity().list(500).filter((e) => e.kind === 'auth.login_failed');
     return { cat, clock, history, failures };
