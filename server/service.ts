@@ -57,6 +57,10 @@ import { RestoreService } from './backups/restore.service.js';
 import { RecoveryKitService } from './backups/recovery-kit.service.js';
 import { PoolMemberRepository } from './pool/member.repository.js';
 import { PoolMemberService } from './pool/member.service.js';
+import { ShareRepository } from './pool/share.repository.js';
+import { ShareService } from './pool/share.service.js';
+import { MergerfsPoolView } from '../system/mergerfs/mergerfs.adapter.js';
+import { SimulatedPoolView } from '../system/mergerfs/mergerfs.sim.js';
 import { LinuxMounts } from '../system/mounts/linux-mounts.adapter.js';
 import { SimulatedMounts } from '../system/mounts/mounts.sim.js';
 import type { Mounts } from '../system/mounts/mounts.js';
@@ -245,6 +249,9 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
   rotation.start();
   const pool = new PoolMemberService({ repo: new PoolMemberRepository(catalog), drives, jobs, mounts, settings, activity, bus, clock, log, poolRoot: config.poolRoot });
   pool.start();
+  const views = config.simulate ? new SimulatedPoolView({ root: join(dataDir, SIMULATED_HOST_DIR) }) : new MergerfsPoolView({ runner });
+  const shares = new ShareService({ repo: new ShareRepository(catalog), members: pool, drives, views, jobs, activity, bus, clock, log, poolRoot: config.poolRoot });
+  shares.start();
   const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, files: new LinuxFilePlacer(), clock, log, dataDir });
   restore.start();
   const recoveryKit = new RecoveryKitService({
@@ -326,7 +333,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
 
   const streams = new EventStreams();
   const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
-  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, bus, streams, log, version: VERSION, startedAt };
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, shares, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const local = createServer(localApp(deps));
   await listen(local, () => local.listen(socketPath));
@@ -370,6 +377,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
       lan.closeIdleConnections();
       await jobs.shutdown(overrides.graceMs ?? 10_000);
       await driveAccess.closeIdle();
+      await shares.stop();
       await pool.stop();
       lan.closeAllConnections();
       local.closeAllConnections();

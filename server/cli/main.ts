@@ -41,6 +41,7 @@ import { smartAssessCommand } from './smart-assess.command.js';
 import { restoreCommand, RESTORE_OPTIONS } from './restore.command.js';
 import { recoveryKitCommand } from './recovery-kit.command.js';
 import { poolCommand, POOL_OPTIONS } from './pool.command.js';
+import { sharesCommand, SHARES_OPTIONS } from './shares.command.js';
 import { printable } from './printable.js';
 import { passwordCommand, resetPasswordCommand } from './password.command.js';
 
@@ -61,6 +62,14 @@ Commands:
   pool add DEVICE [--format --yes]
                         add the disk at DEVICE to the storage pool, keeping its files (ext4, xfs,
                         btrfs), or with --format --yes erasing it first (ext4)
+  shares [--json]       the shared folders of the storage pool
+  shares add NAME --copies 1|2|3|all
+                        a new share, each file on that many disks ("all": every disk)
+  shares set NAME --copies 1|2|3|all
+  shares remove NAME    take a share off the network; its files stay on the disks
+  shares restore NAME   bring a removed share back
+  shares delete-files NAME --yes
+                        delete a removed share's files from every pool disk
   rotation [--json]     the rotation backup drives
   backups [--json]      am I protected? and every rotation drive's backups (the ledger)
   backups run NAME      back up onto the plugged-in rotation drive NAME now
@@ -110,6 +119,7 @@ const COMMAND_OPTIONS: Record<string, OptionKinds> = {
   sources: { json: { type: 'boolean' }, exclude: { type: 'string', multiple: true } },
   rotation: { json: { type: 'boolean' }, name: { type: 'string' }, format: { type: 'boolean' }, yes: { type: 'boolean' } },
   pool: POOL_OPTIONS,
+  shares: SHARES_OPTIONS,
   backups: { json: { type: 'boolean' } },
   restore: RESTORE_OPTIONS,
   'recovery-kit': { json: { type: 'boolean' } },
@@ -147,6 +157,8 @@ export async function main(argv: string[]): Promise<number> {
       return rotationCommand(config(), more, json, values);
     case 'pool':
       return poolCommand(config(), more, values, json);
+    case 'shares':
+      return sharesCommand(config(), more, values, json);
     case 'backups':
       return backupsCommand(config(), more, json);
     case 'restore':

@@ -22,6 +22,8 @@ import { sourceRoutes } from '../backups/sources.routes.js';
 import { rotationRoutes } from '../backups/rotation.routes.js';
 import type { PoolMemberService } from '../pool/member.service.js';
 import { poolRoutes } from '../pool/pool.routes.js';
+import type { ShareService } from '../pool/share.service.js';
+import { sharesRoutes } from '../pool/shares.routes.js';
 import type { RotationService } from '../backups/rotation.service.js';
 import type { SourceService } from '../backups/source.service.js';
 import { backupRoutes } from '../backups/backups.routes.js';
@@ -50,6 +52,7 @@ export interface ApiDeps {
   sources: SourceService;
   rotation: RotationService;
   pool: PoolMemberService;
+  shares: ShareService;
   backups: BackupService;
   restore: RestoreService;
   recoveryKit: RecoveryKitService;
@@ -74,6 +77,7 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(sourceRoutes(deps.sources));
   router.use(rotationRoutes(deps.rotation));
   router.use(poolRoutes(deps.pool));
+  router.use(sharesRoutes(deps.shares));
   router.use(backupRoutes(deps.backups));
   router.use(restoreRoutes(deps.restore));
   router.use(recoveryKitRoutes(deps.recoveryKit));

@@ -37,6 +37,8 @@ export const PACKAGE_OF: Record<string, string> = {
   blkid: 'util-linux',
   smartctl: 'smartmontools',
   restic: 'restic',
+  mergerfs: 'mergerfs',
+  smbd: 'samba',
 };
 
 export interface FeatureNeed {
@@ -50,6 +52,7 @@ export const FEATURE_NEEDS: FeatureNeed[] = [
   { id: 'drives', name: 'Drive inventory', programs: ['lsblk', 'blkid'] },
   { id: 'smart', name: 'Disk health (SMART)', programs: ['smartctl'] },
   { id: 'backups', name: 'Backups (restic)', programs: ['restic'] },
+  { id: 'pool', name: 'Storage pool and shares (mergerfs, Samba)', programs: ['mergerfs', 'smbd'] },
 ];
 
 export function features(missing: ReadonlySet<string>): Feature[] {
