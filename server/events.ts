@@ -22,6 +22,8 @@ export interface EventMap {
   pool: { changed: string };
   /** A share was created, changed, removed, brought back or deleted (read the shares again). */
   shares: { changed: string };
+  /** A duplication pass ended: the shares' file counts changed (read the shares again). */
+  duplication: { at: string };
   /** An alert opened or changed, or one that closed. */
   alert: OpenAlert | { key: string; resolved: true };
 }

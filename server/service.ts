@@ -59,6 +59,10 @@ import { PoolMemberRepository } from './pool/member.repository.js';
 import { PoolMemberService } from './pool/member.service.js';
 import { ShareRepository } from './pool/share.repository.js';
 import { ShareService } from './pool/share.service.js';
+import { Duplicator } from './pool/duplicator.js';
+import { DuplicationService } from './pool/duplication.service.js';
+import { FileCatalogRepository } from './pool/file-catalog.repository.js';
+import { filesOpenForWriting } from '../system/process/processes.js';
 import { MergerfsPoolView } from '../system/mergerfs/mergerfs.adapter.js';
 import { SimulatedPoolView } from '../system/mergerfs/mergerfs.sim.js';
 import { LinuxMounts } from '../system/mounts/linux-mounts.adapter.js';
@@ -250,8 +254,23 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
   const pool = new PoolMemberService({ repo: new PoolMemberRepository(catalog), drives, jobs, mounts, settings, activity, bus, clock, log, poolRoot: config.poolRoot });
   pool.start();
   const views = config.simulate ? new SimulatedPoolView({ root: join(dataDir, SIMULATED_HOST_DIR) }) : new MergerfsPoolView({ runner });
-  const shares = new ShareService({ repo: new ShareRepository(catalog), members: pool, drives, views, jobs, activity, bus, clock, log, poolRoot: config.poolRoot });
+  const shareRepo = new ShareRepository(catalog);
+  const fileCatalog = new FileCatalogRepository(catalog);
+  const duplication = new DuplicationService({
+    duplicator: new Duplicator({ catalog: fileCatalog, files: new LinuxFilePlacer(), clock, log, openForWriting: filesOpenForWriting }),
+    catalog: fileCatalog,
+    shares: shareRepo,
+    members: pool,
+    jobs,
+    scheduler,
+    activity,
+    bus,
+    clock,
+    log,
+  });
+  const shares = new ShareService({ repo: shareRepo, members: pool, drives, views, jobs, activity, bus, clock, log, poolRoot: config.poolRoot, filesOf: (name) => duplication.filesOf(name) });
   shares.start();
+  duplication.start();
   const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, files: new LinuxFilePlacer(), clock, log, dataDir });
   restore.start();
   const recoveryKit = new RecoveryKitService({
@@ -333,7 +352,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
 
   const streams = new EventStreams();
   const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
-  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, shares, bus, streams, log, version: VERSION, startedAt };
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, shares, duplication, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const local = createServer(localApp(deps));
   await listen(local, () => local.listen(socketPath));
@@ -377,6 +396,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
       lan.closeIdleConnections();
       await jobs.shutdown(overrides.graceMs ?? 10_000);
       await driveAccess.closeIdle();
+      duplication.stop();
       await shares.stop();
       await pool.stop();
       lan.closeAllConnections();

@@ -23,6 +23,7 @@ import { rotationRoutes } from '../backups/rotation.routes.js';
 import type { PoolMemberService } from '../pool/member.service.js';
 import { poolRoutes } from '../pool/pool.routes.js';
 import type { ShareService } from '../pool/share.service.js';
+import type { DuplicationService } from '../pool/duplication.service.js';
 import { sharesRoutes } from '../pool/shares.routes.js';
 import type { RotationService } from '../backups/rotation.service.js';
 import type { SourceService } from '../backups/source.service.js';
@@ -53,6 +54,7 @@ export interface ApiDeps {
   rotation: RotationService;
   pool: PoolMemberService;
   shares: ShareService;
+  duplication: DuplicationService;
   backups: BackupService;
   restore: RestoreService;
   recoveryKit: RecoveryKitService;
@@ -76,7 +78,7 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(diskHealthRoutes(deps.health, deps.alerts));
   router.use(sourceRoutes(deps.sources));
   router.use(rotationRoutes(deps.rotation));
-  router.use(poolRoutes(deps.pool));
+  router.use(poolRoutes(deps.pool, deps.duplication));
   router.use(sharesRoutes(deps.shares));
   router.use(backupRoutes(deps.backups));
   router.use(restoreRoutes(deps.restore));

@@ -31,6 +31,7 @@ import type { EventBus } from '../events.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { JobDefinition, JobView } from '../jobs/job.model.js';
 import { SHARES_DIR, type PoolMemberService } from './member.service.js';
+import type { ShareFiles } from './duplication.service.js';
 import type { Copies, Guest, ShareRepository, ShareRow } from './share.repository.js';
 
 export const DELETE_SHARE_JOB = 'pool.delete-share';
@@ -56,6 +57,8 @@ export interface ShareView {
   state: 'active' | 'removed';
   createdAt: string;
   removedAt: string | null;
+  /** Its files by number of verified copies, and what waits or is short of copies; null before the duplicator is there. */
+  files: ShareFiles | null;
 }
 
 /** The reserve new files never fill on a disk: 4 GiB or 2% of it, whichever is smaller. */
@@ -75,6 +78,8 @@ export interface ShareServiceOptions {
   clock: Clock;
   log: Logger;
   poolRoot: string;
+  /** What the duplicator knows of a share's files (counts by copies, what waits or is short of copies). */
+  filesOf?: (share: string) => ShareFiles;
   /** Whom the shares' folders belong to (the owner Samba writes files as); the service's own when omitted. */
   filesOwner?: () => { uid: number; gid: number } | null;
 }
@@ -114,6 +119,7 @@ export class ShareService {
       state: s.removedAt === null ? 'active' : 'removed',
       createdAt: new Date(s.createdAt).toISOString(),
       removedAt: s.removedAt === null ? null : new Date(s.removedAt).toISOString(),
+      files: this.o.filesOf?.(s.name) ?? null,
     };
   }
 

@@ -1,0 +1,161 @@
+/**
+ * When the duplicator runs, and what the owner sees of it (docs/pool.md, "Duplication").
+ *
+ * Contract: the job `pool.duplicate` (target: a share's name, or null for every share) holds the
+ * lock of every mounted pool disk, first deletes on each disk what was deleted while it was away
+ * (the journal), then runs one reconcile pass per active share (server/pool/duplicator.ts), with
+ * progress on the page. It is started: when a share is created or its level changes; when a disk
+ * is mounted (start-up, plug-in); when files change on the disks (`notifyChanged`, coalesced);
+ * every `SCHEDULE` (the reconcile that catches what no event announced); and by the owner. One is
+ * queued at most: a request while one is queued joins it. Files that were still being written are
+ * looked at again a few seconds later.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../system/clock.js';
+import type { EventBus } from '../events.js';
+import type { JobRunner } from '../jobs/job-runner.js';
+import type { JobDefinition, JobView } from '../jobs/job.model.js';
+import type { Scheduler } from '../jobs/scheduler.js';
+import type { ActivityService } from '../activity/activity.service.js';
+import type { Duplicator, PassDisk, PassResult } from './duplicator.js';
+import type { CopyCounts, FileCatalogRepository } from './file-catalog.repository.js';
+import type { PoolMemberService } from './member.service.js';
+import type { ShareRepository } from './share.repository.js';
+import { reserveOf } from './share.service.js';
+
+export const DUPLICATE_JOB = 'pool.duplicate';
+/** The reconcile every so often (cron): a missed event costs at most this long. */
+export const SCHEDULE = '*/15 * * * *';
+
+/** What a share's files look like now, for the page and `safehold shares`. */
+export interface ShareFiles {
+  /** Files by number of verified copies: `{ "2": 12408, "1": 31 }`. */
+  byCopies: CopyCounts;
+  /** Files waiting for a copy because they were still being written at the last pass. */
+  waiting: number;
+  /** Files that have fewer copies than asked because no disk could take one (the first 20), and why. */
+  short: { path: string; copies: number; wanted: number; why: string }[];
+  /** Files not duplicated at all, and why (the first 20). */
+  skipped: { path: string; why: string }[];
+  lastPassAt: string | null;
+}
+
+export interface DuplicationServiceOptions {
+  duplicator: Duplicator;
+  catalog: FileCatalogRepository;
+  shares: ShareRepository;
+  members: PoolMemberService;
+  jobs: JobRunner;
+  scheduler: Scheduler;
+  activity: ActivityService;
+  bus: EventBus;
+  clock: Clock;
+  log: Logger;
+  /** Wait before a pass after a change (coalescing bursts of events). Default 1 s. */
+  delayMs?: number;
+}
+
+export class DuplicationService {
+  readonly #last = new Map<string, { result: PassResult; at: number }>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: DuplicationServiceOptions) {}
+
+  start(): void {
+    this.o.jobs.define(this.#job());
+    this.o.bus.subscribe('shares', () => this.request());
+    this.o.bus.subscribe('pool', () => {
+      if (this.o.members.mounted().length) this.request();
+    });
+    this.o.scheduler.set('pool.reconcile', SCHEDULE, () => this.request(0));
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Files changed on a disk (events): a pass soon. */
+  notifyChanged(): void {
+    this.request();
+  }
+
+  /** A pass after `delayMs` (coalesced with one already asked for or queued). */
+  request(delayMs = this.o.delayMs ?? 1000): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.runNow();
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  /** The job now (or the one already queued). Null when no disk is mounted. */
+  runNow(): JobView | null {
+    const queued = this.o.jobs.recent(20).find((j) => j.kind === DUPLICATE_JOB && j.state === 'queued');
+    if (queued) return queued;
+    const disks = this.o.members.mounted();
+    if (disks.length === 0 || this.o.shares.list().every((s) => s.removedAt !== null)) return null;
+    return this.o.jobs.submit(DUPLICATE_JOB, { resources: disks.map((d) => `disk:${d.driveId}`) });
+  }
+
+  filesOf(share: string): ShareFiles {
+    const last = this.#last.get(share.toLowerCase());
+    return {
+      byCopies: this.o.catalog.copyCounts(share),
+      waiting: last?.result.waiting ?? 0,
+      short: last?.result.short.slice(0, 20) ?? [],
+      skipped: last?.result.skipped.slice(0, 20) ?? [],
+      lastPassAt: last ? new Date(last.at).toISOString() : null,
+    };
+  }
+
+  async #disks(): Promise<{ disks: PassDisk[]; away: Set<string> }> {
+    const members = await this.o.members.list();
+    const disks = members
+      .filter((m) => m.state === 'mounted')
+      .map((m) => ({ driveId: m.driveId, mountpoint: m.mountpoint, freeBytes: m.freeBytes ?? 0, reserveBytes: reserveOf(m.sizeBytes), verdict: m.verdict }));
+    return { disks, away: new Set(members.filter((m) => m.state !== 'mounted').map((m) => m.driveId)) };
+  }
+
+  #job(): JobDefinition {
+    return {
+      kind: DUPLICATE_JOB,
+      title: () => 'Duplicate the shares\' files onto the pool\'s disks',
+      run: async ({ signal, progress }) => {
+        const { disks, away } = await this.#disks();
+        let caughtUp = 0;
+        for (const disk of disks) caughtUp += await this.o.duplicator.catchUp(disk);
+        if (caughtUp) {
+          this.o.activity.record({ level: 'info', kind: 'pool.caught-up', message: `Deleted ${caughtUp} file${caughtUp === 1 ? '' : 's'} from a pool disk that was away when ${caughtUp === 1 ? 'it was' : 'they were'} deleted through the share.` });
+        }
+        let filesDone = 0;
+        let copied = 0;
+        let waiting = 0;
+        const shortShares: string[] = [];
+        for (const share of this.o.shares.list().filter((s) => s.removedAt === null)) {
+          const result = await this.o.duplicator.pass({
+            share: share.name,
+            copies: share.copies,
+            disks,
+            away,
+            signal,
+            onFile: (path) => progress({ itemsDone: ++filesDone, current: `${share.name}/${path}` }),
+          });
+          this.#last.set(share.name.toLowerCase(), { result, at: this.o.clock.now() });
+          copied += result.copied;
+          waiting += result.waiting;
+          if (result.short.length) shortShares.push(`${share.name}: ${result.short.length} file${result.short.length === 1 ? '' : 's'} with fewer copies than asked (${result.short[0]!.why})`);
+          if (result.mismatches) {
+            this.o.activity.record({ level: 'warning', kind: 'pool.copy-mismatch', subject: share.name, message: `${result.mismatches} cop${result.mismatches === 1 ? 'y' : 'ies'} of files in ${share.name} did not match their source when read back and ${result.mismatches === 1 ? 'was' : 'were'} removed; they are made again.` });
+          }
+        }
+        this.o.bus.publish('duplication', { at: new Date(this.o.clock.now()).toISOString() });
+        if (waiting) this.request(3000);
+        const parts = [`${filesDone} file${filesDone === 1 ? '' : 's'} looked at`, `${copied} cop${copied === 1 ? 'y' : 'ies'} made`];
+        if (waiting) parts.push(`${waiting} still being written (next pass)`);
+        return [parts.join(', '), ...shortShares].join('. ');
+      },
+    };
+  }
+}

@@ -1,0 +1,364 @@
+/**
+ * The duplicator: gives every file of a share the copies its duplication level asks for, writing
+ * natively to the pool's disks (never through the pooled view), and keeps the file catalog true to
+ * the disks (docs/pool.md, "Duplication").
+ *
+ * It works by reconciling: a walk over a share's folders on every mounted disk at once (one folder
+ * at a time, so memory stays small), comparing each file's copies with the catalog. Events from the
+ * disks only make a reconcile come sooner; a missed event costs at most one reconcile period.
+ *
+ * Contract, for one file of a share:
+ * - A copy whose size, mtime and ctime are those recorded when it was verified is unchanged. A copy
+ *   that differs (or is not recorded) was written: the most recently changed one is the truth (a
+ *   file changed through the share is changed on one disk only), and the older copies are replaced
+ *   from it, never the other way round. Changed copies with the same content are all good.
+ * - A file still being written is not copied: it must have settled (its ctime older than
+ *   `settleMs`), no process may hold it open for writing, and its size, mtime and ctime must be the
+ *   same before and after it is read. Otherwise it waits for the next pass.
+ * - Every copy: temporary name → fsync → hash compared with the source's → rename → fsync of the
+ *   folder (system/files, `FilePlacer.place`) → catalog. A copy that does not match is removed and
+ *   tried again next pass, never kept or recorded.
+ * - A file gone from every mounted disk that had it was deleted through the share: its record goes,
+ *   and each disk that was away gets a journal entry, so its copy is deleted when it is back (no
+ *   resurrection). A file gone from only some disks lost those copies: it is copied again. A missing
+ *   copy is never a deletion.
+ * - Extra copies (a level lowered) and stale copies (an older version) are removed only once the
+ *   file has all the good copies it needs.
+ * - When no disk can take a needed copy, the file stays with fewer copies and the pass says which
+ *   files and why (`short`).
+ */
+import { chmod, chown, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Clock } from '../../system/clock.js';
+import { TEMPORARY_NAME, type FilePlacer } from '../../system/files/file-placer.js';
+import { MARKER_DIR } from '../../system/marker/drive-marker.js';
+import type { CopyRecord, FileCatalogRepository, FileRecord } from './file-catalog.repository.js';
+import { SHARES_DIR } from './member.service.js';
+import { placeCopies, wantedCopies, type DiskRoom } from './placement.js';
+import type { Copies } from './share.repository.js';
+
+/** A mounted pool disk as one pass sees it. */
+export interface PassDisk extends DiskRoom {
+  mountpoint: string;
+}
+
+export interface PassOptions {
+  share: string;
+  copies: Copies;
+  disks: PassDisk[];
+  /** Disks of the pool that are not mounted now (their recorded copies are out of reach). */
+  away: ReadonlySet<string>;
+  signal: AbortSignal;
+  /** Called after each file (for the job's progress). */
+  onFile?: (path: string) => void;
+}
+
+export interface PassResult {
+  files: number;
+  copied: number;
+  bytesCopied: number;
+  removed: number;
+  deleted: number;
+  /** Files that are still being written (or changed while being copied): next pass. */
+  waiting: number;
+  /** Files with fewer copies than asked because no disk could take one, with why. */
+  short: { path: string; copies: number; wanted: number; why: string }[];
+  /** Copies that did not match their source and were removed (tried again next pass). */
+  mismatches: number;
+  /** Names that could not be handled (not UTF-8, a file on one disk and a folder on another…), with why. */
+  skipped: { path: string; why: string }[];
+}
+
+export interface DuplicatorOptions {
+  catalog: FileCatalogRepository;
+  files: FilePlacer;
+  clock: Clock;
+  log: Logger;
+  /** The files some process holds open for writing (`<dev>:<ino>`). */
+  openForWriting: () => Promise<Set<string>>;
+  /** How long a file must have been left alone before it is copied. Default 2 s. */
+  settleMs?: number;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+const SLASH = Buffer.from('/');
+const keyOf = (name: Buffer) => name.toString('latin1');
+const joinRel = (dir: Buffer, name: Buffer): Buffer => (dir.length ? Buffer.concat([dir, SLASH, name]) : name);
+const shown = (path: Buffer) => path.toString('utf8');
+const isUtf8 = (name: Buffer) => {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(name);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The share's folder on a disk, as bytes. */
+function shareRoot(mountpoint: string, share: string): Buffer {
+  return Buffer.from(`${mountpoint}/${MARKER_DIR}/${SHARES_DIR}/${share}`);
+}
+const under = (root: Buffer, rel: Buffer) => (rel.length ? Buffer.concat([root, SLASH, rel]) : root);
+
+interface Seen {
+  disk: PassDisk;
+  stat: BigIntStats;
+}
+
+const sameAsRecorded = (s: BigIntStats, c: CopyRecord) => Number(s.size) === c.size && s.mtimeNs === c.mtimeNs && s.ctimeNs === c.ctimeNs;
+
+export class Duplicator {
+  constructor(private readonly o: DuplicatorOptions) {}
+
+  /** One reconcile pass over a whole share. */
+  async pass(options: PassOptions): Promise<PassResult> {
+    const result: PassResult = { files: 0, copied: 0, bytesCopied: 0, removed: 0, deleted: 0, waiting: 0, short: [], mismatches: 0, skipped: [] };
+    const writing = { at: 0, set: new Set<string>() };
+    await this.#folder(options, EMPTY, result, writing);
+    return result;
+  }
+
+  /** Deletions a disk did not see while it was away, done now that it is back (only the copy it had then). */
+  async catchUp(disk: PassDisk): Promise<number> {
+    let done = 0;
+    for (const entry of this.o.catalog.journalOf(disk.driveId)) {
+      const path = under(shareRoot(disk.mountpoint, entry.share), joinRel(entry.dir, entry.name));
+      const now = await lstat(path, { bigint: true }).catch(() => null);
+      if (now?.isFile() && (entry.size === null || Number(now.size) === entry.size) && (entry.mtimeNs === null || now.mtimeNs === entry.mtimeNs)) {
+        await rm(path, { force: true });
+        done++;
+      }
+      this.o.catalog.journalDone(entry.id);
+    }
+    return done;
+  }
+
+  async #folder(o: PassOptions, dir: Buffer, result: PassResult, writing: { at: number; set: Set<string> }): Promise<void> {
+    o.signal.throwIfAborted();
+    // What each disk holds in this folder.
+    const files = new Map<string, { name: Buffer; seen: Seen[] }>();
+    const folders = new Map<string, Buffer>();
+    for (const disk of o.disks) {
+      const here = under(shareRoot(disk.mountpoint, o.share), dir);
+      const entries = await readdir(here, { withFileTypes: true, encoding: 'buffer' }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [];
+        throw error;
+      });
+      for (const entry of entries) {
+        const name = entry.name;
+        if (TEMPORARY_NAME.test(name.toString('latin1'))) continue;
+        const key = keyOf(name);
+        if (entry.isDirectory()) {
+          folders.set(key, name);
+        } else if (entry.isFile()) {
+          const s = await lstat(under(here, name), { bigint: true }).catch(() => null);
+          if (!s?.isFile()) continue;
+          const slot = files.get(key) ?? { name, seen: [] };
+          slot.seen.push({ disk, stat: s });
+          files.set(key, slot);
+        } else {
+          result.skipped.push({ path: shown(joinRel(dir, name)), why: 'not a plain file or folder (a link or a device): it is not duplicated' });
+        }
+      }
+      await this.o.files.removeTemporaries(here).catch(() => []);
+    }
+    const known = this.o.catalog.inFolder(o.share, dir);
+    for (const key of new Set([...files.keys(), ...known.keys()])) {
+      o.signal.throwIfAborted();
+      const slot = files.get(key);
+      const name = slot?.name ?? known.get(key)!.name;
+      const rel = joinRel(dir, name);
+      if (folders.has(key)) {
+        result.skipped.push({ path: shown(rel), why: 'it is a file on one disk and a folder on another' });
+        continue;
+      }
+      if (!isUtf8(name)) {
+        result.skipped.push({ path: shown(rel), why: 'its name is not valid UTF-8' });
+        continue;
+      }
+      result.files++;
+      await this.#file(o, dir, name, slot?.seen ?? [], known.get(key), result, writing);
+      o.onFile?.(shown(rel));
+    }
+    for (const name of folders.values()) await this.#folder(o, joinRel(dir, name), result, writing);
+  }
+
+  async #file(o: PassOptions, dir: Buffer, name: Buffer, seen: Seen[], record: FileRecord | undefined, result: PassResult, writing: { at: number; set: Set<string> }): Promise<void> {
+    const rel = joinRel(dir, name);
+    const now = this.o.clock.now();
+    if (seen.length === 0) {
+      if (!record) return;
+      // Gone from every mounted disk: deleted through the share (or with the share's folder).
+      const awayCopies = record.copies.filter((c) => o.away.has(c.driveId));
+      this.o.catalog.deleted(record, awayCopies, now);
+      result.deleted++;
+      return;
+    }
+    const recorded = new Map(record?.copies.map((c) => [c.driveId, c]) ?? []);
+    const unchanged = seen.filter((s) => {
+      const c = recorded.get(s.disk.driveId);
+      return c !== undefined && sameAsRecorded(s.stat, c);
+    });
+    const changed = seen.filter((s) => !unchanged.includes(s));
+
+    let truth: Seen;
+    let hash: string;
+    let good: Seen[];
+    if (changed.length === 0 && record) {
+      truth = unchanged[0]!;
+      hash = record.hash;
+      good = unchanged;
+    } else {
+      // Something was written: the newest change is the truth, once it has settled.
+      const newest = [...changed].sort((a, b) => (b.stat.ctimeNs > a.stat.ctimeNs ? 1 : b.stat.ctimeNs < a.stat.ctimeNs ? -1 : 0))[0]!;
+      if (!(await this.#settled(newest, writing))) {
+        result.waiting++;
+        return;
+      }
+      const path = under(shareRoot(newest.disk.mountpoint, o.share), rel);
+      const content = await this.o.files.hash(path, o.signal);
+      if (!(await this.#still(path, newest.stat))) {
+        result.waiting++;
+        return;
+      }
+      truth = newest;
+      hash = content.hex;
+      good = [newest];
+      // Other changed copies holding the same bytes (a new file copied by an earlier pass that was cut off) are good too.
+      for (const other of changed) {
+        if (other === newest || Number(other.stat.size) !== Number(newest.stat.size)) continue;
+        const theirs = await this.o.files.hash(under(shareRoot(other.disk.mountpoint, o.share), rel), o.signal).catch(() => null);
+        if (theirs?.hex === hash) good.push(other);
+      }
+      // Unchanged copies of the old content are good only when the content is the same.
+      if (record && record.hash === hash) good.push(...unchanged);
+      this.o.catalog.record(
+        { share: o.share, dir, name, size: Number(truth.stat.size), mtimeNs: truth.stat.mtimeNs, hash, hashAlgorithm: content.algorithm },
+        good.map((g) => copyOf(g, now)),
+        now,
+      );
+    }
+    const fileId = this.o.catalog.get(o.share, dir, name)!.id;
+    const size = Number(truth.stat.size);
+    const wanted = wantedCopies(o.copies, o.disks.length);
+    const holders = new Set(good.map((g) => g.disk.driveId));
+    // Copies recorded on disks that are away still count (they are not lost, only out of reach).
+    const awayGood = record && record.hash === hash ? record.copies.filter((c) => o.away.has(c.driveId)).length : 0;
+    const missing = wanted - holders.size - (o.copies === 'all' ? 0 : awayGood);
+    const stale = seen.filter((s) => !holders.has(s.disk.driveId));
+
+    if (missing > 0) {
+      if (!(await this.#settled(truth, writing))) {
+        result.waiting++;
+        return;
+      }
+      // Stale copies are replaced first (in place), then new disks by placement.
+      const staleFirst = stale.map((s) => s.disk);
+      const { targets, short } = placeCopies(o.disks.filter((d) => !staleFirst.includes(d)), holders, size, missing - staleFirst.length);
+      const chosen = [...staleFirst.slice(0, missing), ...targets];
+      const source = under(shareRoot(truth.disk.mountpoint, o.share), rel);
+      for (const target of chosen) {
+        o.signal.throwIfAborted();
+        const copied = await this.#copy(o, source, truth, target as PassDisk, dir, name, hash, result);
+        if (!copied) continue;
+        this.o.catalog.addCopy(fileId, copied);
+        holders.add(target.driveId);
+        result.copied++;
+        result.bytesCopied += size;
+      }
+      const have = holders.size + (o.copies === 'all' ? 0 : awayGood);
+      if (have < wanted) result.short.push({ path: shown(rel), copies: have, wanted, why: short[0] ?? 'no other disk can take it' });
+    }
+    // Stale and extra copies go only once the file has every good copy it needs.
+    const have = holders.size + (o.copies === 'all' ? 0 : awayGood);
+    if (have >= wanted) {
+      for (const s of seen.filter((x) => !holders.has(x.disk.driveId))) {
+        await rm(under(shareRoot(s.disk.mountpoint, o.share), rel), { force: true });
+        this.o.catalog.removeCopy(fileId, s.disk.driveId);
+        result.removed++;
+      }
+      const extra = have - wanted;
+      if (extra > 0 && o.copies !== 'all') {
+        // A level lowered: remove copies from the troubled, then the fullest disks; never the truth's.
+        const troubled = (d: PassDisk) => Number(d.verdict === 'warning' || d.verdict === 'failing');
+        const removable = o.disks
+          .filter((d) => holders.has(d.driveId) && d.driveId !== truth.disk.driveId)
+          .sort((a, b) => troubled(b) - troubled(a) || a.freeBytes - b.freeBytes);
+        for (const disk of removable.slice(0, extra)) {
+          await rm(under(shareRoot(disk.mountpoint, o.share), rel), { force: true });
+          this.o.catalog.removeCopy(fileId, disk.driveId);
+          holders.delete(disk.driveId);
+          result.removed++;
+        }
+      }
+    }
+  }
+
+  /** A verified copy of `source` on `target`, or null (changed while copying, a mismatch, no room: next pass). */
+  async #copy(o: PassOptions, source: Buffer, truth: Seen, target: PassDisk, dir: Buffer, name: Buffer, hash: string, result: PassResult): Promise<CopyRecord | null> {
+    const root = shareRoot(target.mountpoint, o.share);
+    const destination = under(root, joinRel(dir, name));
+    try {
+      await this.#folders(o, truth.disk, target, dir);
+      await this.o.files.place(source, destination, { replace: true, expected: { algorithm: 'sha256', hex: hash, bytes: Number(truth.stat.size) }, signal: o.signal });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((error as Error).name === 'ContentMismatchError') {
+        result.mismatches++;
+        return null;
+      }
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        result.short.push({ path: shown(joinRel(dir, name)), copies: 0, wanted: 0, why: `${target.driveId} is full` });
+        return null;
+      }
+      if (code === 'ENOENT') return null; // the source went away: the next pass sees the deletion
+      throw error;
+    }
+    if (!(await this.#still(source, truth.stat))) {
+      // Changed while it was copied: the copy holds an older version; the next pass replaces it.
+      result.waiting++;
+      return null;
+    }
+    const placed = await stat(destination, { bigint: true });
+    return { driveId: target.driveId, size: Number(placed.size), mtimeNs: placed.mtimeNs, ctimeNs: placed.ctimeNs, verifiedAt: this.o.clock.now() };
+  }
+
+  /** The folders above a file, made on the target disk with the owner and mode they have on the disk the file comes from. */
+  async #folders(o: PassOptions, from: PassDisk, to: PassDisk, dir: Buffer): Promise<void> {
+    if (dir.length === 0) return;
+    const parts = dir.toString('latin1').split('/');
+    let rel: Buffer = EMPTY;
+    for (const part of parts) {
+      rel = joinRel(rel, Buffer.from(part, 'latin1'));
+      const there = under(shareRoot(to.mountpoint, o.share), rel);
+      if (await lstat(there).then(() => true, () => false)) continue;
+      const model = await stat(under(shareRoot(from.mountpoint, o.share), rel)).catch(() => null);
+      await mkdir(there, { mode: model ? model.mode & 0o7777 : 0o775 });
+      if (model) {
+        await chown(there, model.uid, model.gid).catch(() => undefined);
+        await chmod(there, model.mode & 0o7777).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Left alone long enough, and no process has it open for writing. */
+  async #settled(s: Seen, writing: { at: number; set: Set<string> }): Promise<boolean> {
+    const settleNs = BigInt(this.o.settleMs ?? 2000) * 1_000_000n;
+    const nowNs = BigInt(this.o.clock.now()) * 1_000_000n;
+    if (nowNs - s.stat.ctimeNs < settleNs) return false;
+    if (this.o.clock.now() - writing.at > 1000) {
+      writing.set = await this.o.openForWriting();
+      writing.at = this.o.clock.now();
+    }
+    return !writing.set.has(`${s.stat.dev}:${s.stat.ino}`);
+  }
+
+  /** The file still shows the size, mtime and ctime it had. */
+  async #still(path: Buffer, before: BigIntStats): Promise<boolean> {
+    const after = await lstat(path, { bigint: true }).catch(() => null);
+    return after !== null && after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
+  }
+}
+
+const copyOf = (s: Seen, now: number): CopyRecord => ({ driveId: s.disk.driveId, size: Number(s.stat.size), mtimeNs: s.stat.mtimeNs, ctimeNs: s.stat.ctimeNs, verifiedAt: now });
