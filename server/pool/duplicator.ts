@@ -240,6 +240,10 @@ export class Duplicator {
       );
     }
     const fileId = this.o.catalog.get(o.share, dir, name)!.id;
+    // A recorded copy on a mounted disk that no longer holds the file was lost (or removed by a pass cut off): forget it.
+    for (const c of record?.copies ?? []) {
+      if (o.disks.some((d) => d.driveId === c.driveId) && !seen.some((x) => x.disk.driveId === c.driveId)) this.o.catalog.removeCopy(fileId, c.driveId);
+    }
     const size = Number(truth.stat.size);
     const wanted = wantedCopies(o.copies, o.disks.length);
     const holders = new Set(good.map((g) => g.disk.driveId));
