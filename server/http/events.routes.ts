@@ -1,5 +1,6 @@
 /**
- * Server-Sent Events: the page's live view of drives, activity, jobs and status (docs/api.md).
+ * Server-Sent Events: the page's live view of drives, activity, jobs, status, alerts and the storage
+ * pool (docs/api.md).
  * On connect the client gets the current drives and status, then every change as it happens.
  */
 import { Router, type Response } from 'express';
@@ -46,6 +47,8 @@ export class EventStreams {
           send('alert', p);
           send('status', status.status());
         }),
+        // A pool disk joined, was mounted, refused or went missing: the page reads GET /pool again.
+        bus.subscribe('pool', (p) => send('pool', p)),
       ];
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       heartbeat.unref();

@@ -41,13 +41,10 @@ import { boxIds, poolId } from '../settings/box-identity.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
 import { VERSION } from '../version.js';
 import type { PoolMemberRepository, PoolMemberRow } from './member.repository.js';
-import type { PoolMemberState, PoolMemberView } from './pool.view.js';
+import { KEEPABLE_FILESYSTEMS, type PoolMemberState, type PoolMemberView } from './pool.view.js';
 
 export const ADD_MEMBER_JOB = 'pool.add';
 export const MOUNT_MEMBER_JOB = 'pool.mount';
-
-/** Filesystems a disk may keep when it joins: Linux filesystems that keep names, permissions and fsync's promises. */
-export const KEEPABLE_FILESYSTEMS = ['ext4', 'xfs', 'btrfs'] as const;
 
 /** The folder on a member, under Safehold/, that holds one folder per share. */
 export const SHARES_DIR = 'shares';
@@ -78,6 +75,8 @@ interface Live {
   state: PoolMemberState;
   reason: string | null;
   device: string | null;
+  /** While missing: when it went away, or null (then the drive's last sighting is told). */
+  since?: string | null;
   /** Being mounted after it was missing: say it is back once mounted. */
   returning?: boolean;
 }
@@ -168,6 +167,7 @@ export class PoolMemberService {
       freeBytes: space?.availableBytes ?? null,
       state: live.state,
       reason: live.reason,
+      missingSince: live.state === 'missing' ? (live.since ?? known?.drive.lastSeenAt ?? null) : null,
       joinedAt: new Date(row.joinedAt).toISOString(),
       keptFiles: row.keptFiles,
       verdict: known?.drive.health?.verdict ?? null,
@@ -347,7 +347,7 @@ export class PoolMemberService {
         if (!row) throw new NotFoundError('That disk is not a disk of the storage pool.');
         const drive = this.o.drives.list().find((d) => d.id === row.driveId);
         if (!drive) {
-          this.#set(row.driveId, { state: 'missing', reason: 'Not connected.', device: null });
+          this.#set(row.driveId, { state: 'missing', reason: 'Not connected.', device: null, since: new Date(this.o.clock.now()).toISOString() });
           return `${row.driveId} is not connected.`;
         }
         const returning = this.#live.get(row.driveId)?.returning ?? false;
@@ -412,7 +412,7 @@ export class PoolMemberService {
 
   async #wentAway(drive: DriveView): Promise<void> {
     const since = new Date(this.o.clock.now()).toISOString();
-    this.#set(drive.id, { state: 'missing', reason: `Not connected since ${since}.`, device: null });
+    this.#set(drive.id, { state: 'missing', reason: `Not connected since ${since}.`, device: null, since });
     this.o.activity.record({
       level: 'warning',
       kind: 'pool.member-missing',

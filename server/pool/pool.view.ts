@@ -1,4 +1,7 @@
-/** The storage pool as the API and the page see it. Pure types: the page imports them too. */
+/** The storage pool as the API and the page see it. Pure types and constants: the page imports them too. */
+
+/** Filesystems a disk may keep when it joins: Linux filesystems that keep names, permissions and fsync's promises. */
+export const KEEPABLE_FILESYSTEMS = ['ext4', 'xfs', 'btrfs'] as const;
 
 /**
  * - `mounted`: mounted at its folder, ready;
@@ -27,6 +30,8 @@ export interface PoolMemberView {
   state: PoolMemberState;
   /** Why it is refused, or since when it is missing, in words; null when mounted. */
   reason: string | null;
+  /** While missing: when it went away (else when it was last seen connected, if ever); null otherwise. */
+  missingSince: string | null;
   joinedAt: string;
   /** Joined with its filesystem and files kept (false: erased when it joined). */
   keptFiles: boolean;

@@ -36,6 +36,7 @@ interface MemberJson {
   filesystemUuid: string;
   state: string;
   reason: string | null;
+  missingSince: string | null;
   keptFiles: boolean;
   sizeBytes: number | null;
   freeBytes: number | null;
@@ -148,6 +149,7 @@ describe('storage pool disks', { skip }, () => {
     assert.equal(m.fsType, 'ext4');
     assert.equal(m.filesystemUuid, keep.uuid);
     assert.equal(m.keptFiles, true);
+    assert.equal(m.missingSince, null);
     assert.ok(m.sizeBytes! > 50e6 && m.freeBytes! > 0 && m.freeBytes! <= m.sizeBytes!, 'its space is measured');
     assert.ok(await mountedAt(m.mountpoint), 'mounted at its folder');
     assert.equal((await byDevice(keep.device)).role, 'pool');
@@ -232,12 +234,14 @@ describe('storage pool disks', { skip }, () => {
     // The same disk plugged in again later: a copy of its image, taken before the cable is pulled.
     const copy = `${keep.image}.again`;
     await run('cp', ['--sparse=always', keep.image, copy]);
+    const pulledAt = Date.now();
     await pullOut(keep);
     const missing = await waitFor(async () => {
       const m = await member(d.id);
       return m?.state === 'missing' ? m : null;
     }, 20_000, 'the disk missing');
     assert.match(missing.value.reason!, /Not connected since/);
+    assert.ok(Date.parse(missing.value.missingSince!) >= pulledAt, 'missing since it was pulled out');
     assert.equal((await members()).length, 3, 'a missing disk stays in the pool');
     await waitFor(async () => ((await mountedAt(missing.value.mountpoint)) ? null : true), 10_000, 'its folder free (unmounted)');
 

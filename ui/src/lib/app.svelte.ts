@@ -3,8 +3,8 @@
 // Components read from here and call these actions; they hold no server state themselves.
 import { ApiClient, ApiError } from './api/client.ts';
 import {
-  JOB_BACKUP_RESTORE, JOB_BACKUP_ROTATION,
-  type AlertSettingsInput, type BackupSettings, type HealthSettings, type Job, type Overall, type RestoreTarget, type RotationRegisterInput,
+  JOB_BACKUP_RESTORE, JOB_BACKUP_ROTATION, JOB_POOL_ADD,
+  type AlertSettingsInput, type PoolAddInput, type BackupSettings, type HealthSettings, type Job, type Overall, type RestoreTarget, type RotationRegisterInput,
   type ChangePasswordRequest, type SetupRequest, type SourceInput,
 } from './api/types.ts';
 import { ActivityState } from './state/activity.svelte.ts';
@@ -16,6 +16,7 @@ import { HealthState, type SelfTestKind } from './state/health.svelte.ts';
 import { JobsState } from './state/jobs.svelte.ts';
 import { LiveEvents } from './state/live.svelte.ts';
 import { Notices, type ShownError } from './state/notices.svelte.ts';
+import { PoolState } from './state/pool.svelte.ts';
 import { RecoveryKitState } from './state/recovery-kit.svelte.ts';
 import { RestoreState } from './state/restore.svelte.ts';
 import { RotationState } from './state/rotation.svelte.ts';
@@ -47,6 +48,7 @@ export class App {
   readonly backups = new BackupsState(this.api, this.jobs);
   readonly restore = new RestoreState(this.api, this.jobs);
   readonly recoveryKit = new RecoveryKitState(this.api);
+  readonly pool = new PoolState(this.api, this.jobs);
   readonly live = new LiveEvents({
     url: this.api.eventsUrl,
     handlers: {
@@ -64,9 +66,11 @@ export class App {
         this.#quietly(this.health.jobChanged(j));
         this.#rotationJobChanged(j);
         this.#backupJobChanged(j);
+        this.#poolJobChanged(j);
       },
       status: (s) => this.status.apply(s),
       alert: (a) => this.alerts.apply(a),
+      pool: () => this.#quietly(this.pool.changed()),
     },
     onResync: () => void this.#loadAll(),
     onLost: () => this.#stillSignedIn(),
@@ -400,6 +404,38 @@ export class App {
     return null;
   }
 
+  // ---- the storage pool (issue 11) ----
+
+  /** The Storage page opened: its disks; failures go to the banner. */
+  async loadPool(): Promise<void> {
+    try {
+      await this.pool.load();
+    } catch (err) {
+      this.notices.handleError(err);
+    }
+  }
+
+  /** "Add to the storage pool" was opened: start afresh. */
+  openPoolPanel(driveId: string): void {
+    this.pool.forget(driveId);
+  }
+
+  /**
+   * Starts a disk's join to the pool (202: its job is then followed live). Returns the field
+   * errors of a 400 (`mode`, `confirm`) or the message of a 409; null when started.
+   */
+  async addToPool(input: PoolAddInput): Promise<ShownError | null> {
+    try {
+      await this.pool.add(input);
+    } catch (err) {
+      const shown = this.notices.handleError(err, ['mode', 'confirm']);
+      if (shown.status === 409) this.#quietly([this.drives.load()]);
+      return shown;
+    }
+    this.notices.dismissError();
+    return null;
+  }
+
   // ---- backups onto rotation drives (issue 4) ----
 
   /** The Backups page opened: the ledger, the recent runs and the settings. */
@@ -595,6 +631,7 @@ export class App {
     this.backups.clear();
     this.restore.clear();
     this.recoveryKit.clear();
+    this.pool.clear();
   }
 
   async #loadAll(): Promise<void> {
@@ -607,6 +644,7 @@ export class App {
       ...this.health.reloadAll(),
       ...(this.rotation.loaded ? [this.rotation.load()] : []),
       ...this.backups.reloadAll(),
+      ...(this.pool.loaded ? [this.pool.load()] : []),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) this.notices.handleError(failed.reason);
@@ -623,6 +661,20 @@ export class App {
     if (ended.state === 'succeeded') work.push(this.drives.load());
     this.#quietly(work);
     if (ended.ours && ended.state === 'succeeded') this.notices.info(job.message ?? 'The drive is now a rotation backup drive.', 6000);
+  }
+
+  /**
+   * A join or a mount of a pool disk ended: re-read the pool once the page read it, and the drive
+   * list after a join (the new role), in case no `drives` event brought it; say how a join started
+   * here ended.
+   */
+  #poolJobChanged(job: Job): void {
+    const ended = this.pool.jobChanged(job);
+    if (!ended) return;
+    const work = this.pool.changed();
+    if (ended.kind === JOB_POOL_ADD && ended.state === 'succeeded') work.push(this.drives.load());
+    this.#quietly(work);
+    if (ended.ours && ended.kind === JOB_POOL_ADD && ended.state === 'succeeded') this.notices.info(job.message ?? 'The disk is now a disk of the storage pool.', 6000);
   }
 
   /**

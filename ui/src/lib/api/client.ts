@@ -5,7 +5,7 @@
 import type {
   Acknowledgements, ActivityEntry, AlertSettingsInput, AlertSettingsView, ApiErrorBody, ApiIssue, DriveHealthView,
   ChangePasswordRequest, DriveList, Drive, Health, HealthSettings, Job, LoginAnswer, LoginRequest, OpenAlert, SessionInfo, SetupRequest,
-  RotationDrive, RotationRegisterInput, Source, SourceInput, Status, TestEmailSent,
+  PoolAddInput, PoolMember, RotationDrive, RotationRegisterInput, Source, SourceInput, Status, TestEmailSent,
   BackupRunView, BackupSettings, BrowseListing, LedgerEntry, ProtectionView, RecoveryKit, RestoreInput, RestoreStarted,
   SnapshotView,
 } from './types.ts';
@@ -116,6 +116,15 @@ export class ApiClient {
    * filesystem, a name in use); 409 for the system disk, a registered or a disconnected drive.
    */
   registerRotationDrive(body: RotationRegisterInput) { return this.#request<{ job: Job }>('POST', '/rotation/drives', { body }); }
+
+  // ---- the storage pool (issue 11) ----
+  pool() { return this.#request<{ members: PoolMember[] }>('GET', '/pool'); }
+  /**
+   * 202 with the `pool.add` job. 400 with issues `mode` (a filesystem that cannot be kept) or
+   * `confirm` (the disk's name not typed exactly); 409 for the system disk, a rotation drive, a disk
+   * already in the pool or a read-only one.
+   */
+  addPoolMember(body: PoolAddInput) { return this.#request<{ job: Job }>('POST', '/pool/members', { body }); }
 
   // ---- backups onto rotation drives (issue 4) ----
   ledger() { return this.#request<{ drives: LedgerEntry[] }>('GET', '/backups/ledger'); }

@@ -120,6 +120,8 @@ export interface ServerEvents {
   job: JobView;
   status: Status;
   alert: AlertEvent;
+  /** A pool disk joined, was mounted, refused or went missing: read GET /pool again. */
+  pool: { changed: string };
 }
 
 /** The `alert` event: an alert that opened or changed, or one that closed. */
@@ -158,6 +160,21 @@ export interface RotationRegisterInput {
 
 /** Job kind of a rotation drive's registration (issue 4). */
 export const JOB_ROTATION_REGISTER = 'rotation.register';
+
+// ---- the storage pool (issue 11) ----
+export type { PoolMemberState, PoolMemberView as PoolMember } from '../../../../server/pool/pool.view.ts';
+export { KEEPABLE_FILESYSTEMS } from '../../../../server/pool/pool.view.ts';
+
+/** Body of POST /pool/members; `confirm` must equal the disk's `displayName` when `mode` is `format`. */
+export interface PoolAddInput {
+  driveId: string;
+  mode: 'keep' | 'format';
+  confirm?: string;
+}
+
+/** Job kinds of a disk joining the pool and of a pool disk being checked and mounted (`target`: the drive id). */
+export const JOB_POOL_ADD = 'pool.add';
+export const JOB_POOL_MOUNT = 'pool.mount';
 
 // ---- backups onto rotation drives, restore, recovery kit (issue 4) ----
 export type {

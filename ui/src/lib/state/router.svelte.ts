@@ -1,11 +1,12 @@
 // A tiny router on history paths. The server answers index.html for every non-/api path, so
 // any of these can be loaded directly or reloaded.
 export type RouteName =
-  | 'dashboard' | 'drives' | 'drive-health' | 'backups' | 'restore' | 'recovery-kit' | 'activity' | 'settings' | 'login' | 'setup' | 'setup-alerts' | 'not-found';
+  | 'dashboard' | 'drives' | 'drive-health' | 'storage' | 'backups' | 'restore' | 'recovery-kit' | 'activity' | 'settings' | 'login' | 'setup' | 'setup-alerts' | 'not-found';
 
 const ROUTES: Record<string, RouteName> = {
   '/': 'dashboard',
   '/drives': 'drives',
+  '/storage': 'storage',
   '/backups': 'backups',
   '/backups/restore': 'restore',
   '/recovery-kit': 'recovery-kit',
