@@ -13,7 +13,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) chromium smbclient xfsprogs btrfs-progs dosfsto
 TS_SOURCES := $(shell find server system test bench -name '*.ts' 2>/dev/null) tsconfig.json
 UI_SOURCES := $(shell find ui -path ui/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: run test demo bench build deps test-deps clean
+.PHONY: run test demo bench torture build deps test-deps clean
 
 ## make run: install what is missing, build, and serve on port 8080 with data in ./var.
 run: deps build
@@ -33,6 +33,10 @@ bench: node_modules/.installed build
 	$(NODE) --expose-gc --max-semi-space-size=1 --no-opt --no-sparkplug dist/bench/health.bench.js
 	$(NODE) dist/bench/backup.bench.js
 	$(NODE) --max-semi-space-size=1 --no-opt --no-sparkplug dist/bench/hash.bench.js
+
+## make torture: the long crash runs (1,000 kill -9 while duplicating); the last result goes in bench/README.md.
+torture: test-deps build
+	SAFEHOLD_CRASH_KILLS=1000 $(NODE) --test --test-timeout=14400000 dist/test/system/pool-crash.test.js
 
 build: dist/.built ui/dist/index.html
 

@@ -251,11 +251,24 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     dataDir,
   });
   rotation.start();
-  const pool = new PoolMemberService({ repo: new PoolMemberRepository(catalog), drives, jobs, mounts, settings, activity, bus, clock, log, poolRoot: config.poolRoot });
+  const fileCatalog = new FileCatalogRepository(catalog);
+  const pool = new PoolMemberService({
+    repo: new PoolMemberRepository(catalog),
+    drives,
+    jobs,
+    mounts,
+    settings,
+    activity,
+    bus,
+    clock,
+    log,
+    poolRoot: config.poolRoot,
+    alerts,
+    reachWithout: (driveId) => fileCatalog.reachWithout(driveId),
+  });
   pool.start();
   const views = config.simulate ? new SimulatedPoolView({ root: join(dataDir, SIMULATED_HOST_DIR) }) : new MergerfsPoolView({ runner });
   const shareRepo = new ShareRepository(catalog);
-  const fileCatalog = new FileCatalogRepository(catalog);
   const duplication = new DuplicationService({
     duplicator: new Duplicator({ catalog: fileCatalog, files: new LinuxFilePlacer(), clock, log, openForWriting: filesOpenForWriting }),
     catalog: fileCatalog,

@@ -271,6 +271,7 @@ export const MIGRATIONS: readonly Migration[] = [
         size          INTEGER NOT NULL,                -- the copy's size, mtime and ctime when it was verified:
         mtime_ns      INTEGER NOT NULL,                -- a copy that still shows them was not written since
         ctime_ns      INTEGER NOT NULL,
+        hash          TEXT NOT NULL,                   -- what the copy held then: the file's hash (a good copy) or an older one (stale: replaced next)
         verified_at   INTEGER NOT NULL,                -- ms
         PRIMARY KEY (file_id, drive_id)
       );
@@ -288,6 +289,13 @@ export const MIGRATIONS: readonly Migration[] = [
         mtime_ns      INTEGER
       );
       CREATE INDEX pool_journal_by_drive ON pool_journal (drive_id);
+    `,
+  },
+  {
+    version: 9,
+    description: 'what the owner said of a missing pool disk',
+    sql: `
+      ALTER TABLE pool_members ADD COLUMN missing_choice TEXT; -- 'wait': it will come back (no more reminders while it is away); null otherwise
     `,
   },
 ];

@@ -62,6 +62,8 @@ Commands:
   pool add DEVICE [--format --yes]
                         add the disk at DEVICE to the storage pool, keeping its files (ext4, xfs,
                         btrfs), or with --format --yes erasing it first (ext4)
+  pool exposure [--json]
+                        what if a disk died now: per disk and share, the files it alone holds
   shares [--json]       the shared folders of the storage pool
   shares add NAME --copies 1|2|3|all
                         a new share, each file on that many disks ("all": every disk)

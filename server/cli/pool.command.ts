@@ -6,14 +6,18 @@ import type { Config } from '../config.js';
 import type { DriveView } from '../drives/drive.model.js';
 import type { PoolMemberView } from '../pool/pool.view.js';
 import { CommandFailure, UsageError } from './failures.js';
-import { formatSize } from './format.js';
+import { formatSize, plural } from './format.js';
 import { callService, waitForJob } from './local-client.js';
 import type { OptionKinds, ParsedLine } from './options.js';
 import { printable } from './printable.js';
 
 export const POOL_OPTIONS: OptionKinds = { json: { type: 'boolean' }, format: { type: 'boolean' }, yes: { type: 'boolean' } };
 
-const USE = 'Use "safehold pool [--json]" or "safehold pool add DEVICE [--format --yes]".';
+const USE = 'Use "safehold pool [--json]", "safehold pool add DEVICE [--format --yes]" or "safehold pool exposure [--json]".';
+
+interface ExposureJson {
+  disks: { driveId: string; displayName: string; state: string; files: number; bytes: number; shares: { share: string; files: number; bytes: number }[] }[];
+}
 
 const STATE_WORDS: Record<PoolMemberView['state'], string> = {
   mounted: 'in use',
@@ -42,6 +46,23 @@ export async function poolCommand(config: Config, args: string[], values: Parsed
         `${printable(m.device ?? '-').padEnd(12)} ${STATE_WORDS[m.state].padEnd(13)} ${m.fsType.padEnd(6)} ${space.padEnd(22)} ${printable(m.displayName)}  ${printable(m.mountpoint)}\n`,
       );
       if (m.reason) process.stdout.write(`  ${printable(m.reason)}\n`);
+    }
+    return 0;
+  }
+  if (action === 'exposure' && rest.length === 0) {
+    if (format || values.yes) throw new UsageError(USE);
+    const body = (await callService(config.dataDir, 'GET', '/pool/exposure', undefined, 200)) as ExposureJson;
+    if (json) {
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+      return 0;
+    }
+    if (body.disks.length === 0) process.stdout.write('The storage pool has no disks yet.\n');
+    for (const d of body.disks) {
+      process.stdout.write(
+        d.files === 0
+          ? `${printable(d.displayName)}: if it died now, no file would be lost (each of its files has a copy on another disk).\n`
+          : `${printable(d.displayName)}: if it died now, ${plural(d.files, 'file')} (${formatSize(d.bytes)}) would be lost: ${d.shares.map((s) => `${printable(s.share)} ${s.files}`).join(', ')}.\n`,
+      );
     }
     return 0;
   }

@@ -21,6 +21,7 @@ import type { Duplicator, PassDisk, PassResult } from './duplicator.js';
 import type { CopyCounts, FileCatalogRepository } from './file-catalog.repository.js';
 import type { PoolMemberService } from './member.service.js';
 import type { ShareRepository } from './share.repository.js';
+import { wantedCopies } from './placement.js';
 import { reserveOf } from './share.service.js';
 
 export const DUPLICATE_JOB = 'pool.duplicate';
@@ -38,6 +39,18 @@ export interface ShareFiles {
   /** Files not duplicated at all, and why (the first 20). */
   skipped: { path: string; why: string }[];
   lastPassAt: string | null;
+}
+
+/** What "it is gone" would copy, and what would not fit. */
+export interface GonePreflight {
+  /** Files that need one or more new copies, and the bytes those copies take. */
+  files: number;
+  bytes: number;
+  /** Whether the disks that are here can hold every new copy (beyond their reserves). */
+  fits: boolean;
+  /** Files that would keep fewer copies than their share asks, and the first 20 of them. */
+  fewerCount: number;
+  fewer: { share: string; path: string; copies: number; wanted: number }[];
 }
 
 export interface DuplicationServiceOptions {
@@ -97,6 +110,66 @@ export class DuplicationService {
     const disks = this.o.members.mounted();
     if (disks.length === 0 || this.o.shares.list().every((s) => s.removedAt !== null)) return null;
     return this.o.jobs.submit(DUPLICATE_JOB, { resources: disks.map((d) => `disk:${d.driveId}`) });
+  }
+
+  /** "What if this disk died now?": for every pool disk, per share, the files and bytes that would lose their last copy. */
+  async exposure(): Promise<{ driveId: string; displayName: string; state: string; files: number; bytes: number; shares: { share: string; files: number; bytes: number }[] }[]> {
+    return (await this.o.members.list()).map((m) => {
+      const shares = this.o.catalog.onlyOn(m.driveId);
+      return {
+        driveId: m.driveId,
+        displayName: m.displayName,
+        state: m.state,
+        files: shares.reduce((n, s) => n + s.files, 0),
+        bytes: shares.reduce((n, s) => n + s.bytes, 0),
+        shares,
+      };
+    });
+  }
+
+  /**
+   * Before "it is gone": what must be copied again (the files that had a copy on that disk and
+   * would have fewer than their share asks), whether the disks that are here can hold it, and which
+   * files would stay with fewer copies (the first 20).
+   */
+  async preflightGone(driveId: string): Promise<GonePreflight> {
+    const { disks } = await this.#disks();
+    const levels = new Map(this.o.shares.list().map((s) => [s.name.toLowerCase(), s.copies]));
+    const room = new Map(disks.filter((d) => d.driveId !== driveId).map((d) => [d.driveId, Math.max(0, d.freeBytes - d.reserveBytes)]));
+    let files = 0;
+    let bytes = 0;
+    const fewer: GonePreflight['fewer'] = [];
+    let fewerCount = 0;
+    // Biggest first: the greedy fill says honestly what cannot fit.
+    for (const f of this.o.catalog.filesOn(driveId).sort((a, b) => b.size - a.size)) {
+      const level = levels.get(f.share.toLowerCase());
+      if (level === undefined) continue;
+      const wanted = wantedCopies(level, room.size);
+      let have = f.others.filter((id) => room.has(id)).length;
+      if (have >= wanted) continue;
+      files++;
+      bytes += f.size * (wanted - have);
+      for (const [id, free] of [...room].sort((a, b) => b[1] - a[1])) {
+        if (have >= wanted) break;
+        if (f.others.includes(id) || free < f.size) continue;
+        room.set(id, free - f.size);
+        have++;
+      }
+      if (have < wanted) {
+        fewerCount++;
+        if (fewer.length < 20) fewer.push({ share: f.share, path: f.path, copies: have, wanted });
+      }
+    }
+    return { files, bytes, fits: fewerCount === 0, fewerCount, fewer };
+  }
+
+  /** "It is gone": its copies are forgotten, it leaves the pool, and a pass makes the new copies. */
+  async gone(driveId: string): Promise<GonePreflight> {
+    const preflight = await this.preflightGone(driveId);
+    await this.o.members.forget(driveId);
+    this.o.catalog.forgetDisk(driveId);
+    this.request(0);
+    return preflight;
   }
 
   filesOf(share: string): ShareFiles {

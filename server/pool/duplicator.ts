@@ -31,7 +31,8 @@ import { chmod, chown, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
-import { TEMPORARY_NAME, type FilePlacer } from '../../system/files/file-placer.js';
+import { randomBytes } from 'node:crypto';
+import { ContentMismatchError, TEMPORARY_NAME, TEMPORARY_PREFIX, type FilePlacer } from '../../system/files/file-placer.js';
 import { MARKER_DIR } from '../../system/marker/drive-marker.js';
 import type { CopyRecord, FileCatalogRepository, FileRecord } from './file-catalog.repository.js';
 import { SHARES_DIR } from './member.service.js';
@@ -187,6 +188,7 @@ export class Duplicator {
   async #file(o: PassOptions, dir: Buffer, name: Buffer, seen: Seen[], record: FileRecord | undefined, result: PassResult, writing: { at: number; set: Set<string> }): Promise<void> {
     const rel = joinRel(dir, name);
     const now = this.o.clock.now();
+    const pathOn = (disk: PassDisk) => under(shareRoot(disk.mountpoint, o.share), rel);
     if (seen.length === 0) {
       if (!record) return;
       // Gone from every mounted disk: deleted through the share (or with the share's folder).
@@ -195,120 +197,124 @@ export class Duplicator {
       result.deleted++;
       return;
     }
+    // What each copy holds: known for a copy that still shows the stats it had when it was looked at.
     const recorded = new Map(record?.copies.map((c) => [c.driveId, c]) ?? []);
-    const unchanged = seen.filter((s) => {
+    const content = new Map<Seen, string>();
+    for (const s of seen) {
       const c = recorded.get(s.disk.driveId);
-      return c !== undefined && sameAsRecorded(s.stat, c);
-    });
-    const changed = seen.filter((s) => !unchanged.includes(s));
+      if (c && sameAsRecorded(s.stat, c)) content.set(s, c.hash);
+    }
+    const changed = seen.filter((s) => !content.has(s));
+    const newestFirst = (a: Seen, b: Seen) => (b.stat.ctimeNs > a.stat.ctimeNs ? 1 : b.stat.ctimeNs < a.stat.ctimeNs ? -1 : 0);
 
+    // The truth: the most recently written copy (a change through the share reaches one disk only);
+    // when nothing was written since the last look, the copy holding what the catalog says.
     let truth: Seen;
-    let hash: string;
-    let good: Seen[];
-    if (changed.length === 0 && record) {
-      truth = unchanged[0]!;
-      hash = record.hash;
-      good = unchanged;
-    } else {
-      // Something was written: the newest change is the truth, once it has settled.
-      const newest = [...changed].sort((a, b) => (b.stat.ctimeNs > a.stat.ctimeNs ? 1 : b.stat.ctimeNs < a.stat.ctimeNs ? -1 : 0))[0]!;
-      if (!(await this.#settled(newest, writing))) {
+    if (changed.length) {
+      truth = [...changed].sort(newestFirst)[0]!;
+      if (!(await this.#settled(truth, writing))) {
         result.waiting++;
         return;
       }
-      const path = under(shareRoot(newest.disk.mountpoint, o.share), rel);
-      const content = await this.o.files.hash(path, o.signal);
-      if (!(await this.#still(path, newest.stat))) {
+      const hashed = await this.o.files.hash(pathOn(truth.disk), o.signal);
+      if (!(await this.#still(pathOn(truth.disk), truth.stat))) {
         result.waiting++;
         return;
       }
-      truth = newest;
-      hash = content.hex;
-      good = [newest];
-      // Other changed copies holding the same bytes (a new file copied by an earlier pass that was cut off) are good too.
+      content.set(truth, hashed.hex);
+      // Other written copies of the same size may hold the same bytes (a copy made by a pass that was cut off).
       for (const other of changed) {
-        if (other === newest || Number(other.stat.size) !== Number(newest.stat.size)) continue;
-        const theirs = await this.o.files.hash(under(shareRoot(other.disk.mountpoint, o.share), rel), o.signal).catch(() => null);
-        if (theirs?.hex === hash) good.push(other);
+        if (other === truth || other.stat.size !== truth.stat.size) continue;
+        const theirs = await this.o.files.hash(pathOn(other.disk), o.signal).catch(() => null);
+        if (theirs && (await this.#still(pathOn(other.disk), other.stat))) content.set(other, theirs.hex);
       }
-      // Unchanged copies of the old content are good only when the content is the same.
-      if (record && record.hash === hash) good.push(...unchanged);
-      this.o.catalog.record(
-        { share: o.share, dir, name, size: Number(truth.stat.size), mtimeNs: truth.stat.mtimeNs, hash, hashAlgorithm: content.algorithm },
-        good.map((g) => copyOf(g, now)),
-        now,
-      );
+    } else {
+      const current = seen.find((s) => content.get(s) === record?.hash);
+      if (!current && record?.copies.some((c) => o.away.has(c.driveId) && c.hash === record.hash)) {
+        // Only older versions are here; the current one is on a disk that is away: wait for it.
+        result.waiting++;
+        return;
+      }
+      truth = current ?? [...seen].sort(newestFirst)[0]!;
+    }
+    const hash = content.get(truth)!;
+    const size = Number(truth.stat.size);
+    const good = seen.filter((s) => content.get(s) === hash);
+    const stale = seen.filter((s) => content.get(s) !== hash);
+
+    // The catalog first: the truth, and every copy as it is now (good, or stale with what it holds),
+    // so that a crash before the next step still knows which copy holds what.
+    const fileChanged = !record || record.hash !== hash || record.size !== size || record.mtimeNs !== truth.stat.mtimeNs || changed.length > 0;
+    if (fileChanged || seen.length !== record!.copies.filter((c) => !o.away.has(c.driveId)).length) {
+      const keepAway = (record?.copies ?? []).filter((c) => o.away.has(c.driveId));
+      const looked = seen.filter((s) => content.has(s)).map((s) => copyOf(s, content.get(s)!, now));
+      this.o.catalog.record({ share: o.share, dir, name, size, mtimeNs: truth.stat.mtimeNs, hash, hashAlgorithm: 'sha256' }, [...looked, ...keepAway], now);
     }
     const fileId = this.o.catalog.get(o.share, dir, name)!.id;
-    // A recorded copy on a mounted disk that no longer holds the file was lost (or removed by a pass cut off): forget it.
-    for (const c of record?.copies ?? []) {
-      if (o.disks.some((d) => d.driveId === c.driveId) && !seen.some((x) => x.disk.driveId === c.driveId)) this.o.catalog.removeCopy(fileId, c.driveId);
-    }
-    const size = Number(truth.stat.size);
+
     const wanted = wantedCopies(o.copies, o.disks.length);
     const holders = new Set(good.map((g) => g.disk.driveId));
-    // Copies recorded on disks that are away still count (they are not lost, only out of reach).
-    const awayGood = record && record.hash === hash ? record.copies.filter((c) => o.away.has(c.driveId)).length : 0;
-    const missing = wanted - holders.size - (o.copies === 'all' ? 0 : awayGood);
-    const stale = seen.filter((s) => !holders.has(s.disk.driveId));
+    // Good copies on disks that are away still count (they are out of reach, not lost).
+    const awayGood = o.copies === 'all' ? 0 : (record?.copies ?? []).filter((c) => o.away.has(c.driveId) && c.hash === hash).length;
+    let have = holders.size + awayGood;
 
-    if (missing > 0) {
+    if (have < wanted) {
       if (!(await this.#settled(truth, writing))) {
         result.waiting++;
         return;
       }
       // Stale copies are replaced first (in place), then new disks by placement.
-      const staleFirst = stale.map((s) => s.disk);
-      const { targets, short } = placeCopies(o.disks.filter((d) => !staleFirst.includes(d)), holders, size, missing - staleFirst.length);
-      const chosen = [...staleFirst.slice(0, missing), ...targets];
-      const source = under(shareRoot(truth.disk.mountpoint, o.share), rel);
-      for (const target of chosen) {
+      const staleDisks = stale.map((s) => s.disk);
+      const { targets, short } = placeCopies(o.disks.filter((d) => !staleDisks.includes(d)), holders, size, wanted - have - staleDisks.length);
+      for (const target of [...staleDisks.slice(0, wanted - have), ...targets]) {
         o.signal.throwIfAborted();
-        const copied = await this.#copy(o, source, truth, target as PassDisk, dir, name, hash, result);
+        const copied = await this.#copy(o, pathOn(truth.disk), truth, target, dir, name, hash, result);
         if (!copied) continue;
         this.o.catalog.addCopy(fileId, copied);
         holders.add(target.driveId);
+        have++;
         result.copied++;
         result.bytesCopied += size;
       }
-      const have = holders.size + (o.copies === 'all' ? 0 : awayGood);
       if (have < wanted) result.short.push({ path: shown(rel), copies: have, wanted, why: short[0] ?? 'no other disk can take it' });
     }
-    // Stale and extra copies go only once the file has every good copy it needs.
-    const have = holders.size + (o.copies === 'all' ? 0 : awayGood);
-    if (have >= wanted) {
-      for (const s of seen.filter((x) => !holders.has(x.disk.driveId))) {
-        await rm(under(shareRoot(s.disk.mountpoint, o.share), rel), { force: true });
-        this.o.catalog.removeCopy(fileId, s.disk.driveId);
+    if (have < wanted) return;
+    // Every good copy it needs is there: stale copies go, and extra ones (a level lowered).
+    for (const s of seen.filter((x) => !holders.has(x.disk.driveId))) {
+      await rm(pathOn(s.disk), { force: true });
+      this.o.catalog.removeCopy(fileId, s.disk.driveId);
+      result.removed++;
+    }
+    const extra = have - wanted;
+    if (extra > 0 && o.copies !== 'all') {
+      // Copies go from the troubled, then the fullest disks; never the truth's.
+      const troubled = (d: PassDisk) => Number(d.verdict === 'warning' || d.verdict === 'failing');
+      const removable = o.disks.filter((d) => holders.has(d.driveId) && d.driveId !== truth.disk.driveId).sort((a, b) => troubled(b) - troubled(a) || a.freeBytes - b.freeBytes);
+      for (const disk of removable.slice(0, extra)) {
+        await rm(pathOn(disk), { force: true });
+        this.o.catalog.removeCopy(fileId, disk.driveId);
+        holders.delete(disk.driveId);
         result.removed++;
-      }
-      const extra = have - wanted;
-      if (extra > 0 && o.copies !== 'all') {
-        // A level lowered: remove copies from the troubled, then the fullest disks; never the truth's.
-        const troubled = (d: PassDisk) => Number(d.verdict === 'warning' || d.verdict === 'failing');
-        const removable = o.disks
-          .filter((d) => holders.has(d.driveId) && d.driveId !== truth.disk.driveId)
-          .sort((a, b) => troubled(b) - troubled(a) || a.freeBytes - b.freeBytes);
-        for (const disk of removable.slice(0, extra)) {
-          await rm(under(shareRoot(disk.mountpoint, o.share), rel), { force: true });
-          this.o.catalog.removeCopy(fileId, disk.driveId);
-          holders.delete(disk.driveId);
-          result.removed++;
-        }
       }
     }
   }
 
-  /** A verified copy of `source` on `target`, or null (changed while copying, a mismatch, no room: next pass). */
+  /**
+   * A verified copy of `source` on `target`, or null (changed while copying, a mismatch, no room:
+   * next pass). The copy is placed under a temporary name first and given the file's name only
+   * once the source is seen unchanged after it was read: an older version never takes the name.
+   */
   async #copy(o: PassOptions, source: Buffer, truth: Seen, target: PassDisk, dir: Buffer, name: Buffer, hash: string, result: PassResult): Promise<CopyRecord | null> {
-    const root = shareRoot(target.mountpoint, o.share);
-    const destination = under(root, joinRel(dir, name));
+    const folder = under(shareRoot(target.mountpoint, o.share), dir);
+    const destination = under(folder, name);
+    const staging = under(folder, Buffer.from(`${TEMPORARY_PREFIX}${randomBytes(8).toString('hex')}`));
     try {
       await this.#folders(o, truth.disk, target, dir);
-      await this.o.files.place(source, destination, { replace: true, expected: { algorithm: 'sha256', hex: hash, bytes: Number(truth.stat.size) }, signal: o.signal });
+      await this.o.files.place(source, staging, { expected: { algorithm: 'sha256', hex: hash, bytes: Number(truth.stat.size) }, syncFolder: false, signal: o.signal });
     } catch (error) {
+      await rm(staging, { force: true }).catch(() => undefined);
       const code = (error as NodeJS.ErrnoException).code;
-      if ((error as Error).name === 'ContentMismatchError') {
+      if (error instanceof ContentMismatchError) {
         result.mismatches++;
         return null;
       }
@@ -320,12 +326,14 @@ export class Duplicator {
       throw error;
     }
     if (!(await this.#still(source, truth.stat))) {
-      // Changed while it was copied: the copy holds an older version; the next pass replaces it.
+      // Changed while it was copied: the copy holds an older version and never gets the name.
+      await rm(staging, { force: true });
       result.waiting++;
       return null;
     }
+    await this.o.files.move(staging, destination, { replace: true, signal: o.signal });
     const placed = await stat(destination, { bigint: true });
-    return { driveId: target.driveId, size: Number(placed.size), mtimeNs: placed.mtimeNs, ctimeNs: placed.ctimeNs, verifiedAt: this.o.clock.now() };
+    return { driveId: target.driveId, size: Number(placed.size), mtimeNs: placed.mtimeNs, ctimeNs: placed.ctimeNs, hash, verifiedAt: this.o.clock.now() };
   }
 
   /** The folders above a file, made on the target disk with the owner and mode they have on the disk the file comes from. */
@@ -365,4 +373,4 @@ export class Duplicator {
   }
 }
 
-const copyOf = (s: Seen, now: number): CopyRecord => ({ driveId: s.disk.driveId, size: Number(s.stat.size), mtimeNs: s.stat.mtimeNs, ctimeNs: s.stat.ctimeNs, verifiedAt: now });
+const copyOf = (s: Seen, hash: string, now: number): CopyRecord => ({ driveId: s.disk.driveId, size: Number(s.stat.size), mtimeNs: s.stat.mtimeNs, ctimeNs: s.stat.ctimeNs, hash, verifiedAt: now });

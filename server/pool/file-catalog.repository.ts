@@ -1,7 +1,8 @@
 /**
  * The pool's file catalog: per file of a share, its size, modification time and content hash (of
- * the copy that is the truth), and which disks hold a verified copy, with what each copy looked like
- * (size, mtime, ctime) when it was verified. Also the journal of deletions that disks which were
+ * the copy that is the truth), and every copy Safehold has looked at, with what it looked like
+ * (size, mtime, ctime) and held (its hash) then. A copy whose hash is the file's is a verified copy;
+ * one with another hash is stale (an older version, replaced next). Also the journal of deletions that disks which were
  * away have not seen yet. Names are bytes, as on the disk (they need not be UTF-8).
  *
  * Every write that changes what is known of one file is one transaction.
@@ -13,6 +14,8 @@ export interface CopyRecord {
   size: number;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** The content the copy held when it was looked at: the file's `hash` for a good copy, another for a stale one. */
+  hash: string;
   verifiedAt: number;
 }
 
@@ -54,6 +57,7 @@ interface CopyRow {
   size: number;
   mtime_ns: bigint;
   ctime_ns: bigint;
+  hash: string;
   verified_at: number;
 }
 
@@ -75,6 +79,9 @@ export class FileCatalogRepository {
   readonly #journalOf;
   readonly #journalDone;
   readonly #counts;
+  readonly #onlyOn;
+  readonly #reach;
+  readonly #filesOn;
 
   constructor(readonly db: Catalog) {
     const big = <T extends { safeIntegers(on?: boolean): T }>(s: T) => s.safeIntegers(true);
@@ -87,15 +94,28 @@ export class FileCatalogRepository {
     this.#delete = db.prepare('DELETE FROM pool_files WHERE id = ?');
     this.#deleteCopies = db.prepare('DELETE FROM pool_copies WHERE file_id = ?');
     this.#upsertCopy = db.prepare(
-      `INSERT INTO pool_copies (file_id, drive_id, size, mtime_ns, ctime_ns, verified_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (file_id, drive_id) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, verified_at = excluded.verified_at`,
+      `INSERT INTO pool_copies (file_id, drive_id, size, mtime_ns, ctime_ns, hash, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (file_id, drive_id) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, hash = excluded.hash, verified_at = excluded.verified_at`,
     );
     this.#deleteCopy = db.prepare('DELETE FROM pool_copies WHERE file_id = ? AND drive_id = ?');
     this.#journalAdd = db.prepare('INSERT INTO pool_journal (drive_id, share, dir, name, action, at, size, mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#journalOf = big(db.prepare('SELECT * FROM pool_journal WHERE drive_id = ? ORDER BY id'));
     this.#journalDone = db.prepare('DELETE FROM pool_journal WHERE id = ?');
+    this.#onlyOn = db.prepare(
+      `SELECT f.share, count(*) AS files, sum(f.size) AS bytes FROM pool_files f JOIN pool_copies c ON c.file_id = f.id AND c.hash = f.hash
+       WHERE c.drive_id = ? AND NOT EXISTS (SELECT 1 FROM pool_copies o WHERE o.file_id = f.id AND o.drive_id <> ? AND o.hash = f.hash) GROUP BY f.share ORDER BY f.share`,
+    );
+    this.#reach = db.prepare(
+      `SELECT others, count(*) AS files, sum(size) AS bytes FROM (
+         SELECT f.id, f.size, (SELECT count(*) FROM pool_copies o WHERE o.file_id = f.id AND o.drive_id <> ? AND o.hash = f.hash) AS others
+         FROM pool_files f JOIN pool_copies c ON c.file_id = f.id AND c.hash = f.hash WHERE c.drive_id = ?) GROUP BY others`,
+    );
+    this.#filesOn = db.prepare(
+      `SELECT f.id, f.share, f.dir, f.name, f.size, (SELECT group_concat(o.drive_id, char(10)) FROM pool_copies o WHERE o.file_id = f.id AND o.drive_id <> ? AND o.hash = f.hash) AS others
+       FROM pool_files f JOIN pool_copies c ON c.file_id = f.id AND c.hash = f.hash WHERE c.drive_id = ?`,
+    );
     this.#counts = db.prepare(
-      'SELECT n, count(*) AS files FROM (SELECT f.id, count(c.drive_id) AS n FROM pool_files f LEFT JOIN pool_copies c ON c.file_id = f.id WHERE f.share = ? GROUP BY f.id) GROUP BY n',
+      'SELECT n, count(*) AS files FROM (SELECT f.id, count(c.drive_id) AS n FROM pool_files f LEFT JOIN pool_copies c ON c.file_id = f.id AND c.hash = f.hash WHERE f.share = ? GROUP BY f.id) GROUP BY n',
     );
   }
 
@@ -133,14 +153,14 @@ export class FileCatalogRepository {
       } else {
         id = Number((this.#insert.get(file.share, file.dir, file.name, file.size, file.mtimeNs, file.hash, file.hashAlgorithm, now) as { id: number | bigint }).id);
       }
-      for (const c of copies) this.#upsertCopy.run(id, c.driveId, c.size, c.mtimeNs, c.ctimeNs, c.verifiedAt);
+      for (const c of copies) this.#upsertCopy.run(id, c.driveId, c.size, c.mtimeNs, c.ctimeNs, c.hash, c.verifiedAt);
       return id;
     })();
   }
 
   /** One more verified copy of a known file. */
   addCopy(fileId: number, copy: CopyRecord): void {
-    this.#upsertCopy.run(fileId, copy.driveId, copy.size, copy.mtimeNs, copy.ctimeNs, copy.verifiedAt);
+    this.#upsertCopy.run(fileId, copy.driveId, copy.size, copy.mtimeNs, copy.ctimeNs, copy.hash, copy.verifiedAt);
   }
 
   removeCopy(fileId: number, driveId: string): void {
@@ -175,6 +195,37 @@ export class FileCatalogRepository {
     this.#journalDone.run(id);
   }
 
+  /** Per share, the files (and their bytes) whose only verified copy is on `driveId`: what a dead disk would lose. */
+  onlyOn(driveId: string): { share: string; files: number; bytes: number }[] {
+    return (this.#onlyOn.all(driveId, driveId) as { share: string; files: number; bytes: number }[]).map((r) => ({ share: r.share, files: Number(r.files), bytes: Number(r.bytes) }));
+  }
+
+  /** While `driveId` is away: files left with one copy elsewhere, and files whose every copy is on it. */
+  reachWithout(driveId: string): { single: number; unreachable: number; unreachableBytes: number } {
+    const rows = this.#reach.all(driveId, driveId) as { others: number; files: number; bytes: number }[];
+    const of = (n: number) => rows.find((r) => Number(r.others) === n);
+    return { single: Number(of(1)?.files ?? 0), unreachable: Number(of(0)?.files ?? 0), unreachableBytes: Number(of(0)?.bytes ?? 0) };
+  }
+
+  /** Every file with a copy on `driveId`: its share, size and the other disks holding a verified copy. */
+  filesOn(driveId: string): { id: number; share: string; path: string; size: number; others: string[] }[] {
+    return (this.#filesOn.all(driveId, driveId) as { id: number; share: string; dir: Buffer; name: Buffer; size: number; others: string | null }[]).map((r) => ({
+      id: Number(r.id),
+      share: r.share,
+      path: r.dir.length ? `${r.dir.toString('utf8')}/${r.name.toString('utf8')}` : r.name.toString('utf8'),
+      size: Number(r.size),
+      others: r.others ? r.others.split('\n') : [],
+    }));
+  }
+
+  /** A disk that is gone: every copy it held is forgotten (the files then get new copies), and its journal. */
+  forgetDisk(driveId: string): number {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM pool_journal WHERE drive_id = ?').run(driveId);
+      return this.db.prepare('DELETE FROM pool_copies WHERE drive_id = ?').run(driveId).changes;
+    })();
+  }
+
   /** How many of a share's files have 0, 1, 2… verified copies. */
   copyCounts(share: string): CopyCounts {
     const counts: CopyCounts = {};
@@ -183,7 +234,7 @@ export class FileCatalogRepository {
   }
 }
 
-const toCopy = (c: CopyRow): CopyRecord => ({ driveId: c.drive_id, size: Number(c.size), mtimeNs: BigInt(c.mtime_ns), ctimeNs: BigInt(c.ctime_ns), verifiedAt: Number(c.verified_at) });
+const toCopy = (c: CopyRow): CopyRecord => ({ driveId: c.drive_id, size: Number(c.size), mtimeNs: BigInt(c.mtime_ns), ctimeNs: BigInt(c.ctime_ns), hash: c.hash, verifiedAt: Number(c.verified_at) });
 
 const toFile = (row: FileRow, copies: CopyRecord[]): FileRecord => ({
   id: Number(row.id),

@@ -9,6 +9,8 @@ export interface PoolMemberRow {
   joinedAt: number;
   /** True when the disk joined with its filesystem and files kept; false when it was erased. */
   keptFiles: boolean;
+  /** What the owner said while it was missing: `wait` (it will come back), or null. */
+  missingChoice: 'wait' | null;
 }
 
 interface Row {
@@ -17,6 +19,7 @@ interface Row {
   fs_type: string;
   joined_at: number;
   kept_files: number;
+  missing_choice: string | null;
 }
 
 const toRow = (r: Row): PoolMemberRow => ({
@@ -25,6 +28,7 @@ const toRow = (r: Row): PoolMemberRow => ({
   fsType: r.fs_type,
   joinedAt: r.joined_at,
   keptFiles: r.kept_files === 1,
+  missingChoice: r.missing_choice === 'wait' ? 'wait' : null,
 });
 
 export class PoolMemberRepository {
@@ -39,7 +43,16 @@ export class PoolMemberRepository {
     return row && toRow(row);
   }
 
-  add(row: PoolMemberRow): void {
+  setMissingChoice(driveId: string, choice: 'wait' | null): void {
+    this.db.prepare('UPDATE pool_members SET missing_choice = ? WHERE drive_id = ?').run(choice, driveId);
+  }
+
+  /** The disk leaves the pool (gone for good): its row only; its copies are the file catalog's. */
+  remove(driveId: string): void {
+    this.db.prepare('DELETE FROM pool_members WHERE drive_id = ?').run(driveId);
+  }
+
+  add(row: Omit<PoolMemberRow, 'missingChoice'>): void {
     this.db
       .prepare('INSERT INTO pool_members (drive_id, filesystem_uuid, fs_type, joined_at, kept_files) VALUES (?, ?, ?, ?, ?)')
       .run(row.driveId, row.filesystemUuid, row.fsType, row.joinedAt, row.keptFiles ? 1 : 0);

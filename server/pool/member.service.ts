@@ -40,7 +40,9 @@ import type { JobDefinition, JobView } from '../jobs/job.model.js';
 import { boxIds, poolId } from '../settings/box-identity.js';
 import type { SettingsRepository } from '../settings/settings.repository.js';
 import { VERSION } from '../version.js';
+import type { AlertService } from '../alerts/alert.service.js';
 import type { PoolMemberRepository, PoolMemberRow } from './member.repository.js';
+import { missingCondition, type MissingReach } from './pool-notices.js';
 import { KEEPABLE_FILESYSTEMS, type PoolMemberState, type PoolMemberView } from './pool.view.js';
 
 export const ADD_MEMBER_JOB = 'pool.add';
@@ -69,6 +71,10 @@ export interface PoolMemberServiceOptions {
   log: Logger;
   /** Where members are mounted (`<poolRoot>/disks/<drive id>`) and shares presented. */
   poolRoot: string;
+  /** Tells the owner of a missing disk (what now has one copy); none in some tests. */
+  alerts?: AlertService;
+  /** What the pool's files look like while a disk is away. */
+  reachWithout?: (driveId: string) => MissingReach;
 }
 
 interface Live {
@@ -108,7 +114,10 @@ export class PoolMemberService {
   mountAll(): void {
     for (const row of this.o.repo.list()) {
       if (this.o.drives.list().some((d) => d.id === row.driveId)) this.#submitMount(row.driveId);
-      else this.#set(row.driveId, { state: 'missing', reason: 'Not connected since Safehold started.', device: null });
+      else {
+        this.#set(row.driveId, { state: 'missing', reason: 'Not connected since Safehold started.', device: null });
+        void this.#tellMissing(row.driveId);
+      }
     }
   }
 
@@ -170,6 +179,7 @@ export class PoolMemberService {
       missingSince: live.state === 'missing' ? (live.since ?? known?.drive.lastSeenAt ?? null) : null,
       joinedAt: new Date(row.joinedAt).toISOString(),
       keptFiles: row.keptFiles,
+      missingChoice: live.state === 'missing' ? row.missingChoice : null,
       verdict: known?.drive.health?.verdict ?? null,
     };
   }
@@ -363,6 +373,7 @@ export class PoolMemberService {
           this.o.activity.record({ level: 'error', kind: 'pool.member-refused', subject: row.driveId, message: error.message });
           throw error;
         }
+        await this.#tellBack(row.driveId);
         if (returning) {
           this.o.activity.record({ level: 'info', kind: 'pool.member-back', subject: row.driveId, message: `Pool disk ${describeForLog(drive)} is back and mounted.` });
         }
@@ -423,5 +434,50 @@ export class PoolMemberService {
     if ((await this.o.mounts.status(mountpoint)).state !== 'not-mounted') {
       await this.o.mounts.unmount(mountpoint, { lazy: true }).catch((err: unknown) => this.o.log.warn({ err, driveId: drive.id }, 'unmounting a missing pool disk'));
     }
+    await this.#tellMissing(drive.id);
+  }
+
+  /** The open alert of a missing disk: what now has one copy (unless the owner said it will come back). */
+  async #tellMissing(driveId: string): Promise<void> {
+    const row = this.o.repo.get(driveId);
+    if (!row || !this.o.alerts || !this.o.reachWithout || row.missingChoice === 'wait') return;
+    const name = this.o.drives.known(driveId)?.drive.displayName ?? driveId;
+    await this.o.alerts.observeCondition(missingCondition(driveId, name, this.o.reachWithout(driveId))).catch((err: unknown) => this.o.log.warn({ err }, 'the missing-disk alert'));
+  }
+
+  async #tellBack(driveId: string): Promise<void> {
+    if (!this.o.alerts) return;
+    const name = this.o.drives.known(driveId)?.drive.displayName ?? driveId;
+    this.o.repo.setMissingChoice(driveId, null);
+    await this.o.alerts.observeCondition(missingCondition(driveId, name, null)).catch((err: unknown) => this.o.log.warn({ err }, 'the missing-disk alert'));
+  }
+
+  /** "It will come back": no reminders while it is away; it is mounted again when it is plugged in. */
+  async wait(driveId: string): Promise<void> {
+    const row = this.o.repo.get(driveId);
+    if (!row) throw new NotFoundError('That disk is not a disk of the storage pool.');
+    if (this.#live.get(driveId)?.state !== 'missing') throw new ConflictError('That disk is not missing.');
+    this.o.repo.setMissingChoice(driveId, 'wait');
+    const name = this.o.drives.known(driveId)?.drive.displayName ?? driveId;
+    await this.o.alerts?.observeCondition(missingCondition(driveId, name, null)).catch(() => undefined);
+    this.o.activity.record({ level: 'info', kind: 'pool.member-wait', subject: driveId, message: `You said pool disk ${name} will come back: Safehold waits for it and stops reminding you.` });
+    this.o.bus.publish('pool', { changed: driveId });
+  }
+
+  /** A missing disk that is gone for good leaves the pool (the caller forgets its copies first, in the file catalog). */
+  async forget(driveId: string): Promise<void> {
+    const row = this.o.repo.get(driveId);
+    if (!row) throw new NotFoundError('That disk is not a disk of the storage pool.');
+    if (this.#live.get(driveId)?.state === 'mounted') throw new ConflictError('That disk is here and mounted: it is not gone.');
+    const name = this.o.drives.known(driveId)?.drive.displayName ?? driveId;
+    this.o.repo.db.transaction(() => {
+      this.o.repo.remove(driveId);
+      if (this.o.drives.known(driveId)) this.o.drives.assignRole(driveId, { role: 'unassigned', label: null, since: null });
+    })();
+    this.#live.delete(driveId);
+    this.o.drives.republish();
+    await this.o.alerts?.observeCondition(missingCondition(driveId, name, null)).catch(() => undefined);
+    this.o.activity.record({ level: 'warning', kind: 'pool.member-gone', subject: driveId, message: `Pool disk ${name} is gone for good: it left the pool, and its files get new copies on the other disks.` });
+    this.o.bus.publish('pool', { changed: driveId });
   }
 }

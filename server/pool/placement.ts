@@ -37,7 +37,7 @@ export function cannotTake(disk: DiskRoom, size: number): string | null {
  * The disks to put `missing` more copies of a `size`-byte file on, most free space first; fewer
  * when fewer can take it (`short` then says why for the others).
  */
-export function placeCopies(disks: readonly DiskRoom[], holders: ReadonlySet<string>, size: number, missing: number): { targets: DiskRoom[]; short: string[] } {
+export function placeCopies<D extends DiskRoom>(disks: readonly D[], holders: ReadonlySet<string>, size: number, missing: number): { targets: D[]; short: string[] } {
   const candidates = disks.filter((d) => !holders.has(d.driveId));
   const able = candidates.filter((d) => cannotTake(d, size) === null).sort((a, b) => b.freeBytes - a.freeBytes || a.driveId.localeCompare(b.driveId));
   const targets = able.slice(0, Math.max(0, missing));

@@ -68,7 +68,7 @@ describe(`kill -9 while duplicating (${KILLS} times)`, { skip }, () => {
   const verifiedCopies = () => {
     const db = new Database(join(dataDir, 'catalog.db'), { readonly: true, fileMustExist: true });
     try {
-      const rows = db.prepare("SELECT f.dir, f.name, count(c.drive_id) AS n FROM pool_files f LEFT JOIN pool_copies c ON c.file_id = f.id WHERE f.share = 'Photos' GROUP BY f.id").all() as { dir: Buffer; name: Buffer; n: number }[];
+      const rows = db.prepare("SELECT f.dir, f.name, count(c.drive_id) AS n FROM pool_files f LEFT JOIN pool_copies c ON c.file_id = f.id AND c.hash = f.hash WHERE f.share = 'Photos' GROUP BY f.id").all() as { dir: Buffer; name: Buffer; n: number }[];
       return new Map(rows.map((r) => [r.dir.length ? `${r.dir.toString()}/${r.name.toString()}` : r.name.toString(), r.n]));
     } finally {
       db.close();
@@ -87,11 +87,13 @@ describe(`kill -9 while duplicating (${KILLS} times)`, { skip }, () => {
   };
 
   /** The family at work: new files, overwritten files, through the share. Returns the files written. */
-  const write = async (count: number) => {
+  const write = async (count: number, largest = 1_500_000) => {
     const touched = new Set<string>();
     for (let i = 0; i < count; i++) {
-      const rel = randomInt(3) === 0 && expected.size ? [...expected.keys()][randomInt(expected.size)]! : `album-${randomInt(4)}/photo-${expected.size}-${randomInt(1e6)}.jpg`;
-      const bytes = randomBytes(randomInt(1, 1_500_000));
+      // At most 40 files (the disks are small): past that, the family overwrites its files.
+      const overwrite = expected.size >= 40 || (expected.size > 0 && randomInt(3) === 0);
+      const rel = overwrite ? [...expected.keys()][randomInt(expected.size)]! : `album-${randomInt(4)}/photo-${expected.size}-${randomInt(1e6)}.jpg`;
+      const bytes = randomBytes(randomInt(1, largest));
       await mkdir(join(view(), rel, '..'), { recursive: true });
       await writeFile(join(view(), rel), bytes);
       expected.set(rel, bytes);
@@ -125,19 +127,25 @@ describe(`kill -9 while duplicating (${KILLS} times)`, { skip }, () => {
     await removeDataFolder(poolRoot).catch(() => undefined);
   });
 
-  it('keeps every file readable, every verified copy, and the catalog true to the disks', async () => {
+  it('keeps every file readable, every verified copy, and the catalog true to the disks', { timeout: 30 * 60_000 }, async () => {
     let killedWhileCopying = 0;
     for (let kill = 0; kill < KILLS; kill++) {
       await waitFor(allMounted, 30_000, 'both disks mounted');
-      await admin.post('/pool/duplicate', {});
-      await new Promise((r) => setTimeout(r, randomInt(0, 2500)));
-      const running = ((await admin.get('/jobs?limit=5')).json.jobs as { kind: string; state: string }[]).some((j) => j.kind === 'pool.duplicate' && j.state === 'running');
-      if (running) killedWhileCopying++;
+      // Work for the duplicator: new and changed files, settled (2 s) so that the pass copies them.
+      const fresh = await write(2, 4_000_000);
+      await new Promise((r) => setTimeout(r, 2100));
+      const job = (await admin.post('/pool/duplicate', {})).json.job as { id: number };
+      const { value: state } = await waitFor(async () => {
+        const now = ((await admin.get(`/jobs/${job.id}`)).json as { state: string }).state;
+        return now === 'queued' ? null : now;
+      }, 10_000, 'the pass started');
+      await new Promise((r) => setTimeout(r, randomInt(0, 400)));
+      if (state === 'running' && ((await admin.get(`/jobs/${job.id}`)).json as { state: string }).state === 'running') killedWhileCopying++;
       svc.child.kill('SIGKILL');
       await svc.stop();
       const before = verifiedCopies();
       // While the service is down, the family keeps writing through the share (mergerfs lives on).
-      const touched = kill % 5 === 0 ? await write(3) : new Set<string>();
+      const touched = new Set([...fresh, ...(kill % 5 === 0 ? await write(3) : [])]);
       await start();
       await login();
       await waitFor(allMounted, 30_000, 'both disks mounted again');

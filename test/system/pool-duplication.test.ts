@@ -123,6 +123,14 @@ describe('duplicating the shares\' files across the pool disks', { skip }, () =>
     }, 'the single file of Scratch in the catalog');
     assert.deepEqual(scratch.files!.byCopies, { 1: 1 }, 'recorded with its one copy');
     assert.equal((await copies('Scratch', 'tmp.txt')).length, 1, 'and still single');
+
+    // What if a disk died now? Only the disk holding Scratch's single file would lose something.
+    const [single] = await copies('Scratch', 'tmp.txt');
+    const exposure = (await admin.get('/pool/exposure')).json.disks as { driveId: string; files: number; shares: { share: string; files: number; bytes: number }[] }[];
+    assert.equal(exposure.length, 3);
+    for (const disk of exposure) {
+      assert.deepEqual(disk.shares, disk.driveId === single!.driveId ? [{ share: 'Scratch', files: 1, bytes: 10 }] : [], disk.driveId);
+    }
   });
 
   it('carries a change from the copy that was changed to the others: an editor save, an overwrite in place', async () => {
