@@ -24,6 +24,8 @@ import type { PoolMemberService } from '../pool/member.service.js';
 import { poolRoutes } from '../pool/pool.routes.js';
 import type { ShareService } from '../pool/share.service.js';
 import { sharesRoutes } from '../pool/shares.routes.js';
+import type { HouseholdUserService } from '../pool/user.service.js';
+import { usersRoutes } from '../pool/users.routes.js';
 import type { RotationService } from '../backups/rotation.service.js';
 import type { SourceService } from '../backups/source.service.js';
 import { backupRoutes } from '../backups/backups.routes.js';
@@ -53,6 +55,7 @@ export interface ApiDeps {
   rotation: RotationService;
   pool: PoolMemberService;
   shares: ShareService;
+  users: HouseholdUserService;
   backups: BackupService;
   restore: RestoreService;
   recoveryKit: RecoveryKitService;
@@ -78,6 +81,7 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(rotationRoutes(deps.rotation));
   router.use(poolRoutes(deps.pool));
   router.use(sharesRoutes(deps.shares));
+  router.use(usersRoutes(deps.users, deps.shares));
   router.use(backupRoutes(deps.backups));
   router.use(restoreRoutes(deps.restore));
   router.use(recoveryKitRoutes(deps.recoveryKit));
