@@ -20,7 +20,7 @@ import { EventBus } from '../../server/events.js';
 import { SmbService } from '../../server/pool/smb.service.js';
 import { HouseholdUserRepository } from '../../server/pool/user.repository.js';
 import { silentLog, tempCatalog } from '../testing/catalog.js';
-import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, type LoopDisk } from '../testing/loop-disk.js';
+import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, pullOut, removeDataFolder, type LoopDisk } from '../testing/loop-disk.js';
 import { freePort, removeAccounts, sambaSkipReason, SmbClient, testAccountPrefix } from '../testing/samba.js';
 import { Browserish, safehold, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 
@@ -93,7 +93,7 @@ describe('a share reached over SMB with the rights the owner granted', { skip },
     } finally {
       await removeAccounts(prefix);
       for (const disk of disks) await disk.cleanup().catch(() => undefined);
-      await rm(poolRoot, { recursive: true, force: true }).catch(() => undefined);
+      if (poolRoot) await removeDataFolder(poolRoot).catch(() => undefined);
       await rm(work, { recursive: true, force: true }).catch(() => undefined);
     }
   });
@@ -234,6 +234,22 @@ describe('a share reached over SMB with the rights the owner granted', { skip },
     const gone = await get('carl', 'beach.jpg', 'carl-again.jpg');
     assert.equal(gone.ok, false);
     assert.match(gone.output, /NT_STATUS_BAD_NETWORK_NAME/);
+  });
+
+  it('a share brought back is offered again, and not while none of its disks is there', async () => {
+    assert.equal((await admin.post('/shares/Photos/restore', {})).status, 200);
+    const back = await get('carl', 'beach.jpg', 'carl-back.jpg');
+    assert.ok(back.ok, back.output);
+    for (const disk of disks) await pullOut(disk);
+    await waitFor(async () => ((await members()).every((m) => m.state === 'missing') ? true : null), 20_000, 'both disks missing');
+    // Until Samba has taken the change, the view's folder is sealed (docs/pool-view.md): a write there fails.
+    await writeFile(join(work, 'lost.txt'), 'would land on the system disk\n');
+    await waitFor(async () => {
+      const tried = await put('carl', 'lost.txt', 'lost.txt');
+      assert.equal(tried.ok, false, 'nothing is written while no disk is there');
+      return /NT_STATUS_BAD_NETWORK_NAME/.test(tried.output) ? tried : null;
+    }, 20_000, 'the share off the network');
+    assert.deepEqual(await readdir((await share('Photos')).path), [], 'nothing on the system disk');
   });
 
   it('no password appears in the service output, the catalog or a command line', async () => {

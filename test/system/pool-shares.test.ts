@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, pullOut, type LoopDisk } from '../testing/loop-disk.js';
+import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, pullOut, removeDataFolder, type LoopDisk } from '../testing/loop-disk.js';
 import { freePort, removeAccounts, testAccountPrefix } from '../testing/samba.js';
 import { Browserish, CLI, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 
@@ -68,7 +68,7 @@ describe('shares over the pool disks', { skip }, () => {
     await svc?.dispose();
     await removeAccounts(accountPrefix);
     for (const disk of disks) await disk.cleanup().catch(() => undefined);
-    await rm(poolRoot, { recursive: true, force: true }).catch(() => undefined);
+    if (poolRoot) await removeDataFolder(poolRoot).catch(() => undefined); // its view folders are sealed: rm alone leaves them
   });
 
   const members = async () => (await admin.get('/pool')).json.members as MemberJson[];
