@@ -6,10 +6,11 @@
  * are signalled and given `graceMs` to reach a safe point (what is still running is recorded as
  * interrupted), then the catalog is closed and the local socket removed. Safe to call twice.
  */
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createServer, type RequestListener, type Server } from 'node:http';
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -63,6 +64,12 @@ import { Duplicator } from './pool/duplicator.js';
 import { DuplicationService } from './pool/duplication.service.js';
 import { FileCatalogRepository } from './pool/file-catalog.repository.js';
 import { filesOpenForWriting } from '../system/process/processes.js';
+import { SmbService } from './pool/smb.service.js';
+import { HouseholdUserRepository } from './pool/user.repository.js';
+import { HouseholdUserService } from './pool/user.service.js';
+import type { SambaServer } from '../system/samba/samba.js';
+import { ensureFilesOwner, filesOwnerAccount, SambaAdapter } from '../system/samba/samba.adapter.js';
+import { SimulatedSamba } from '../system/samba/samba.sim.js';
 import { MergerfsPoolView } from '../system/mergerfs/mergerfs.adapter.js';
 import { SimulatedPoolView } from '../system/mergerfs/mergerfs.sim.js';
 import { LinuxMounts } from '../system/mounts/linux-mounts.adapter.js';
@@ -214,7 +221,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     bus,
     clock,
     log,
-    pageUrl: () => `http://${config.allowedHosts[0] ?? `${hostname()}.local`}:${port}/`,
+    pageUrl: () => `http://${boxHost(config)}:${port}/`,
     daily: {
       scheduler,
       digest: (): DigestInput => ({
@@ -281,8 +288,43 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     clock,
     log,
   });
-  const shares = new ShareService({ repo: shareRepo, members: pool, drives, views, jobs, activity, bus, clock, log, poolRoot: config.poolRoot, filesOf: (name) => duplication.filesOf(name) });
+  const userRepo = new HouseholdUserRepository(catalog);
+  const samba = await chooseSamba(config, runner, missing.has('smbd'), dataDir, userRepo, log);
+  // The files owner's account is made with the first share's folder, not on a box without shares.
+  let owner: Promise<{ uid: number; gid: number } | null> | null = null;
+  const filesOwner = (): Promise<{ uid: number; gid: number } | null> => {
+    if (config.simulate || !samba) return Promise.resolve(null);
+    owner ??= ensureFilesOwner(runner, filesOwnerAccount(config.smbAccountPrefix)).catch((error: unknown) => {
+      owner = null; // tried again next time
+      throw error;
+    });
+    return owner;
+  };
+  const smb: SmbService | null = samba
+    ? new SmbService({ samba, users: userRepo, exported: () => shares.exported(), filesOwner, host: () => boxHost(config), port: config.smbPort ?? 445, bus, log })
+    : null;
+  const applyShares = async () => {
+    await smb?.apply();
+  };
+  const shares: ShareService = new ShareService({
+    repo: shareRepo,
+    members: pool,
+    drives,
+    views,
+    jobs,
+    activity,
+    bus,
+    clock,
+    log,
+    poolRoot: config.poolRoot,
+    filesOwner: () => filesOwner().catch((err: unknown) => (log.warn({ err }, "the shares' files owner could not be made"), null)),
+    network: { grantsOf: (share) => userRepo.grants(share).map(({ user, access }) => ({ user, access })), addressesOf: (share) => smb?.addressesOf(share) ?? null },
+    onViewsApplied: applyShares,
+    filesOf: (name) => duplication.filesOf(name),
+  });
+  const users = new HouseholdUserService({ repo: userRepo, shares: shareRepo, samba, applyShares, activity, bus, clock });
   shares.start();
+  smb?.start();
   duplication.start();
   const restore = new RestoreService({ access: driveAccess, restic, rotation: rotationRepo, backups: backupRepo, sources: sourceRepo, jobs, activity, files: new LinuxFilePlacer(), clock, log, dataDir });
   restore.start();
@@ -331,6 +373,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     openAlerts: () => alerts.open(),
     protection: () => backups.protection(),
     alerts: () => alerts.notSetUp(),
+    sharesProblem: () => smb?.problem() ?? null,
   });
 
   let setupCode: string | null = null;
@@ -365,7 +408,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
 
   const streams = new EventStreams();
   const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
-  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, shares, duplication, bus, streams, log, version: VERSION, startedAt };
+  const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, shares, users, duplication, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const local = createServer(localApp(deps));
   await listen(local, () => local.listen(socketPath));
@@ -410,6 +453,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
       await jobs.shutdown(overrides.graceMs ?? 10_000);
       await driveAccess.closeIdle();
       duplication.stop();
+      await smb?.stop(); // before the views: no client holds one as they go
       await shares.stop();
       await pool.stop();
       lan.closeAllConnections();
@@ -421,6 +465,37 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     })());
 
   return { config, port, socketPath, catalog, stop };
+}
+
+/** The name the box is reached by on the LAN: the first of --hosts, else `<hostname>.local`. */
+const boxHost = (config: Config) => config.allowedHosts[0] ?? `${hostname()}.local`;
+
+/**
+ * The demo's twin; Safehold's own smbd (`<data>/samba`) on a box without systemd or with
+ * --smb-port; else the system's Samba with an include file. Null when smbd is not installed.
+ */
+async function chooseSamba(config: Config, runner: CommandRunner, smbdMissing: boolean, dataDir: string, users: HouseholdUserRepository, log: Logger): Promise<SambaServer | null> {
+  const folder = join(dataDir, 'samba');
+  const accountPrefix = config.smbAccountPrefix;
+  if (config.simulate) {
+    // The twin forgets passwords with the process: the demo's users get one back (it has no real smbd).
+    const twin = new SimulatedSamba({ folder, port: config.smbPort ?? 445, accountPrefix });
+    for (const user of users.list()) await twin.setUser(user.name, 'demo');
+    return twin;
+  }
+  if (smbdMissing) return null;
+  const selfRun = config.smbPort !== null || !existsSync('/run/systemd/system');
+  const everyAddress = isIP(config.listen) === 0 || config.listen === '0.0.0.0' || config.listen === '::';
+  const account = filesOwnerAccount(accountPrefix);
+  return new SambaAdapter({
+    runner,
+    mode: selfRun
+      ? { kind: 'self-run', folder, port: config.smbPort ?? 445, address: everyAddress ? null : config.listen }
+      : { kind: 'system', includeFile: '/etc/samba/safehold.conf', smbConf: '/etc/samba/smb.conf' },
+    filesOwner: { user: account, group: account },
+    accountPrefix,
+    log,
+  });
 }
 
 async function chooseDevices(config: Config, runner: CommandRunner, log: Logger): Promise<BlockDevices> {

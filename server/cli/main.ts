@@ -10,6 +10,7 @@
  *   safehold rotation [list] [--json] | add DEVICE --name NAME [--format --yes]
  *   safehold backups [--json] | run NAME   the rotation ledger, "am I protected?"; back up now
  *   safehold restore snapshots|ls|get|DRIVE …   restore from a plugged-in rotation drive (restore.command.ts)
+ *   safehold shares … | users …         the pool's shares, household users and grants (shares.command.ts, users.command.ts)
  *   safehold recovery-kit [--json]      the recovery kit: every backup drive, its password, the restic commands
  *   safehold unlock                     lift every login delay (after failed logins locked the admin out)
  *   safehold password | reset-password  set a new admin password; or remove it, printing a new setup code (password.command.ts)
@@ -42,6 +43,7 @@ import { restoreCommand, RESTORE_OPTIONS } from './restore.command.js';
 import { recoveryKitCommand } from './recovery-kit.command.js';
 import { poolCommand, POOL_OPTIONS } from './pool.command.js';
 import { sharesCommand, SHARES_OPTIONS } from './shares.command.js';
+import { usersCommand, USERS_OPTIONS } from './users.command.js';
 import { printable } from './printable.js';
 import { passwordCommand, resetPasswordCommand } from './password.command.js';
 
@@ -72,6 +74,17 @@ Commands:
   shares restore NAME   bring a removed share back
   shares delete-files NAME --yes
                         delete a removed share's files from every pool disk
+  shares grant SHARE USER rw|ro
+                        let a household user read and change (rw) or only read (ro) a share
+  shares revoke SHARE USER
+                        a household user can no longer use a share
+  users [--json]        the household users who reach the shares from their computers
+  users add NAME --password-file FILE
+                        a new household user; the password is the first line of FILE ("-":
+                        standard input, or asked twice on a terminal), never on the command line
+  users password NAME --password-file FILE
+                        a household user's new password
+  users remove NAME     remove a household user and every share they were given
   rotation [--json]     the rotation backup drives
   backups [--json]      am I protected? and every rotation drive's backups (the ledger)
   backups run NAME      back up onto the plugged-in rotation drive NAME now
@@ -106,6 +119,8 @@ Options (all commands):
   --trusted-proxy A,B   HTTPS reverse proxies whose X-Forwarded-For/-Proto count (SAFEHOLD_TRUSTED_PROXY)
   --pool-root DIR       where pool disks are mounted and shares shown (SAFEHOLD_POOL_ROOT; default
                         /srv/safehold)
+  --smb-port N          run Safehold's own Samba on this port (SAFEHOLD_SMB_PORT; default 445; for
+                        tests: Windows only reaches 445)
   --log-level L         the service log's level (SAFEHOLD_LOG; default info)
   -h, --help            this text
 An option a command does not take is refused (exit status 2); "--" ends the options.
@@ -122,6 +137,7 @@ const COMMAND_OPTIONS: Record<string, OptionKinds> = {
   rotation: { json: { type: 'boolean' }, name: { type: 'string' }, format: { type: 'boolean' }, yes: { type: 'boolean' } },
   pool: POOL_OPTIONS,
   shares: SHARES_OPTIONS,
+  users: USERS_OPTIONS,
   backups: { json: { type: 'boolean' } },
   restore: RESTORE_OPTIONS,
   'recovery-kit': { json: { type: 'boolean' } },
@@ -161,6 +177,8 @@ export async function main(argv: string[]): Promise<number> {
       return poolCommand(config(), more, values, json);
     case 'shares':
       return sharesCommand(config(), more, values, json);
+    case 'users':
+      return usersCommand(config(), more, values, json, process);
     case 'backups':
       return backupsCommand(config(), more, json);
     case 'restore':

@@ -19,6 +19,7 @@ export const SETTINGS: OptionKinds = {
   'log-level': { type: 'string' },
   'trusted-proxy': { type: 'string' },
   'pool-root': { type: 'string' },
+  'smb-port': { type: 'string' },
   simulate: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };

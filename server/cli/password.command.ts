@@ -65,7 +65,7 @@ function readAll(stream: NodeJS.ReadStream): Promise<string> {
 }
 
 /** One line typed on the terminal without echo; Ctrl-C or Ctrl-D gives up. */
-function askHidden(io: PasswordIo, prompt: string): Promise<string> {
+export function askHidden(io: PasswordIo, prompt: string): Promise<string> {
   const { stdin } = io;
   stdin.setRawMode(true); // before the prompt: whatever is typed after it is never echoed
   stdin.resume();

@@ -6,6 +6,8 @@
  *   shares remove NAME                    off the network; its files stay on the disks
  *   shares restore NAME                   a removed share back on the network
  *   shares delete-files NAME --yes        a removed share's files deleted from every disk
+ *   shares grant SHARE USER rw|ro         a household user may read and change, or only read, a share
+ *   shares revoke SHARE USER              a household user can no longer use a share
  */
 import type { Config } from '../config.js';
 import type { ShareView } from '../pool/share.service.js';
@@ -17,7 +19,7 @@ import { printable } from './printable.js';
 export const SHARES_OPTIONS: OptionKinds = { json: { type: 'boolean' }, copies: { type: 'string' }, yes: { type: 'boolean' } };
 
 const USE =
-  'Use "safehold shares [--json]", "shares add NAME --copies 1|2|3|all", "shares set NAME --copies N", "shares remove NAME", "shares restore NAME" or "shares delete-files NAME --yes".';
+  'Use "safehold shares [--json]", "shares add NAME --copies 1|2|3|all", "shares set NAME --copies N", "shares remove NAME", "shares restore NAME", "shares delete-files NAME --yes", "shares grant SHARE USER rw|ro" or "shares revoke SHARE USER".';
 
 function copiesOption(value: unknown): 1 | 2 | 3 | 'all' {
   if (value === 'all') return 'all';
@@ -29,6 +31,7 @@ export const copiesText = (copies: ShareView['copies']) => (copies === 'all' ? '
 
 export async function sharesCommand(config: Config, args: string[], values: ParsedLine['values'], json: boolean): Promise<number> {
   const [action = 'list', name, ...extra] = args;
+  if (action === 'grant' || action === 'revoke') return grantCommand(config, action, args.slice(1), json);
   if (extra.length) throw new UsageError(USE);
   const call = (method: string, path: string, body: unknown, expected: number) => callService(config.dataDir, method, path, body, expected);
   const at = (n: string) => `/shares/${encodeURIComponent(n)}`;
@@ -42,7 +45,13 @@ export async function sharesCommand(config: Config, args: string[], values: Pars
     const body = (await call('GET', '/shares', undefined, 200)) as { shares: ShareView[] };
     if (json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     else if (body.shares.length === 0) process.stdout.write('No shares yet. Make one with "safehold shares add NAME --copies 2".\n');
-    else for (const s of body.shares) process.stdout.write(`${printable(s.name).padEnd(20)} ${copiesText(s.copies).padEnd(11)} ${s.state === 'removed' ? 'removed (files kept)' : 'on the network'}  ${printable(s.path)}\n`);
+    else {
+      for (const s of body.shares) {
+        process.stdout.write(`${printable(s.name).padEnd(20)} ${copiesText(s.copies).padEnd(11)} ${s.state === 'removed' ? 'removed (files kept)' : 'on the network'}  ${printable(s.path)}\n`);
+        if (s.smb) process.stdout.write(`  address: ${printable(s.smb.windows ?? s.smb.linux)}${s.smb.windows ? ` (macOS, Linux: ${printable(s.smb.macos)})` : ''}\n`);
+        if (s.state === 'active') process.stdout.write(`  users: ${s.grants.length ? s.grants.map((g) => `${printable(g.user)} (${g.access === 'rw' ? 'read and change' : 'read only'})`).join(', ') : 'nobody yet ("safehold shares grant SHARE USER rw")'}\n`);
+      }
+    }
     return 0;
   }
   if (!name) throw new UsageError(USE);
@@ -73,4 +82,17 @@ export async function sharesCommand(config: Config, args: string[], values: Pars
     default:
       throw new UsageError(USE);
   }
+}
+
+/** `shares grant SHARE USER rw|ro`, `shares revoke SHARE USER`. */
+async function grantCommand(config: Config, action: 'grant' | 'revoke', args: string[], json: boolean): Promise<number> {
+  const [share, user, access, ...extra] = args;
+  const use = action === 'grant' ? 'Use "safehold shares grant SHARE USER rw|ro".' : 'Use "safehold shares revoke SHARE USER".';
+  if (!share || !user || extra.length || (action === 'grant' ? access !== 'rw' && access !== 'ro' : access !== undefined)) throw new UsageError(use);
+  const path = `/shares/${encodeURIComponent(share)}/grants/${encodeURIComponent(user)}`;
+  const { share: view } = (await (action === 'grant' ? callService(config.dataDir, 'PUT', path, { access }, 200) : callService(config.dataDir, 'DELETE', path, undefined, 200))) as { share: ShareView };
+  if (json) process.stdout.write(`${JSON.stringify({ share: view }, null, 2)}\n`);
+  else if (action === 'grant') process.stdout.write(`${printable(user)} may now ${access === 'rw' ? 'read and change' : 'only read'} the files of ${printable(view.name)}.\n`);
+  else process.stdout.write(`${printable(user)} can no longer use ${printable(view.name)}.\n`);
+  return 0;
 }

@@ -25,6 +25,8 @@ import { poolRoutes } from '../pool/pool.routes.js';
 import type { ShareService } from '../pool/share.service.js';
 import type { DuplicationService } from '../pool/duplication.service.js';
 import { sharesRoutes } from '../pool/shares.routes.js';
+import type { HouseholdUserService } from '../pool/user.service.js';
+import { usersRoutes } from '../pool/users.routes.js';
 import type { RotationService } from '../backups/rotation.service.js';
 import type { SourceService } from '../backups/source.service.js';
 import { backupRoutes } from '../backups/backups.routes.js';
@@ -55,6 +57,7 @@ export interface ApiDeps {
   pool: PoolMemberService;
   shares: ShareService;
   duplication: DuplicationService;
+  users: HouseholdUserService;
   backups: BackupService;
   restore: RestoreService;
   recoveryKit: RecoveryKitService;
@@ -80,6 +83,7 @@ function protectedRoutes(deps: ApiDeps): Router {
   router.use(rotationRoutes(deps.rotation));
   router.use(poolRoutes(deps.pool, deps.duplication));
   router.use(sharesRoutes(deps.shares));
+  router.use(usersRoutes(deps.users, deps.shares));
   router.use(backupRoutes(deps.backups));
   router.use(restoreRoutes(deps.restore));
   router.use(recoveryKitRoutes(deps.recoveryKit));

@@ -59,6 +59,18 @@ export interface ShareView {
   removedAt: string | null;
   /** Its files by number of verified copies, and what waits or is short of copies; null before the duplicator is there. */
   files: ShareFiles | null;
+  /** Who may use it over the network, by user name. */
+  grants: { user: string; access: 'rw' | 'ro' }[];
+  /** What to type on each computer to reach it (docs/pool.md); Windows null when Samba is not on port 445. Null while removed, or without Samba. */
+  smb: SmbAddresses | null;
+}
+
+export interface SmbAddresses {
+  /** `\\host\Share`, or null when Samba listens on another port than 445 (Windows cannot take one). */
+  windows: string | null;
+  /** `smb://host/Share` (with `:port` when not 445). */
+  macos: string;
+  linux: string;
 }
 
 /** The reserve new files never fill on a disk: 4 GiB or 2% of it, whichever is smaller. */
@@ -80,13 +92,22 @@ export interface ShareServiceOptions {
   poolRoot: string;
   /** What the duplicator knows of a share's files (counts by copies, what waits or is short of copies). */
   filesOf?: (share: string) => ShareFiles;
-  /** Whom the shares' folders belong to (the owner Samba writes files as); the service's own when omitted. */
-  filesOwner?: () => { uid: number; gid: number } | null;
+  /**
+   * Whom the shares' folders belong to (the owner Samba writes files as); the service's own when
+   * omitted or null. Asked when a share's folder is first made ready, not before.
+   */
+  filesOwner?: () => Promise<{ uid: number; gid: number } | null>;
+  /** The network side of a share's view: its grants and addresses (server/pool/smb.service.ts). */
+  network?: { grantsOf(share: string): ShareView['grants']; addressesOf(share: string): SmbAddresses | null };
+  /** Awaited after each update of the views (Samba exports the shares whose view is mounted); its failure is logged. */
+  onViewsApplied?: () => Promise<void>;
 }
 
 export class ShareService {
   /** One view update at a time. */
   #applying: Promise<void> = Promise.resolve();
+  /** Shares whose pooled view is mounted now. */
+  readonly #mountedViews = new Set<string>();
 
   constructor(private readonly o: ShareServiceOptions) {}
 
@@ -102,6 +123,14 @@ export class ShareService {
 
   list(): ShareView[] {
     return this.o.repo.list().map((s) => this.#view(s));
+  }
+
+  /** The active shares whose pooled view is mounted now: what may be on the network. */
+  exported(): { name: string; path: string; guest: Guest }[] {
+    return this.o.repo
+      .list()
+      .filter((s) => s.removedAt === null && this.#mountedViews.has(s.name))
+      .map((s) => ({ name: s.name, path: this.viewPathOf(s.name), guest: s.guest }));
   }
 
   get(name: string): ShareView {
@@ -120,6 +149,8 @@ export class ShareService {
       createdAt: new Date(s.createdAt).toISOString(),
       removedAt: s.removedAt === null ? null : new Date(s.removedAt).toISOString(),
       files: this.o.filesOf?.(s.name) ?? null,
+      grants: this.o.network?.grantsOf(s.name) ?? [],
+      smb: s.removedAt === null ? (this.o.network?.addressesOf(s.name) ?? null) : null,
     };
   }
 
@@ -248,6 +279,7 @@ export class ShareService {
     await this.#applying.catch(() => undefined);
     for (const share of this.o.repo.list()) {
       await this.o.views.unmount(this.viewPathOf(share.name), { lazy: true }).catch((err: unknown) => this.o.log.warn({ err, share: share.name }, 'unmounting a share view'));
+      this.#mountedViews.delete(share.name);
     }
   }
 
@@ -262,14 +294,23 @@ export class ShareService {
   }
 
   async #apply(): Promise<void> {
+    try {
+      await this.#applyViews();
+    } finally {
+      await this.o.onViewsApplied?.().catch((err: unknown) => this.o.log.warn({ err }, 'exporting the shares'));
+    }
+  }
+
+  async #applyViews(): Promise<void> {
     const disks = await this.o.members.list();
     const mounted = disks.filter((d) => d.state === 'mounted');
-    const owner = this.o.filesOwner?.() ?? null;
+    let owner: { uid: number; gid: number } | null | undefined;
     await mkdir(join(this.o.poolRoot, 'shares'), { recursive: true, mode: 0o755 });
     await chmod(join(this.o.poolRoot, 'shares'), 0o755);
     for (const share of this.o.repo.list()) {
       const where = this.viewPathOf(share.name);
       if (share.removedAt !== null) {
+        this.#mountedViews.delete(share.name);
         await this.o.views.unmount(where, { lazy: true });
         continue;
       }
@@ -277,17 +318,22 @@ export class ShareService {
       for (const disk of mounted) {
         const folder = join(disk.mountpoint, MARKER_DIR, SHARES_DIR, share.name);
         await mkdir(folder, { recursive: true, mode: 0o775 });
+        // The folder above must let the files owner through too, whatever umask made it (the service's is 0077).
+        await chmod(join(disk.mountpoint, MARKER_DIR, SHARES_DIR), 0o755);
         await chmod(folder, 0o775);
+        if (owner === undefined) owner = (await this.o.filesOwner?.()) ?? null;
         if (owner) await chown(folder, owner.uid, owner.gid);
         const troubled = disk.verdict === 'warning' || disk.verdict === 'failing';
         branches.push({ path: folder, mode: troubled ? 'no-create' : 'read-write', reserveBytes: reserveOf(disk.sizeBytes) });
       }
       if (branches.length === 0) {
         // No disk to put files on: no view (Samba then shows nothing rather than an empty folder on the system disk).
+        this.#mountedViews.delete(share.name);
         await this.o.views.unmount(where, { lazy: true });
         continue;
       }
       await this.o.views.mount(where, branches, { name: share.name, reserveBytes: reserveOf(null) });
+      this.#mountedViews.add(share.name);
     }
   }
 }

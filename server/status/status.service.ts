@@ -88,6 +88,8 @@ export interface StatusServiceOptions {
   protection: () => { level: Overall; headline: string; newestBackup: { at: string; driveName: string } | null };
   /** Whether alert e-mail is turned on (the saved settings), and what was not sent while it is not. */
   alerts: () => AlertsSetUpView;
+  /** Why the shares cannot be reached over the network now (Samba not running), in words; null when they can. */
+  sharesProblem?: () => string | null;
 }
 
 export class StatusService {
@@ -97,6 +99,8 @@ export class StatusService {
     const drives = this.o.drives.list();
     const count = (role: string) => drives.filter((d) => d.role === role).length;
     const list = features(this.o.missingPrograms);
+    const sharesProblem = this.o.sharesProblem?.() ?? null;
+    if (sharesProblem) list.push({ id: 'smb', name: 'Shares on the network (Samba)', available: false, reason: sharesProblem, fix: null });
     const unavailable = list.filter((f) => !f.available);
     const inventoryDown = unavailable.some((f) => f.id === 'drives');
     const open = this.o.openAlerts();

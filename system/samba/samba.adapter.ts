@@ -315,6 +315,47 @@ export class SambaAdapter implements SambaServer {
   }
 }
 
+/** The comment (GECOS) of the Unix account Safehold makes to own the shares' files (`force user`). */
+export const FILES_OWNER_COMMENT = 'Safehold pool files';
+
+/**
+ * The Unix account that owns every file of the shares: `<prefix>0files` (`sh-0files`). A household
+ * user can never have that name (theirs start with a letter), so it is never one of theirs.
+ */
+export function filesOwnerAccount(prefix: string): string {
+  checkAccountPrefix(prefix);
+  return `${prefix}0files`;
+}
+
+/**
+ * Makes sure the files owner `account` exists: a system account with a group of the same name, no
+ * home, no login shell, a locked password, the comment `FILES_OWNER_COMMENT`; returns its names and
+ * ids. Idempotent. An account of that name that Safehold did not make is refused (`SambaError`),
+ * never changed.
+ */
+export async function ensureFilesOwner(runner: CommandRunner, account: string): Promise<FilesOwner & { uid: number; gid: number }> {
+  const look = async () => {
+    const result = await runner.run('getent', ['passwd', account]);
+    if (result.exitCode === 2) return null; // getent: "key not found"
+    if (result.exitCode !== 0) throw new SambaError(`Could not look up the account ${account}: ${result.stderr.trim()}`);
+    const [, , uid, gid, comment] = result.stdout.trim().split(':');
+    return { uid: Number(uid), gid: Number(gid), comment: comment ?? '' };
+  };
+  let found = await look();
+  if (found === null) {
+    await checked(runner, 'useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--user-group', '--comment', FILES_OWNER_COMMENT, account]).catch((error: unknown) => {
+      throw new SambaError(`Could not create ${account}, the account that owns the shares' files: ${(error as Error).message}`, { cause: error });
+    });
+    found = await look();
+  }
+  if (found === null || found.comment !== FILES_OWNER_COMMENT) {
+    throw new SambaError(`The Unix account ${account} exists and was not made by Safehold: it cannot own the shares' files.`);
+  }
+  const group = await runner.run('getent', ['group', String(found.gid)]);
+  if (group.exitCode !== 0 || group.stdout.split(':')[0] !== account) throw new SambaError(`The Unix account ${account} does not have its own group ${account}.`);
+  return { user: account, group: account, uid: found.uid, gid: found.gid };
+}
+
 /**
  * Makes sure `smbConf` has exactly one `include = <includeFile>` line (appended once), writing it
  * through a temporary file, fsync, a read-back check and a rename, with the original's mode and

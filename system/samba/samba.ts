@@ -340,6 +340,8 @@ export function renderSambaConfig(input: SambaConfigInput): string {
       line('directory mask', '0775'),
       line('follow symlinks', 'yes'),
       line('wide links', 'no'),
+      // The duplicator's copies in the making (system/files): never shown, never opened by a client.
+      line('veto files', '/.safehold-tmp-*/'),
     );
   }
   return `${out.join('\n')}\n`;

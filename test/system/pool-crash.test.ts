@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, removeDataFolder, type LoopDisk } from '../testing/loop-disk.js';
+import { freePort, removeAccounts, testAccountPrefix } from '../testing/samba.js';
 import { Browserish, STRONG_PASSWORD, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 
 const run = promisify(execFile);
@@ -36,13 +37,15 @@ describe(`kill -9 while duplicating (${KILLS} times)`, { skip }, () => {
   let admin: Browserish;
   let dataDir: string;
   let poolRoot: string;
+  const accountPrefix = testAccountPrefix();
+  let smbPort: number;
   const disks: LoopDisk[] = [];
   /** What each file of the share must hold. */
   const expected = new Map<string, Buffer>();
   const view = () => join(poolRoot, 'shares', 'Photos');
 
   const start = async () => {
-    svc = await startServiceProcess({ simulate: false, dataDir, args: ['--pool-root', poolRoot] });
+    svc = await startServiceProcess({ simulate: false, dataDir, args: ['--pool-root', poolRoot, '--smb-port', String(smbPort)], env: { SAFEHOLD_SMB_ACCOUNT_PREFIX: accountPrefix } });
     admin = new Browserish(svc.base);
     await admin.get('/session');
   };
@@ -106,6 +109,7 @@ describe(`kill -9 while duplicating (${KILLS} times)`, { skip }, () => {
     await cleanupLeftovers();
     dataDir = await mkdtemp(join(tmpdir(), 'safehold-test-data-'));
     poolRoot = await mkdtemp(join(tmpdir(), 'safehold-test-poolroot-'));
+    smbPort = await freePort();
     for (const label of ['CRASH-A', 'CRASH-B']) disks.push(await createLoopDisk({ sizeMiB: 256, label }));
     await start();
     await admin.setup(dataDir);
@@ -121,6 +125,7 @@ describe(`kill -9 while duplicating (${KILLS} times)`, { skip }, () => {
 
   after(async () => {
     await svc?.stop();
+    await removeAccounts(accountPrefix);
     await run('umount', ['--lazy', view()]).catch(() => undefined);
     for (const disk of disks) await disk.cleanup().catch(() => undefined);
     await removeDataFolder(dataDir).catch(() => undefined);

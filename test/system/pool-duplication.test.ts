@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { attachImage, cleanupLeftovers, createLoopDisk, loopDiskSkipReason, pullOut, type LoopDisk } from '../testing/loop-disk.js';
+import { freePort, removeAccounts, testAccountPrefix } from '../testing/samba.js';
 import { Browserish, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 import { mkdtemp } from 'node:fs/promises';
 
@@ -39,13 +40,16 @@ describe('duplicating the shares\' files across the pool disks', { skip }, () =>
   let svc: ServiceProcess;
   let admin: Browserish;
   let poolRoot: string;
+  const accountPrefix = testAccountPrefix();
+  let smbPort: number;
   const disks: LoopDisk[] = [];
 
   before(async () => {
     await cleanupLeftovers();
     poolRoot = await mkdtemp(join(tmpdir(), 'safehold-test-poolroot-'));
+    smbPort = await freePort();
     for (const [size, label] of [[96, 'SMALL'], [128, 'MEDIUM'], [160, 'LARGE']] as const) disks.push(await createLoopDisk({ sizeMiB: size, label }));
-    svc = await startServiceProcess({ simulate: false, args: ['--pool-root', poolRoot] });
+    svc = await startServiceProcess({ simulate: false, args: ['--pool-root', poolRoot, '--smb-port', String(smbPort)], env: { SAFEHOLD_SMB_ACCOUNT_PREFIX: accountPrefix } });
     admin = new Browserish(svc.base);
     await admin.setup(svc.dataDir);
     for (const disk of disks) {
@@ -61,6 +65,7 @@ describe('duplicating the shares\' files across the pool disks', { skip }, () =>
 
   after(async () => {
     await svc?.dispose();
+    await removeAccounts(accountPrefix);
     for (const disk of disks) await disk.cleanup().catch(() => undefined);
     await rm(poolRoot, { recursive: true, force: true }).catch(() => undefined);
   });

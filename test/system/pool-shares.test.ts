@@ -7,12 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, pullOut, type LoopDisk } from '../testing/loop-disk.js';
+import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, pullOut, removeDataFolder, type LoopDisk } from '../testing/loop-disk.js';
+import { freePort, removeAccounts, testAccountPrefix } from '../testing/samba.js';
 import { Browserish, CLI, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
 
 const run = promisify(execFile);
@@ -41,12 +42,14 @@ describe('shares over the pool disks', { skip }, () => {
   let admin: Browserish;
   let poolRoot: string;
   const disks: LoopDisk[] = [];
+  /** The service runs Samba for the shares: on a port of its own, with Unix accounts of this run's (removed after). */
+  const accountPrefix = testAccountPrefix();
 
   before(async () => {
     await cleanupLeftovers();
     poolRoot = await mkdtemp(join(tmpdir(), 'safehold-test-poolroot-'));
     for (const [size, label] of [[96, 'ONE'], [160, 'TWO']] as const) disks.push(await createLoopDisk({ sizeMiB: size, label }));
-    svc = await startServiceProcess({ simulate: false, args: ['--pool-root', poolRoot] });
+    svc = await startServiceProcess({ simulate: false, args: ['--pool-root', poolRoot, '--smb-port', String(await freePort())], env: { SAFEHOLD_SMB_ACCOUNT_PREFIX: accountPrefix } });
     admin = new Browserish(svc.base);
     await admin.setup(svc.dataDir);
     for (const disk of disks) {
@@ -63,8 +66,9 @@ describe('shares over the pool disks', { skip }, () => {
 
   after(async () => {
     await svc?.dispose();
+    await removeAccounts(accountPrefix);
     for (const disk of disks) await disk.cleanup().catch(() => undefined);
-    await rm(poolRoot, { recursive: true, force: true }).catch(() => undefined);
+    if (poolRoot) await removeDataFolder(poolRoot).catch(() => undefined); // its view folders are sealed: rm alone leaves them
   });
 
   const members = async () => (await admin.get('/pool')).json.members as MemberJson[];

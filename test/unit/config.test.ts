@@ -36,4 +36,15 @@ describe('configuration', () => {
       );
     }
   });
+
+  it('runs no Samba port of its own unless --smb-port or SAFEHOLD_SMB_PORT names one, and refuses one that is no port', () => {
+    assert.equal(loadConfig(new Map(), {}, '/').smbPort, null);
+    assert.equal(loadConfig(new Map([['--smb-port', '4450']]), { SAFEHOLD_SMB_PORT: '4451' }, '/').smbPort, 4450);
+    assert.equal(loadConfig(new Map(), { SAFEHOLD_SMB_PORT: '4451' }, '/').smbPort, 4451);
+    for (const bad of ['0', '70000', 'smb']) {
+      assert.throws(() => loadConfig(new Map([['--smb-port', bad]]), {}, '/'), (e: unknown) => e instanceof InvalidInputError && e.issues.some((i) => i.path === 'smbPort'), bad);
+    }
+    assert.equal(loadConfig(new Map(), {}, '/').smbAccountPrefix, 'sh-');
+    assert.throws(() => loadConfig(new Map(), { SAFEHOLD_SMB_ACCOUNT_PREFIX: 'Root' }, '/'), InvalidInputError);
+  });
 });
