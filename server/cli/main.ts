@@ -66,6 +66,9 @@ Commands:
                         btrfs), or with --format --yes erasing it first (ext4)
   pool exposure [--json]
                         what if a disk died now: per disk and share, the files it alone holds
+  pool missing DISK wait|gone [--yes]
+                        a missing pool disk: it will come back (no more reminders), or it is gone
+                        for good (its files get new copies on the others; --yes after the check)
   shares [--json]       the shared folders of the storage pool
   shares add NAME --copies 1|2|3|all
                         a new share, each file on that many disks ("all": every disk)

@@ -13,7 +13,28 @@ import { printable } from './printable.js';
 
 export const POOL_OPTIONS: OptionKinds = { json: { type: 'boolean' }, format: { type: 'boolean' }, yes: { type: 'boolean' } };
 
-const USE = 'Use "safehold pool [--json]", "safehold pool add DEVICE [--format --yes]" or "safehold pool exposure [--json]".';
+const USE = 'Use "safehold pool [--json]", "safehold pool add DEVICE [--format --yes]", "safehold pool exposure [--json]" or "safehold pool missing DISK wait|gone [--yes]".';
+
+interface GonePreflightJson {
+  files: number;
+  bytes: number;
+  fits: boolean;
+  fewerCount: number;
+  fewer: { share: string; path: string; copies: number; wanted: number }[];
+  lostCount: number;
+  lost: { share: string; path: string }[];
+}
+
+function preflightWords(name: string, p: GonePreflightJson): string {
+  const lines = [
+    p.files === 0
+      ? `Every file on ${printable(name)} has its copies on the other disks: nothing needs copying.`
+      : `${plural(p.files, 'file')} had a copy on ${printable(name)}: ${formatSize(p.bytes)} will be copied onto the other disks${p.fits ? ', and they have room for it.' : '.'}`,
+  ];
+  if (!p.fits) lines.push(`${plural(p.fewerCount, 'file')} would keep fewer copies than asked (no room): ${p.fewer.map((f) => `${printable(f.share)}/${printable(f.path)}`).join(', ')}${p.fewerCount > p.fewer.length ? ', …' : ''}.`);
+  if (p.lostCount) lines.push(`${plural(p.lostCount, 'file')} had ${p.lostCount === 1 ? 'its' : 'their'} only copy there and ${p.lostCount === 1 ? 'is' : 'are'} lost with it (a backup may hold ${p.lostCount === 1 ? 'it' : 'them'}): ${p.lost.map((f) => `${printable(f.share)}/${printable(f.path)}`).join(', ')}${p.lostCount > p.lost.length ? ', …' : ''}.`);
+  return `${lines.join('\n')}\n`;
+}
 
 interface ExposureJson {
   disks: { driveId: string; displayName: string; state: string; files: number; bytes: number; shares: { share: string; files: number; bytes: number }[] }[];
@@ -64,6 +85,26 @@ export async function poolCommand(config: Config, args: string[], values: Parsed
           : `${printable(d.displayName)}: if it died now, ${plural(d.files, 'file')} (${formatSize(d.bytes)}) would be lost: ${d.shares.map((s) => `${printable(s.share)} ${s.files}`).join(', ')}.\n`,
       );
     }
+    return 0;
+  }
+  if (action === 'missing') {
+    const [disk, choice, ...more] = rest;
+    if (!disk || (choice !== 'wait' && choice !== 'gone') || more.length) throw new UsageError('Use "safehold pool missing DISK wait" (it will come back) or "safehold pool missing DISK gone --yes" (it is gone for good).');
+    const { members } = (await callService(config.dataDir, 'GET', '/pool', undefined, 200)) as { members: PoolMemberView[] };
+    const member = members.find((m) => m.driveId === disk || m.displayName.toLowerCase() === disk.toLowerCase());
+    if (!member) throw new CommandFailure(`No pool disk is ${printable(disk)}. "safehold pool" lists them (a disk's id or its name).`);
+    const at = `/pool/members/${encodeURIComponent(member.driveId)}`;
+    if (choice === 'gone') {
+      const { preflight } = (await callService(config.dataDir, 'GET', `${at}/gone-preflight`, undefined, 200)) as { preflight: GonePreflightJson };
+      process.stdout.write(preflightWords(member.displayName, preflight));
+      if (!values.yes) throw new UsageError('Nothing was changed. Add --yes to say the disk is gone for good.');
+    }
+    await callService(config.dataDir, 'POST', `${at}/missing`, { choice }, 200);
+    process.stdout.write(
+      choice === 'wait'
+        ? `Safehold waits for ${printable(member.displayName)} and stops reminding you; plug it in when you can.\n`
+        : `${printable(member.displayName)} left the pool; its files get their new copies on the other disks now.\n`,
+    );
     return 0;
   }
   if (action !== 'add') throw new UsageError(USE);

@@ -51,6 +51,9 @@ export interface GonePreflight {
   /** Files that would keep fewer copies than their share asks, and the first 20 of them. */
   fewerCount: number;
   fewer: { share: string; path: string; copies: number; wanted: number }[];
+  /** Files whose only copy was on that disk (a share at level 1): lost with it, unless a backup holds them; the first 20. */
+  lostCount: number;
+  lost: { share: string; path: string }[];
 }
 
 export interface DuplicationServiceOptions {
@@ -140,6 +143,8 @@ export class DuplicationService {
     let bytes = 0;
     const fewer: GonePreflight['fewer'] = [];
     let fewerCount = 0;
+    const lost: GonePreflight['lost'] = [];
+    let lostCount = 0;
     // Biggest first: the greedy fill says honestly what cannot fit.
     for (const f of this.o.catalog.filesOn(driveId).sort((a, b) => b.size - a.size)) {
       const level = levels.get(f.share.toLowerCase());
@@ -147,6 +152,12 @@ export class DuplicationService {
       const wanted = wantedCopies(level, room.size);
       let have = f.others.filter((id) => room.has(id)).length;
       if (have >= wanted) continue;
+      if (have === 0) {
+        // Its only copy was on that disk: nothing to copy from.
+        lostCount++;
+        if (lost.length < 20) lost.push({ share: f.share, path: f.path });
+        continue;
+      }
       files++;
       bytes += f.size * (wanted - have);
       for (const [id, free] of [...room].sort((a, b) => b[1] - a[1])) {
@@ -160,7 +171,7 @@ export class DuplicationService {
         if (fewer.length < 20) fewer.push({ share: f.share, path: f.path, copies: have, wanted });
       }
     }
-    return { files, bytes, fits: fewerCount === 0, fewerCount, fewer };
+    return { files, bytes, fits: fewerCount === 0, fewerCount, fewer, lostCount, lost };
   }
 
   /** "It is gone": its copies are forgotten, it leaves the pool, and a pass makes the new copies. */

@@ -307,6 +307,9 @@ export class ShareService {
     let owner: { uid: number; gid: number } | null | undefined;
     await mkdir(join(this.o.poolRoot, 'shares'), { recursive: true, mode: 0o755 });
     await chmod(join(this.o.poolRoot, 'shares'), 0o755);
+    // While a disk is being mounted (start-up, a plug-in), the views keep the disks they have: a
+    // view left up by an earlier run keeps serving, and a later change of the pool updates it.
+    const settling = disks.some((d) => d.state === 'mounting');
     for (const share of this.o.repo.list()) {
       const where = this.viewPathOf(share.name);
       if (share.removedAt !== null) {
@@ -314,6 +317,7 @@ export class ShareService {
         await this.o.views.unmount(where, { lazy: true });
         continue;
       }
+      if (settling) continue;
       const branches: Branch[] = [];
       for (const disk of mounted) {
         const folder = join(disk.mountpoint, MARKER_DIR, SHARES_DIR, share.name);

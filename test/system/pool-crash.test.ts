@@ -134,8 +134,10 @@ describe(`kill -9 while duplicating (${KILLS} times)`, { skip }, () => {
 
   it('keeps every file readable, every verified copy, and the catalog true to the disks', { timeout: 30 * 60_000 }, async () => {
     let killedWhileCopying = 0;
+    const viewUp = async () => ((await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((line) => line.split(' ')[4] === view()) ? true : null);
     for (let kill = 0; kill < KILLS; kill++) {
       await waitFor(allMounted, 30_000, 'both disks mounted');
+      await waitFor(viewUp, 30_000, 'the share\'s view mounted');
       // Work for the duplicator: new and changed files, settled (2 s) so that the pass copies them.
       const fresh = await write(2, 4_000_000);
       await new Promise((r) => setTimeout(r, 2100));

@@ -195,4 +195,31 @@ describe('duplicating the shares\' files across the pool disks', { skip }, () =>
     await until(async () => ((await copies('Photos', 'Ünïcödé ✓.txt')).length === 0 ? true : null), 'its old copy deleted too');
     await assert.rejects(stat(view('Photos', 'Ünïcödé ✓.txt')), 'not resurrected in the share');
   });
+
+  it('says what a missing disk leaves with one copy, and when it is gone for good makes new copies on the others, after a pre-flight', async () => {
+    const [photoCopy] = await copies('Photos', '-rf');
+    const member = (await members()).find((m) => m.driveId === photoCopy!.driveId)!;
+    const disk = disks.find((d) => d.device === member.device)!;
+    const singleBefore = (await copies('Scratch', 'tmp.txt'))[0]!.driveId === member.driveId;
+    await pullOut(disk);
+    await waitFor(async () => ((await admin.get('/pool')).json.members as MemberJson[]).find((m) => m.driveId === member.driveId)?.state === 'missing' || null, 20_000, 'the disk missing');
+    const { value: alert } = await waitFor(async () => ((await admin.get('/alerts/open')).json.alerts as { key: string; message: string }[]).find((a) => a.key === `pool:missing:${member.driveId}`) ?? null, 10_000, 'the missing-disk alert');
+    assert.match(alert.message, /is missing.*now ha(s|ve) only one copy/);
+
+    const pre = (await admin.get(`/pool/members/${member.driveId}/gone-preflight`)).json.preflight as { files: number; bytes: number; fits: boolean; lostCount: number };
+    assert.ok(pre.files >= 1 && pre.bytes > 0, JSON.stringify(pre));
+    assert.equal(pre.fits, true);
+    assert.equal(pre.lostCount, singleBefore ? 1 : 0, 'a level-1 file whose only copy was there is named as lost');
+    const gone = await admin.post(`/pool/members/${member.driveId}/missing`, { choice: 'gone' });
+    assert.equal(gone.status, 200, JSON.stringify(gone.json));
+    assert.equal(((await admin.get('/pool')).json.members as MemberJson[]).some((m) => m.driveId === member.driveId), false, 'it left the pool');
+    await waitFor(async () => (((await admin.get('/alerts/open')).json.alerts as { key: string }[]).some((a) => a.key === `pool:missing:${member.driveId}`) ? null : true), 10_000, 'the alert closed');
+    // Every Photos file has its two copies again, on the two disks that are left.
+    await until(async () => {
+      const shares = (await admin.get('/shares')).json.shares as ShareJson[];
+      const photos = shares.find((x) => x.name === 'Photos')!;
+      return Object.keys(photos.files!.byCopies).every((n) => n === '2') ? photos : null;
+    }, 'every Photos file on two disks again');
+    assert.equal((await copies('Photos', '-rf')).length, 2);
+  });
 });
