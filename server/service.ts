@@ -242,6 +242,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
   const rotationRepo = new RotationRepository(catalog);
   const backupRepo = new BackupRepository(catalog);
   const sourceRepo = new SourceRepository(catalog);
+  const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
   const driveAccess = new DriveAccess({ mounts, drives, repo: rotationRepo, secrets, activity, boxIds: () => rotation.boxIds(), dataDir, log });
   const rotation = new RotationService({
     repo: rotationRepo,
@@ -321,6 +322,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     network: { grantsOf: (share) => userRepo.grants(share).map(({ user, access }) => ({ user, access })), addressesOf: (share) => smb?.addressesOf(share) ?? null },
     onViewsApplied: applyShares,
     filesOf: (name) => duplication.filesOf(name),
+    sources,
   });
   const users = new HouseholdUserService({ repo: userRepo, shares: shareRepo, samba, applyShares, activity, bus, clock });
   shares.start();
@@ -407,7 +409,6 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
   activity.record({ level: 'info', kind: 'service.started', message: `Safehold ${VERSION} started${config.simulate ? ' on the simulated host (demo)' : ''}.` });
 
   const streams = new EventStreams();
-  const sources = new SourceService({ repo: sourceRepo, activity, clock, dataDir });
   const deps: ApiDeps = { auth, drives, jobs, activity, status, health, alerts, sources, rotation, backups, restore, recoveryKit, pool, shares, users, duplication, bus, streams, log, version: VERSION, startedAt };
   const uiDir = overrides.uiDir ?? join(packageRoot, 'ui', 'dist');
   const local = createServer(localApp(deps));

@@ -1,7 +1,6 @@
 /**
  * Backup sources: the named folders on the box that backups protect (`safehold sources add NAME
- * PATH`, and the page). Later the storage pool's shares become sources too: a share is a folder
- * with a name, so it fits this model.
+ * PATH`, and the page), and every share of the storage pool (its pooled folder: `addShare`).
  *
  * Contract: a source's name is unique and is restic's tag for its snapshots (so it is restricted to
  * what a tag may hold); its path is absolute, an existing folder when added, stored with symbolic
@@ -73,6 +72,31 @@ export class SourceService {
     const source = this.o.repo.add({ name: input.name, path, excludes: input.excludes }, this.o.clock.now());
     this.o.activity.record({ level: 'info', kind: 'source.added', subject: source.name, message: `Source "${source.name}" added: ${path}${path === given ? '' : ` (where ${given} leads)`}${source.excludes.length ? ` (excluding ${source.excludes.join(', ')})` : ''}.` });
     return source;
+  }
+
+  /**
+   * A share of the storage pool becomes a source: its pooled folder (Safehold's own, so it is not
+   * inspected: it may be down while no pool disk is there, and the interlocks then refuse to back up
+   * an empty folder). Named after the share in lower case (`share-<name>` when a source already has
+   * that name). Idempotent for the same path; returns the source.
+   */
+  addShare(share: string, path: string): Source {
+    const existing = this.o.repo.byPath(path);
+    if (existing) return existing;
+    const plain = share.toLowerCase();
+    const name = this.o.repo.get(plain) ? `share-${plain}`.slice(0, 40).replace(/[._-]+$/, '') : plain;
+    if (this.o.repo.get(name)) throw new ConflictError(`Sources called "${plain}" and "${name}" already exist: the share ${share} could not become a source.`);
+    const source = this.o.repo.add({ name, path, excludes: [] }, this.o.clock.now());
+    this.o.activity.record({ level: 'info', kind: 'source.added', subject: name, message: `The share ${share} is backed up as source "${name}" (${path}).` });
+    return source;
+  }
+
+  /** The source of a share that was removed (its backups are kept); nothing when there is none. */
+  removeShare(share: string, path: string): void {
+    const source = this.o.repo.byPath(path);
+    if (!source) return;
+    this.o.repo.remove(source.name);
+    this.o.activity.record({ level: 'info', kind: 'source.removed', subject: source.name, message: `The share ${share} is no longer backed up (source "${source.name}"); its earlier backups are kept.` });
   }
 
   setExcludes(name: string, excludes: string[]): Source {

@@ -90,6 +90,8 @@ export interface ShareServiceOptions {
   clock: Clock;
   log: Logger;
   poolRoot: string;
+  /** Backups: an active share is a backup source (server/backups/source.service.ts `addShare`). */
+  sources?: { addShare(share: string, path: string): unknown; removeShare(share: string, path: string): void };
   /** What the duplicator knows of a share's files (counts by copies, what waits or is short of copies). */
   filesOf?: (share: string) => ShareFiles;
   /**
@@ -113,6 +115,8 @@ export class ShareService {
 
   start(): void {
     this.o.jobs.define(this.#deleteFilesJob());
+    // Every active share is a backup source (also those made before shares were).
+    for (const share of this.o.repo.list()) if (share.removedAt === null) this.o.sources?.addShare(share.name, this.viewPathOf(share.name));
     // A disk mounted or gone changes every view's disks.
     this.o.bus.subscribe('pool', () => void this.applyViews().catch((err: unknown) => this.o.log.warn({ err }, 'updating the shares\' views')));
   }
@@ -171,6 +175,7 @@ export class ShareService {
       );
     }
     this.o.repo.add({ name: input.name, copies: input.copies, guest: input.guest ?? 'none', createdAt: this.o.clock.now() });
+    this.o.sources?.addShare(input.name, this.viewPathOf(input.name));
     this.o.activity.record({
       level: 'info',
       kind: 'share.created',
@@ -204,6 +209,7 @@ export class ShareService {
   async remove(name: string): Promise<ShareView> {
     const share = this.#active(name);
     this.o.repo.setRemoved(share.name, this.o.clock.now());
+    this.o.sources?.removeShare(share.name, this.viewPathOf(share.name));
     await this.applyViews();
     this.o.activity.record({
       level: 'warning',
@@ -221,6 +227,7 @@ export class ShareService {
     if (!share) throw new NotFoundError(`There is no share called ${JSON.stringify(name)}.`);
     if (share.removedAt === null) return this.#view(share);
     this.o.repo.setRemoved(share.name, null);
+    this.o.sources?.addShare(share.name, this.viewPathOf(share.name));
     await this.applyViews();
     this.o.activity.record({ level: 'info', kind: 'share.restored', subject: share.name, message: `Share ${share.name} is back on the network.` });
     this.o.bus.publish('shares', { changed: share.name });

@@ -107,6 +107,9 @@ describe('shares over the pool disks', { skip }, () => {
     assert.equal(await readFile(join(holder.mountpoint, 'Safehold', 'shares', 'Photos', 'beach.jpg'), 'utf8'), 'sand and sea\n');
     assert.deepEqual(await readdir(view), ['beach.jpg']);
 
+    const sources = (await admin.get('/sources')).json.sources as { name: string; path: string }[];
+    assert.deepEqual(sources.map((x) => [x.name, x.path]), [['photos', view]], 'the share is a backup source: its pooled folder');
+
     const cli = JSON.parse((await run(process.execPath, [CLI, 'shares', '--json', '--data', svc.dataDir])).stdout) as { shares: ShareJson[] };
     assert.deepEqual(cli.shares.map((s) => [s.name, s.copies, s.state]), [['Photos', 2, 'active']]);
   });
@@ -136,6 +139,7 @@ describe('shares over the pool disks', { skip }, () => {
     assert.equal(removed.status, 200);
     assert.equal(removed.json.share.state, 'removed');
     assert.equal(await mountedAt(view), false, 'the pooled view is gone');
+    assert.deepEqual((await admin.get('/sources')).json.sources, [], 'no longer backed up (its backups are kept)');
     const stays = (await members()).find((m) => m.state === 'mounted')!;
     const folder = join(stays.mountpoint, 'Safehold', 'shares', 'Photos');
     assert.deepEqual((await readdir(folder)).sort(), ['kept.txt', 'new.txt'], 'its files are still on the disk');
@@ -147,6 +151,7 @@ describe('shares over the pool disks', { skip }, () => {
     const restored = await admin.post('/shares/Photos/restore', {});
     assert.equal(restored.json.share.state, 'active');
     await waitFor(() => mountedAt(view).then((m) => m || null), 10_000, 'the view back');
+    assert.deepEqual(((await admin.get('/sources')).json.sources as { name: string }[]).map((x) => x.name), ['photos'], 'backed up again');
     assert.ok((await readdir(view)).includes('kept.txt'));
 
     await admin.post('/shares/Photos/remove', {});
