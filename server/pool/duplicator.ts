@@ -271,6 +271,7 @@ export class Duplicator {
         const copied = await this.#copy(o, pathOn(truth.disk), truth, target, dir, name, hash, result);
         if (!copied) continue;
         this.o.catalog.addCopy(fileId, copied);
+        target.freeBytes -= size; // what the next placement in this pass sees
         holders.add(target.driveId);
         have++;
         result.copied++;
@@ -322,7 +323,7 @@ export class Duplicator {
         result.short.push({ path: shown(joinRel(dir, name)), copies: 0, wanted: 0, why: `${target.driveId} is full` });
         return null;
       }
-      if (code === 'ENOENT') return null; // the source went away: the next pass sees the deletion
+      if (code === 'ENOENT' && !(await lstat(source).then(() => true, () => false))) return null; // the source went away: the next pass sees the deletion
       throw error;
     }
     if (!(await this.#still(source, truth.stat))) {
@@ -338,6 +339,14 @@ export class Duplicator {
 
   /** The folders above a file, made on the target disk with the owner and mode they have on the disk the file comes from. */
   async #folders(o: PassOptions, from: PassDisk, to: PassDisk, dir: Buffer): Promise<void> {
+    // The share's own folder is made by the share service on every mounted disk; one made since is made here alike.
+    const top = shareRoot(to.mountpoint, o.share);
+    if (!(await lstat(top).then(() => true, () => false))) {
+      const model = await stat(shareRoot(from.mountpoint, o.share));
+      await mkdir(top, { recursive: true, mode: model.mode & 0o7777 });
+      await chown(top, model.uid, model.gid).catch(() => undefined);
+      await chmod(top, model.mode & 0o7777).catch(() => undefined);
+    }
     if (dir.length === 0) return;
     const parts = dir.toString('latin1').split('/');
     let rel: Buffer = EMPTY;

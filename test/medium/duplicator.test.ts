@@ -1,0 +1,106 @@
+/**
+ * The duplicator's placement rules with a real catalog and real files (folders on this machine's
+ * disk stand for pool disks; their health and room are given): a disk whose health is warning or
+ * failing receives no new copy, a disk without room beyond its reserve receives none, and the
+ * file then keeps fewer copies with the reason said; a stale copy is replaced from the newest
+ * write, never the other way round; a recorded copy that went missing from a disk is made again.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SystemClock } from '../../system/clock.js';
+import { LinuxFilePlacer } from '../../system/files/linux-file-placer.adapter.js';
+import { Duplicator, type PassDisk } from '../../server/pool/duplicator.js';
+import { FileCatalogRepository } from '../../server/pool/file-catalog.repository.js';
+import { silentLog, tempCatalog } from '../testing/catalog.js';
+
+const GB = 1e9;
+
+describe('the duplicator\'s placement', () => {
+  let root: string;
+  let cat: ReturnType<typeof tempCatalog>;
+  let catalog: FileCatalogRepository;
+  let duplicator: Duplicator;
+  const disk = (id: string, over: Partial<PassDisk> = {}): PassDisk => ({ driveId: id, mountpoint: join(root, id), freeBytes: 100 * GB, reserveBytes: 4 * GB, verdict: 'healthy', ...over });
+  const fileOn = (d: PassDisk, rel: string) => join(d.mountpoint, 'Safehold', 'shares', 'Photos', rel);
+  const put = async (d: PassDisk, rel: string, text: string) => {
+    await mkdir(join(fileOn(d, rel), '..'), { recursive: true });
+    await writeFile(fileOn(d, rel), text);
+  };
+  const read = (d: PassDisk, rel: string) => readFile(fileOn(d, rel), 'utf8').catch(() => null);
+  const pass = (disks: PassDisk[], copies: 1 | 2 | 3 | 'all' = 2) => duplicator.pass({ share: 'Photos', copies, disks, away: new Set(), signal: new AbortController().signal });
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'safehold-test-duplicator-'));
+    cat = tempCatalog();
+    catalog = new FileCatalogRepository(cat.db);
+    duplicator = new Duplicator({ catalog, files: new LinuxFilePlacer(), clock: new SystemClock(), log: silentLog(), openForWriting: async () => new Set(), settleMs: 0 });
+  });
+
+  after(async () => {
+    cat.dispose();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('puts no new copy on a disk whose health is warning or failing, and says the file is short of copies', async () => {
+    const a = disk('a');
+    const warned = disk('w', { verdict: 'warning', freeBytes: 900 * GB });
+    const failing = disk('f', { verdict: 'failing', freeBytes: 900 * GB });
+    await put(a, 'beach.jpg', 'sand');
+    const result = await pass([a, warned, failing]);
+    assert.equal(await read(warned, 'beach.jpg'), null);
+    assert.equal(await read(failing, 'beach.jpg'), null);
+    assert.deepEqual(result.short.map((s) => [s.path, s.copies, s.wanted]), [['beach.jpg', 1, 2]]);
+    assert.match(result.short[0]!.why, /health is (warning|failing)/);
+
+    const healthy = disk('h');
+    const again = await pass([a, warned, failing, healthy]);
+    assert.equal(await read(healthy, 'beach.jpg'), 'sand', 'a healthy disk takes it');
+    assert.deepEqual(again.short, []);
+    assert.deepEqual(catalog.copyCounts('Photos'), { 2: 1 });
+  });
+
+  it('puts no copy where it would go into the reserve, and picks the disk with the most free space', async () => {
+    const a = disk('ra');
+    const tight = disk('rt', { freeBytes: 4 * GB + 2 }); // 2 bytes beyond the reserve
+    const roomy = disk('rr', { freeBytes: 50 * GB });
+    const roomier = disk('rx', { freeBytes: 60 * GB });
+    await put(a, 'big.raw', 'more than two bytes');
+    const result = await pass([a, tight, roomy, roomier], 3);
+    assert.equal(await read(tight, 'big.raw'), null, 'the reserve is never filled');
+    assert.equal(await read(roomier, 'big.raw'), 'more than two bytes');
+    assert.equal(await read(roomy, 'big.raw'), 'more than two bytes');
+    assert.equal(result.short.length, 0, 'three copies on three disks that have room');
+    const four = await pass([a, tight, roomy, roomier], 'all');
+    assert.deepEqual(four.short.map((s) => s.why), ['it has no room left (beyond its reserve)']);
+  });
+
+  it('replaces the older copies from the one written last, never the other way round', async () => {
+    const a = disk('ea');
+    const b = disk('eb');
+    await put(a, 'notes.txt', 'first');
+    await pass([a, b]);
+    assert.equal(await read(b, 'notes.txt'), 'first');
+    // Written through the share: on one disk only, and with an older mtime (a file restored with its date).
+    await writeFile(fileOn(b, 'notes.txt'), 'second, the newest write');
+    await utimes(fileOn(b, 'notes.txt'), new Date('2020-01-01'), new Date('2020-01-01'));
+    const result = await pass([a, b]);
+    assert.equal(await read(a, 'notes.txt'), 'second, the newest write', 'the newest write wins, whatever its mtime says');
+    assert.equal(result.copied, 1);
+    assert.deepEqual(catalog.copyCounts('Photos')[2] !== undefined, true);
+  });
+
+  it('makes a copy again when a disk lost it, and forgets the lost one', async () => {
+    const a = disk('la');
+    const b = disk('lb');
+    await put(a, 'album/lost.jpg', 'precious');
+    await pass([a, b]);
+    await rm(fileOn(b, 'album/lost.jpg'));
+    const result = await pass([a, b]);
+    assert.equal(result.deleted, 0, 'a missing copy is never a deletion');
+    assert.equal(await read(b, 'album/lost.jpg'), 'precious');
+    assert.equal(await read(a, 'album/lost.jpg'), 'precious');
+  });
+});
