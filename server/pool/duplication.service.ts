@@ -14,10 +14,10 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
 import type { EventBus } from '../events.js';
 import type { JobRunner } from '../jobs/job-runner.js';
-import type { JobDefinition, JobView } from '../jobs/job.model.js';
+import { JobInterruptedError, type JobDefinition, type JobView } from '../jobs/job.model.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { ActivityService } from '../activity/activity.service.js';
-import type { Duplicator, PassDisk, PassResult } from './duplicator.js';
+import { DiskGoneError, type Duplicator, type PassDisk, type PassResult } from './duplicator.js';
 import type { CopyCounts, FileCatalogRepository } from './file-catalog.repository.js';
 import type { PoolMemberService } from './member.service.js';
 import type { ShareRepository } from './share.repository.js';
@@ -218,14 +218,21 @@ export class DuplicationService {
         let waiting = 0;
         const shortShares: string[] = [];
         for (const share of this.o.shares.list().filter((s) => s.removedAt === null)) {
-          const result = await this.o.duplicator.pass({
-            share: share.name,
-            copies: share.copies,
-            disks,
-            away,
-            signal,
-            onFile: (path) => progress({ itemsDone: ++filesDone, current: `${share.name}/${path}` }),
-          });
+          let result: PassResult;
+          try {
+            result = await this.o.duplicator.pass({
+              share: share.name,
+              copies: share.copies,
+              disks,
+              away,
+              signal,
+              onFile: (path) => progress({ itemsDone: ++filesDone, current: `${share.name}/${path}` }),
+            });
+          } catch (error) {
+            if (!(error instanceof DiskGoneError)) throw error;
+            this.request(5000); // the pool's state settles (the disk missing), then the next pass goes on
+            throw new JobInterruptedError('A pool disk stopped answering during a copy (pulled out, or failing): that copy was not counted, and every file keeps the copies it had. The copies are made when the disk is back, or on the other disks.', { cause: error });
+          }
           this.#last.set(share.name.toLowerCase(), { result, at: this.o.clock.now() });
           copied += result.copied;
           waiting += result.waiting;

@@ -39,6 +39,14 @@ import { SHARES_DIR } from './member.service.js';
 import { placeCopies, wantedCopies, type DiskRoom } from './placement.js';
 import type { Copies } from './share.repository.js';
 
+/** A disk stopped answering (pulled out, failing) while a copy was read from it or written to it: the pass stops; nothing of that copy was recorded. */
+export class DiskGoneError extends Error {
+  constructor(readonly code: string, options?: ErrorOptions) {
+    super(`A pool disk stopped answering during a copy (${code})`, options);
+    this.name = 'DiskGoneError';
+  }
+}
+
 /** A mounted pool disk as one pass sees it. */
 export interface PassDisk extends DiskRoom {
   mountpoint: string;
@@ -324,6 +332,8 @@ export class Duplicator {
         return null;
       }
       if (code === 'ENOENT' && !(await lstat(source).then(() => true, () => false))) return null; // the source went away: the next pass sees the deletion
+      // EPERM: the disk was unmounted under the pass and its empty mount folder is sealed (system/mounts).
+      if (code === 'EIO' || code === 'ENXIO' || code === 'ENODEV' || code === 'EROFS' || code === 'ESHUTDOWN' || code === 'EPERM') throw new DiskGoneError(code, { cause: error });
       throw error;
     }
     if (!(await this.#still(source, truth.stat))) {
