@@ -69,6 +69,8 @@ Commands:
   pool missing DISK wait|gone [--yes]
                         a missing pool disk: it will come back (no more reminders), or it is gone
                         for good (its files get new copies on the others; --yes after the check)
+  pool remove DISK [--yes]
+                        copy away what would lose a copy, then release the disk (its files stay on it)
   shares [--json]       the shared folders of the storage pool
   shares add NAME --copies 1|2|3|all
                         a new share, each file on that many disks ("all": every disk)

@@ -13,7 +13,7 @@ import { printable } from './printable.js';
 
 export const POOL_OPTIONS: OptionKinds = { json: { type: 'boolean' }, format: { type: 'boolean' }, yes: { type: 'boolean' } };
 
-const USE = 'Use "safehold pool [--json]", "safehold pool add DEVICE [--format --yes]", "safehold pool exposure [--json]" or "safehold pool missing DISK wait|gone [--yes]".';
+const USE = 'Use "safehold pool [--json]", "safehold pool add DEVICE [--format --yes]", "safehold pool exposure [--json]" "safehold pool missing DISK wait|gone [--yes]" or "safehold pool remove DISK [--yes]".';
 
 interface GonePreflightJson {
   files: number;
@@ -31,7 +31,7 @@ function preflightWords(name: string, p: GonePreflightJson): string {
       ? `Every file on ${printable(name)} has its copies on the other disks: nothing needs copying.`
       : `${plural(p.files, 'file')} had a copy on ${printable(name)}: ${formatSize(p.bytes)} will be copied onto the other disks${p.fits ? ', and they have room for it.' : '.'}`,
   ];
-  if (!p.fits) lines.push(`${plural(p.fewerCount, 'file')} would keep fewer copies than asked (no room): ${p.fewer.map((f) => `${printable(f.share)}/${printable(f.path)}`).join(', ')}${p.fewerCount > p.fewer.length ? ', …' : ''}.`);
+  if (p.fewerCount) lines.push(`${plural(p.fewerCount, 'file')} would keep fewer copies than asked (no room, or fewer disks than the level): ${p.fewer.map((f) => `${printable(f.share)}/${printable(f.path)}`).join(', ')}${p.fewerCount > p.fewer.length ? ', …' : ''}.`);
   if (p.lostCount) lines.push(`${plural(p.lostCount, 'file')} had ${p.lostCount === 1 ? 'its' : 'their'} only copy there and ${p.lostCount === 1 ? 'is' : 'are'} lost with it (a backup may hold ${p.lostCount === 1 ? 'it' : 'them'}): ${p.lost.map((f) => `${printable(f.share)}/${printable(f.path)}`).join(', ')}${p.lostCount > p.lost.length ? ', …' : ''}.`);
   return `${lines.join('\n')}\n`;
 }
@@ -106,6 +106,22 @@ export async function poolCommand(config: Config, args: string[], values: Parsed
         : `${printable(member.displayName)} left the pool; its files get their new copies on the other disks now.\n`,
     );
     return 0;
+  }
+  if (action === 'remove') {
+    const [disk, ...more] = rest;
+    if (!disk || more.length) throw new UsageError('Use "safehold pool remove DISK [--yes]" (DISK: its device, id or name).');
+    const { members } = (await callService(config.dataDir, 'GET', '/pool', undefined, 200)) as { members: PoolMemberView[] };
+    const member = members.find((m) => m.device === disk || m.driveId === disk || m.displayName.toLowerCase() === disk.toLowerCase());
+    if (!member) throw new CommandFailure(`No pool disk is ${printable(disk)}. "safehold pool" lists them.`);
+    const at = `/pool/members/${encodeURIComponent(member.driveId)}`;
+    const { preflight } = (await callService(config.dataDir, 'GET', `${at}/remove-preflight`, undefined, 200)) as { preflight: GonePreflightJson };
+    process.stdout.write(preflightWords(member.displayName, preflight));
+    if (!values.yes) throw new UsageError('Nothing was changed. Add --yes to copy away what needs copying and release the disk.');
+    const { job } = (await callService(config.dataDir, 'POST', `${at}/remove`, {}, 202)) as { job: { id: number } };
+    process.stdout.write(`Removing ${printable(member.displayName)} from the pool (it can be cancelled on the page; the disk then stays in the pool)…\n`);
+    const done = await waitForJob(config.dataDir, job.id);
+    process.stdout.write(`${printable(done.message ?? done.state)}\n`);
+    return done.state === 'succeeded' ? 0 : 1;
   }
   if (action !== 'add') throw new UsageError(USE);
   const [device] = rest;

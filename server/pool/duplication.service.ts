@@ -17,6 +17,7 @@ import type { JobRunner } from '../jobs/job-runner.js';
 import { JobInterruptedError, type JobDefinition, type JobView } from '../jobs/job.model.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { ActivityService } from '../activity/activity.service.js';
+import { ConflictError } from '../errors.js';
 import { DiskGoneError, type Duplicator, type PassDisk, type PassResult } from './duplicator.js';
 import type { CopyCounts, FileCatalogRepository } from './file-catalog.repository.js';
 import type { PoolMemberService } from './member.service.js';
@@ -25,6 +26,7 @@ import { wantedCopies } from './placement.js';
 import { reserveOf } from './share.service.js';
 
 export const DUPLICATE_JOB = 'pool.duplicate';
+export const REMOVE_JOB = 'pool.remove';
 /** The reconcile every so often (cron): a missed event costs at most this long. */
 export const SCHEDULE = '*/15 * * * *';
 
@@ -46,7 +48,7 @@ export interface GonePreflight {
   /** Files that need one or more new copies, and the bytes those copies take. */
   files: number;
   bytes: number;
-  /** Whether the disks that are here can hold every new copy (beyond their reserves). */
+  /** Whether the disks that are here can hold every new copy they could take (beyond their reserves). */
   fits: boolean;
   /** Files that would keep fewer copies than their share asks, and the first 20 of them. */
   fewerCount: number;
@@ -79,6 +81,7 @@ export class DuplicationService {
 
   start(): void {
     this.o.jobs.define(this.#job());
+    this.o.jobs.define(this.#removeJob());
     this.o.bus.subscribe('shares', () => this.request());
     this.o.bus.subscribe('pool', () => {
       if (this.o.members.mounted().length) this.request();
@@ -135,7 +138,7 @@ export class DuplicationService {
    * would have fewer than their share asks), whether the disks that are here can hold it, and which
    * files would stay with fewer copies (the first 20).
    */
-  async preflightGone(driveId: string): Promise<GonePreflight> {
+  async preflightGone(driveId: string, options: { present?: boolean } = {}): Promise<GonePreflight> {
     const { disks } = await this.#disks();
     const levels = new Map(this.o.shares.list().map((s) => [s.name.toLowerCase(), s.copies]));
     const room = new Map(disks.filter((d) => d.driveId !== driveId).map((d) => [d.driveId, Math.max(0, d.freeBytes - d.reserveBytes)]));
@@ -145,14 +148,23 @@ export class DuplicationService {
     let fewerCount = 0;
     const lost: GonePreflight['lost'] = [];
     let lostCount = 0;
+    let stuck = 0;
     // Biggest first: the greedy fill says honestly what cannot fit.
     for (const f of this.o.catalog.filesOn(driveId).sort((a, b) => b.size - a.size)) {
       const level = levels.get(f.share.toLowerCase());
       if (level === undefined) continue;
       const wanted = wantedCopies(level, room.size);
+      // What its share asks, which fewer disks may not be able to give.
+      const asked = level === 'all' ? room.size : level;
       let have = f.others.filter((id) => room.has(id)).length;
-      if (have >= wanted) continue;
-      if (have === 0) {
+      if (have >= wanted) {
+        if (have < asked) {
+          fewerCount++;
+          if (fewer.length < 20) fewer.push({ share: f.share, path: f.path, copies: have, wanted: asked });
+        }
+        continue;
+      }
+      if (have === 0 && !options.present) {
         // Its only copy was on that disk: nothing to copy from.
         lostCount++;
         if (lost.length < 20) lost.push({ share: f.share, path: f.path });
@@ -166,12 +178,56 @@ export class DuplicationService {
         room.set(id, free - f.size);
         have++;
       }
-      if (have < wanted) {
+      if (have < asked) {
         fewerCount++;
-        if (fewer.length < 20) fewer.push({ share: f.share, path: f.path, copies: have, wanted });
+        if (fewer.length < 20) fewer.push({ share: f.share, path: f.path, copies: have, wanted: asked });
       }
+      if (have < wanted) stuck++;
     }
-    return { files, bytes, fits: fewerCount === 0, fewerCount, fewer, lostCount, lost };
+    return { files, bytes, fits: stuck === 0, fewerCount, fewer, lostCount, lost };
+  }
+
+  /** Guided removal: the job that copies away what would lose a copy, then releases the disk. */
+  remove(driveId: string): JobView {
+    if (!this.o.members.mounted().some((m) => m.driveId === driveId)) throw new ConflictError('That disk is not a mounted disk of the storage pool: a missing disk is removed by saying it is gone.');
+    if (this.o.jobs.recent(20).some((j) => j.kind === REMOVE_JOB && j.target === driveId && (j.state === 'queued' || j.state === 'running'))) throw new ConflictError('That disk is already being removed.');
+    return this.o.jobs.submit(REMOVE_JOB, { target: driveId, resources: this.o.members.mounted().map((d) => `disk:${d.driveId}`) });
+  }
+
+  #removeJob(): JobDefinition {
+    return {
+      kind: REMOVE_JOB,
+      title: () => 'Remove a disk from the storage pool',
+      run: async ({ target, signal, progress }) => {
+        const driveId = target ?? '';
+        this.o.members.setLeaving(driveId, true);
+        try {
+          const { disks, away } = await this.#disks();
+          if (!disks.some((d) => d.driveId === driveId)) throw new ConflictError('That disk is no longer mounted: nothing was changed.');
+          let filesDone = 0;
+          const why: string[] = [];
+          for (const share of this.o.shares.list().filter((s) => s.removedAt === null)) {
+            const result = await this.o.duplicator.pass({ share: share.name, copies: share.copies, disks, away, signal, onFile: (path) => progress({ itemsDone: ++filesDone, current: `${share.name}/${path}` }) });
+            this.#last.set(share.name.toLowerCase(), { result, at: this.o.clock.now() });
+            for (const s of result.short) why.push(`${share.name}/${s.path}: ${s.why}`);
+            if (result.waiting) why.push(`${result.waiting} file${result.waiting === 1 ? '' : 's'} of ${share.name} still being written`);
+          }
+          // Released only when it holds no copy that the others lack.
+          const stays = await this.preflightGone(driveId, { present: true });
+          if (stays.files > 0) {
+            throw new ConflictError(
+              `${stays.files} file${stays.files === 1 ? '' : 's'} could not be copied to the other disks yet (${why.slice(0, 3).join('; ') || 'they changed meanwhile'}): the disk stays in the pool, and nothing was lost. Make room or wait, then remove it again.`,
+            );
+          }
+          this.o.catalog.forgetDisk(driveId);
+          await this.o.members.release(driveId);
+          this.o.bus.publish('duplication', { at: new Date(this.o.clock.now()).toISOString() });
+          return 'The disk left the pool: every file it held has its copies on the other disks. It can be unplugged.';
+        } finally {
+          if (this.o.members.mounted().some((m) => m.driveId === driveId)) this.o.members.setLeaving(driveId, false);
+        }
+      },
+    };
   }
 
   /** "It is gone": its copies are forgotten, it leaves the pool, and a pass makes the new copies. */
@@ -198,7 +254,7 @@ export class DuplicationService {
     const members = await this.o.members.list();
     const disks = members
       .filter((m) => m.state === 'mounted')
-      .map((m) => ({ driveId: m.driveId, mountpoint: m.mountpoint, freeBytes: m.freeBytes ?? 0, reserveBytes: reserveOf(m.sizeBytes), verdict: m.verdict }));
+      .map((m) => ({ driveId: m.driveId, mountpoint: m.mountpoint, freeBytes: m.freeBytes ?? 0, reserveBytes: reserveOf(m.sizeBytes), verdict: m.verdict, leaving: m.leaving }));
     return { disks, away: new Set(members.filter((m) => m.state !== 'mounted').map((m) => m.driveId)) };
   }
 

@@ -260,19 +260,22 @@ export class Duplicator {
     }
     const fileId = this.o.catalog.get(o.share, dir, name)!.id;
 
-    const wanted = wantedCopies(o.copies, o.disks.length);
-    const holders = new Set(good.map((g) => g.disk.driveId));
+    // A disk being removed is read from, but its copies do not count and it takes none.
+    const staying = o.disks.filter((d) => !d.leaving);
+    const wanted = wantedCopies(o.copies, staying.length);
+    const holders = new Set(good.filter((g) => !g.disk.leaving).map((g) => g.disk.driveId));
     // Good copies on disks that are away still count (they are out of reach, not lost).
     const awayGood = o.copies === 'all' ? 0 : (record?.copies ?? []).filter((c) => o.away.has(c.driveId) && c.hash === hash).length;
     let have = holders.size + awayGood;
 
     if (have < wanted) {
-      if (!(await this.#settled(truth, writing))) {
+      // A copy that shows what was recorded of it was not written since: only the open-file rule applies.
+      if (!(await this.#settled(truth, writing, changed.includes(truth)))) {
         result.waiting++;
         return;
       }
       // Stale copies are replaced first (in place), then new disks by placement.
-      const staleDisks = stale.map((s) => s.disk);
+      const staleDisks = stale.map((s) => s.disk).filter((d) => !d.leaving);
       const { targets, short } = placeCopies(o.disks.filter((d) => !staleDisks.includes(d)), holders, size, wanted - have - staleDisks.length);
       for (const target of [...staleDisks.slice(0, wanted - have), ...targets]) {
         o.signal.throwIfAborted();
@@ -289,7 +292,7 @@ export class Duplicator {
     }
     if (have < wanted) return;
     // Every good copy it needs is there: stale copies go, and extra ones (a level lowered).
-    for (const s of seen.filter((x) => !holders.has(x.disk.driveId))) {
+    for (const s of seen.filter((x) => !holders.has(x.disk.driveId) && !x.disk.leaving)) {
       await rm(pathOn(s.disk), { force: true });
       this.o.catalog.removeCopy(fileId, s.disk.driveId);
       result.removed++;
@@ -373,11 +376,11 @@ export class Duplicator {
     }
   }
 
-  /** Left alone long enough, and no process has it open for writing. */
-  async #settled(s: Seen, writing: { at: number; set: Set<string> }): Promise<boolean> {
+  /** Left alone long enough (when `written`: a write Safehold has not looked at yet), and no process has it open for writing. */
+  async #settled(s: Seen, writing: { at: number; set: Set<string> }, written = true): Promise<boolean> {
     const settleNs = BigInt(this.o.settleMs ?? 2000) * 1_000_000n;
     const nowNs = BigInt(this.o.clock.now()) * 1_000_000n;
-    if (nowNs - s.stat.ctimeNs < settleNs) return false;
+    if (written && nowNs - s.stat.ctimeNs < settleNs) return false;
     if (this.o.clock.now() - writing.at > 1000) {
       writing.set = await this.o.openForWriting();
       writing.at = this.o.clock.now();

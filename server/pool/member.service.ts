@@ -98,6 +98,8 @@ function notKeepable(fsType: string | null): string {
 
 export class PoolMemberService {
   readonly #live = new Map<string, Live>();
+  /** Disks being removed from the pool (guided removal): no new file or copy lands on them. */
+  readonly #leaving = new Set<string>();
 
   constructor(private readonly o: PoolMemberServiceOptions) {}
 
@@ -180,6 +182,7 @@ export class PoolMemberService {
       joinedAt: new Date(row.joinedAt).toISOString(),
       keptFiles: row.keptFiles,
       missingChoice: live.state === 'missing' ? row.missingChoice : null,
+      leaving: this.#leaving.has(row.driveId),
       verdict: known?.drive.health?.verdict ?? null,
     };
   }
@@ -450,6 +453,33 @@ export class PoolMemberService {
     const name = this.o.drives.known(driveId)?.drive.displayName ?? driveId;
     this.o.repo.setMissingChoice(driveId, null);
     await this.o.alerts.observeCondition(missingCondition(driveId, name, null)).catch((err: unknown) => this.o.log.warn({ err }, 'the missing-disk alert'));
+  }
+
+  /** Guided removal begins (`true`) or is over or cancelled (`false`): the views stop or resume putting new files on it. */
+  setLeaving(driveId: string, leaving: boolean): void {
+    if (leaving) this.#leaving.add(driveId);
+    else this.#leaving.delete(driveId);
+    this.o.bus.publish('pool', { changed: driveId });
+  }
+
+  /** A disk whose files were all copied away leaves the pool: unmounted, its role unassigned, its files left on it as they are. */
+  async release(driveId: string): Promise<void> {
+    const row = this.o.repo.get(driveId);
+    if (!row) throw new NotFoundError('That disk is not a disk of the storage pool.');
+    const name = this.o.drives.known(driveId)?.drive.displayName ?? driveId;
+    this.o.repo.db.transaction(() => {
+      this.o.repo.remove(driveId);
+      if (this.o.drives.known(driveId)) this.o.drives.assignRole(driveId, { role: 'unassigned', label: null, since: null });
+    })();
+    this.#live.delete(driveId);
+    this.#leaving.delete(driveId);
+    this.o.drives.republish();
+    this.o.bus.publish('pool', { changed: driveId });
+    const mountpoint = this.mountpointOf(driveId);
+    if ((await this.o.mounts.status(mountpoint)).state !== 'not-mounted') {
+      await this.o.mounts.unmount(mountpoint, { lazy: true }).catch((err: unknown) => this.o.log.warn({ err, driveId }, 'unmounting a released pool disk'));
+    }
+    this.o.activity.record({ level: 'info', kind: 'pool.member-removed', subject: driveId, message: `${name} left the storage pool: every file it held has its copies on the other disks. Its files were left on it as they were; it can be unplugged.` });
   }
 
   /** "It will come back": no reminders while it is away; it is mounted again when it is plugged in. */

@@ -19,6 +19,8 @@ export interface DiskRoom {
   reserveBytes: number;
   /** The health verdict: a warning or failing disk takes no new copy. */
   verdict: string | null;
+  /** Being removed from the pool (guided removal): it takes no copy, and its copies do not count. */
+  leaving?: boolean;
 }
 
 /** How many copies a file of a share at `copies` should have with `disks` mounted disks. */
@@ -28,6 +30,7 @@ export function wantedCopies(copies: Copies, disks: number): number {
 
 /** Why a disk cannot take a copy of `size` bytes, or null when it can. */
 export function cannotTake(disk: DiskRoom, size: number): string | null {
+  if (disk.leaving) return 'it is being removed from the pool';
   if (disk.verdict === 'failing' || disk.verdict === 'warning') return `its health is ${disk.verdict}`;
   if (disk.freeBytes - disk.reserveBytes < size) return 'it has no room left (beyond its reserve)';
   return null;

@@ -29,6 +29,13 @@ export function poolRoutes(members: PoolMemberService, duplication: DuplicationS
       res.json({ choice, preflight: await duplication.gone(req.params.id) });
     }
   });
+  router.get('/pool/members/:id/remove-preflight', async (req, res) => {
+    if (!members.mounted().some((m) => m.driveId === req.params.id)) throw new ConflictError('That disk is not a mounted disk of the storage pool.');
+    res.json({ preflight: await duplication.preflightGone(req.params.id, { present: true }) });
+  });
+  router.post('/pool/members/:id/remove', (req, res) => {
+    res.status(202).json({ job: duplication.remove(req.params.id) });
+  });
   router.get('/pool/exposure', async (_req, res) => {
     res.json({ disks: await duplication.exposure() });
   });

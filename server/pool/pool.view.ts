@@ -35,6 +35,8 @@ export interface PoolMemberView {
   joinedAt: string;
   /** Joined with its filesystem and files kept (false: erased when it joined). */
   keptFiles: boolean;
+  /** Being removed from the pool (guided removal): no new file lands on it. */
+  leaving: boolean;
   /** While missing: what the owner said (`wait`: it will come back), or null. */
   missingChoice: 'wait' | null;
   /** Health verdict of the disk (docs/health.md), null before the first read. */

@@ -334,7 +334,7 @@ export class ShareService {
         await chmod(folder, 0o775);
         if (owner === undefined) owner = (await this.o.filesOwner?.()) ?? null;
         if (owner) await chown(folder, owner.uid, owner.gid);
-        const troubled = disk.verdict === 'warning' || disk.verdict === 'failing';
+        const troubled = disk.verdict === 'warning' || disk.verdict === 'failing' || disk.leaving;
         branches.push({ path: folder, mode: troubled ? 'no-create' : 'read-write', reserveBytes: reserveOf(disk.sizeBytes) });
       }
       if (branches.length === 0) {
