@@ -1,10 +1,10 @@
 /**
  * inotifywait's output, parsed (pure: bytes in, typed records out; judging is the adapter's).
  *
- * Standard output, with `--format '%c%0%e%0%w%f%0' --no-newline`, run in the watched folder on
- * `.`: per event three NUL-terminated fields, the move cookie (hexadecimal, 0 for events that are
- * not moves), the event names (comma-separated) and the path (`./` and the path from the watched
- * folder; empty for Q_OVERFLOW). A file name holds any byte but NUL, so this is unambiguous for
+ * Standard output, with `--format '%c%0%e%0%w%f%0' --no-newline`: per event three NUL-terminated
+ * fields, the move cookie (hexadecimal, 0 for events that are not moves), the event names
+ * (comma-separated) and the path (the watched path given to inotifywait, `/`, and the path from
+ * there; empty for Q_OVERFLOW). A file name holds any byte but NUL, so this is unambiguous for
  * every name (newlines, quotes, bytes that are not UTF-8). inotifywait 3.22 formats an event
  * into a 4096-byte buffer and prints garbage past it: a record longer than `MAX_RECORD_BYTES`, or
  * one that does not read as a record, is `garbled` and the stream is no longer trusted (the
@@ -16,8 +16,11 @@
 
 /** inotifywait 3.22's longest correct record, in bytes (its buffer of 4096 and the terminator). */
 export const MAX_RECORD_BYTES = 4095;
-/** Longest `%w%f` that always fits a record: 4095 − an 8-digit cookie − the longest event list we ask for − 3 NULs. */
-export const MAX_REPORTED_PATH_BYTES = 4056;
+/**
+ * Longest `%w%f` that always fits a record: 4095 − an 8-digit cookie − the longest event list the
+ * adapter's events give (CLOSE_WRITE,CLOSE: 17) − 3 NULs = 4067, less 3 to spare.
+ */
+export const MAX_REPORTED_PATH_BYTES = 4064;
 
 const KNOWN_EVENTS = new Set([
   'ACCESS', 'MODIFY', 'ATTRIB', 'CLOSE_WRITE', 'CLOSE_NOWRITE', 'CLOSE', 'OPEN', 'MOVED_FROM', 'MOVED_TO', 'MOVE',
@@ -31,16 +34,26 @@ export interface InotifyRecord {
   events: Set<string>;
   /** From the watched folder, without `./`, without a trailing `/` (empty: the folder itself, or an overflow). */
   path: Buffer;
+  /** True when the event came from the watch on `path` itself (%f empty: a folder's own ATTRIB, DELETE_SELF…), not from its parent's. */
+  self: boolean;
 }
 
 export type StdoutItem = { kind: 'record'; record: InotifyRecord } | { kind: 'garbled'; problem: string };
 
-/** Splits standard output into records, across chunk boundaries. After a `garbled` item it yields nothing more. */
+/**
+ * Splits standard output into records, across chunk boundaries. After a `garbled` item it yields
+ * nothing more. `prefix`: the watched path as given to inotifywait, with a trailing `/`.
+ */
 export class RecordParser {
+  readonly #prefix: Buffer;
   #fields: Buffer[] = [];
   #partial: Buffer[] = [];
   #recordBytes = 0;
   #broken = false;
+
+  constructor(prefix: string | Buffer) {
+    this.#prefix = Buffer.from(prefix);
+  }
 
   feed(chunk: Buffer): StdoutItem[] {
     const items: StdoutItem[] = [];
@@ -60,7 +73,7 @@ export class RecordParser {
       this.#partial = [];
       start = nul + 1;
       if (this.#fields.length === 3) {
-        const item = recordOf(this.#fields);
+        const item = recordOf(this.#fields, this.#prefix);
         this.#fields = [];
         this.#recordBytes = 0;
         items.push(item);
@@ -73,7 +86,7 @@ export class RecordParser {
   }
 }
 
-function recordOf([cookieField, eventsField, pathField]: Buffer[]): StdoutItem {
+function recordOf([cookieField, eventsField, pathField]: Buffer[], prefix: Buffer): StdoutItem {
   const cookieText = cookieField!.toString('latin1');
   if (!/^[0-9a-f]{1,8}$/.test(cookieText)) return { kind: 'garbled', problem: `a cookie that is not one: ${JSON.stringify(cookieText.slice(0, 40))}` };
   const names = eventsField!.toString('latin1').split(',');
@@ -82,9 +95,14 @@ function recordOf([cookieField, eventsField, pathField]: Buffer[]): StdoutItem {
   const raw = pathField!;
   let path: Buffer;
   if (raw.length === 0 && events.has('Q_OVERFLOW')) path = raw;
-  else if (raw.length >= 2 && raw[0] === 0x2e && raw[1] === 0x2f) path = trimSlashes(raw.subarray(2));
+  else if (startsWith(raw, prefix)) path = trimSlashes(raw.subarray(prefix.length));
   else return { kind: 'garbled', problem: `a path not under the watched folder: ${JSON.stringify(raw.toString('utf8').slice(0, 80))}` };
-  return { kind: 'record', record: { cookie: Number.parseInt(cookieText, 16), events, path } };
+  const self = raw.length > 0 && raw[raw.length - 1] === 0x2f;
+  return { kind: 'record', record: { cookie: Number.parseInt(cookieText, 16), events, path, self } };
+}
+
+function startsWith(path: Buffer, prefix: Buffer): boolean {
+  return path.length >= prefix.length && path.subarray(0, prefix.length).equals(prefix);
 }
 
 function trimSlashes(path: Buffer): Buffer {
@@ -112,9 +130,14 @@ const NEW_FOLDER = "Couldn't watch new directory ";
 const AT_START = "Couldn't watch ";
 const LIMIT_REASON = 'No space left on device'; // ENOSPC: what inotify_add_watch says at max_user_watches
 
-/** Splits standard error into lines (bytes: a folder's name need not be UTF-8) and reads each. */
+/** Splits standard error into lines (bytes: a folder's name need not be UTF-8) and reads each. `prefix` as for `RecordParser`. */
 export class StderrParser {
+  readonly #prefix: Buffer;
   #partial: Buffer[] = [];
+
+  constructor(prefix: string | Buffer) {
+    this.#prefix = Buffer.from(prefix);
+  }
 
   feed(chunk: Buffer): StderrItem[] {
     const items: StderrItem[] = [];
@@ -124,7 +147,7 @@ export class StderrParser {
       const line = Buffer.concat(this.#partial);
       this.#partial = [];
       start = nl + 1;
-      const item = stderrLine(line);
+      const item = stderrLine(line, this.#prefix);
       if (item) items.push(item);
     }
     if (start < chunk.length) this.#partial.push(Buffer.from(chunk.subarray(start)));
@@ -132,7 +155,7 @@ export class StderrParser {
   }
 }
 
-function stderrLine(line: Buffer): StderrItem | null {
+function stderrLine(line: Buffer, prefix: Buffer): StderrItem | null {
   const text = line.toString('latin1');
   if (text.length === 0 || text.startsWith(SETTING_UP) || text.startsWith(LIMIT_HINT)) return null;
   if (text === ESTABLISHED) return { kind: 'established' };
@@ -141,9 +164,10 @@ function stderrLine(line: Buffer): StderrItem | null {
     const colon = text.lastIndexOf(': ');
     const reason = colon < 0 ? '' : text.slice(colon + 2);
     const shown = colon < 0 ? null : line.subarray(NEW_FOLDER.length, colon);
-    const path = shown && shown.length >= 2 && shown[0] === 0x2e && shown[1] === 0x2f ? trimSlashes(shown.subarray(2)) : null;
+    const path = shown && startsWith(shown, prefix) ? trimSlashes(shown.subarray(prefix.length)) : null;
     return { kind: 'unwatched', path, limit: reason === LIMIT_REASON, reason: reason || text };
   }
+  if (text.startsWith('setpriv: ')) return { kind: 'start-failed', reason: text.slice('setpriv: '.length) }; // inotifywait could not be run
   if (text.startsWith(AT_START)) {
     const colon = text.lastIndexOf(': ');
     return { kind: 'start-failed', reason: colon < 0 ? text : text.slice(colon + 2) };

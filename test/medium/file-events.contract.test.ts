@@ -68,7 +68,7 @@ function realSubject(): Subject {
     async overflow(root) {
       // Stop inotifywait (SIGSTOP) while more changes are made than the kernel queues for it (16,384),
       // in a folder it watches already (one made now would not be watched before it runs again).
-      const [pid] = await ownInotifywaits();
+      const [pid] = await ownInotifywaits(root);
       assert.ok(pid, 'the watcher runs inotifywait');
       process.kill(pid, 'SIGSTOP');
       try {
@@ -77,7 +77,7 @@ function realSubject(): Subject {
         process.kill(pid, 'SIGCONT');
       }
     },
-    running: async () => (await ownInotifywaits()).length,
+    running: async (root) => (await ownInotifywaits(root)).length,
   };
 }
 

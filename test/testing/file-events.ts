@@ -3,7 +3,7 @@
  * arrived (no sleeps: the test's own timeout is the only limit), and the inotifywait processes
  * this test process started (only its own children are judged).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import type { FileEvent, Watcher } from '../../system/fswatch/file-events.js';
 
 /** What the test reads off a watcher: every batch, and the events in order. */
@@ -70,8 +70,8 @@ export function describe(events: FileEvent[]): string {
   return shown.join('; ') + (events.length > 30 ? `; … (${events.length} in all)` : '');
 }
 
-/** Pids of running (not zombie) inotifywait processes whose parent is this test process. */
-export async function ownInotifywaits(): Promise<number[]> {
+/** Pids of running (not zombie) inotifywait processes whose parent is this test process (watching `root` when given). */
+export async function ownInotifywaits(root?: string): Promise<number[]> {
   const pids: number[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -80,7 +80,13 @@ export async function ownInotifywaits(): Promise<number[]> {
     if (close < 0) continue;
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const [state, ppid] = stat.slice(close + 2).split(' ');
-    if (comm === 'inotifywait' && Number(ppid) === process.pid && state !== 'Z') pids.push(Number(name));
+    if (comm !== 'inotifywait' || Number(ppid) !== process.pid || state === 'Z') continue;
+    if (root !== undefined) {
+      // It watches a short link to its root: the last argument of its command line.
+      const watched = (await readFile(`/proc/${name}/cmdline`, 'latin1').catch(() => '')).split('\0').filter(Boolean).at(-1) ?? '';
+      if ((await readlink(watched).catch(() => '')) !== root) continue;
+    }
+    pids.push(Number(name));
   }
   return pids;
 }

@@ -1,7 +1,7 @@
 /**
  * inotifywait's output read back, from real captures of inotifywait 3.22
- * (test/fixtures/inotifywait/capture.sh): hostile names whole, an overflow, the watch limit at
- * start and later, and the garbage 3.22 prints after a record longer than its buffer.
+ * (test/fixtures/inotifywait/capture.sh, watching `.`): hostile names whole, an overflow, the
+ * watch limit at start and later, and the garbage 3.22 prints after a record longer than its buffer.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ const fixture = (name: string) => readFileSync(join(fixtures, name));
 
 /** Feed in pieces of `size` bytes, so that every field is split across chunks somewhere. */
 function parseIn(bytes: Buffer, size: number): StdoutItem[] {
-  const parser = new RecordParser();
+  const parser = new RecordParser('./');
   const items: StdoutItem[] = [];
   for (let at = 0; at < bytes.length; at += size) items.push(...parser.feed(bytes.subarray(at, at + size)));
   return items;
@@ -64,7 +64,7 @@ describe("inotifywait's standard output", () => {
 
 describe("inotifywait's standard error", () => {
   const read = (name: string, size = 5) => {
-    const parser = new StderrParser();
+    const parser = new StderrParser('./');
     const bytes = fixture(name);
     const items = [];
     for (let at = 0; at < bytes.length; at += size) items.push(...parser.feed(bytes.subarray(at, at + size)));
@@ -87,7 +87,7 @@ describe("inotifywait's standard error", () => {
   });
 
   it('reads a line it does not know as unknown (the rest of a folder name holding a newline)', () => {
-    const parser = new StderrParser();
+    const parser = new StderrParser('./');
     const items = parser.feed(Buffer.from("Couldn't watch new directory ./two\nlines/: Permission denied\n"));
     assert.equal(items[0]!.kind, 'unwatched');
     assert.deepEqual(items[1], { kind: 'unknown', text: 'lines/: Permission denied' });
