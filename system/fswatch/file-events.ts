@@ -23,6 +23,9 @@
  *   paths they are all replaced by one `rescan` of the root (memory stays bounded).
  * - `close()` stops everything (no process is left running), ends the iteration after the batch
  *   being read, and is idempotent.
+ * - Events say where to look, not what to copy: the disk as it is now is the truth (a file
+ *   reported `written` may be gone by the time it is read; an event may come twice). Changes to
+ *   the root folder's own attributes are not reported.
  */
 import { TEMPORARY_NAME } from '../files/file-placer.js';
 
