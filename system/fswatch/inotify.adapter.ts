@@ -504,8 +504,10 @@ class InotifyWatcher implements Watcher {
   }
 
   /** Stop the current inotifywait and start another at once; the `rescan` follows its set-up. */
-  #restart(instance: Instance, reason: RescanReason, message: string): void {
-    if (this.#stopped || instance !== this.#current || this.#restartFor) return;
+  #restart(from: Instance, reason: RescanReason, message: string): void {
+    // Trouble in a second inotifywait still setting up is trouble for both: the current one restarts.
+    const instance = from === this.#next?.instance ? this.#current : from;
+    if (this.#stopped || !instance || instance !== this.#current || this.#restartFor) return;
     this.#log(message);
     this.#restartFor = { reason, message };
     if (this.#next) {
