@@ -56,6 +56,20 @@ export interface RunOptions {
    */
   collectStdout?: boolean;
   /**
+   * Called with each chunk of standard output as it arrives, raw bytes (for output that is not
+   * lines of UTF-8: inotifywait's NUL-separated file names). Error handling as `onStdoutLine`.
+   * Default: none.
+   */
+  onStdoutChunk?: (chunk: Buffer) => void;
+  /** Called with each chunk of standard error as it arrives, raw bytes. Error handling as `onStdoutLine`. Default: none. */
+  onStderrChunk?: (chunk: Buffer) => void;
+  /**
+   * Keep standard error in `CommandResult.stderr`. Default true. With false, `stderr` is `''` and
+   * does not count toward `maxOutputBytes`: a program that runs for months never fills memory with
+   * its diagnostics. Use with `onStderrChunk`.
+   */
+  collectStderr?: boolean;
+  /**
    * Signal sent first when the timeout or the AbortSignal stops the program. Default `SIGTERM`.
    * (restic 0.14 cleans up its repository lock only on `SIGINT`.)
    */
@@ -162,6 +176,7 @@ export class ProcessCommandRunner implements CommandRunner {
   run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const { timeoutMs = 60_000, signal, input, env, cwd, secrets = [], maxOutputBytes = 64 * 1024 * 1024 } = options;
     const { onStdoutLine, collectStdout = true, killSignal = 'SIGTERM', killGraceMs = 2000 } = options;
+    const { onStdoutChunk, onStderrChunk, collectStderr = true } = options;
     const shown = describeCommand(command, args, secrets);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
@@ -216,12 +231,26 @@ export class ProcessCommandRunner implements CommandRunner {
           stop('callback');
         }
       };
+      const passChunk = (callback: (chunk: Buffer) => void, chunk: Buffer) => {
+        if (stopReason === 'callback') return;
+        try {
+          callback(chunk);
+        } catch (error) {
+          callbackError = error;
+          stop('callback');
+        }
+      };
       const collectOut = collect(out);
+      const collectErr = collect(err);
       child.stdout!.on('data', (chunk: Buffer) => {
         if (collectStdout) collectOut(chunk);
         if (onStdoutLine) emitLines(decoder.write(chunk), false);
+        if (onStdoutChunk) passChunk(onStdoutChunk, chunk);
       });
-      child.stderr!.on('data', collect(err));
+      child.stderr!.on('data', (chunk: Buffer) => {
+        if (collectStderr) collectErr(chunk);
+        if (onStderrChunk) passChunk(onStderrChunk, chunk);
+      });
       if (input !== undefined) {
         child.stdin!.on('error', () => {}); // the program may exit without reading; its exit status tells
         child.stdin!.end(input);

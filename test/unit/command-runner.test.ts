@@ -78,6 +78,34 @@ describe('the command runner', () => {
     assert.equal(streamed.at(-1), '20000');
   });
 
+  it('streams both outputs as raw chunks (bytes that are not UTF-8 kept), and can leave stderr uncollected', async () => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const script = 'printf "a\\0\\377\\n"; sleep 0.05; printf "b\\0"; printf "warn\\376\\n" >&2; seq 1 20000 >&2';
+    const result = await runner.run('sh', ['-c', script], {
+      onStdoutChunk: (chunk) => out.push(chunk),
+      onStderrChunk: (chunk) => err.push(chunk),
+      collectStdout: false,
+      collectStderr: false,
+      maxOutputBytes: 1000, // neither output is held, so neither counts
+    });
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.stdout, '');
+    assert.equal(result.stderr, '');
+    assert.deepEqual(Buffer.concat(out), Buffer.from([0x61, 0, 0xff, 0x0a, 0x62, 0]));
+    const stderr = Buffer.concat(err);
+    assert.deepEqual(stderr.subarray(0, 6), Buffer.from([0x77, 0x61, 0x72, 0x6e, 0xfe, 0x0a]));
+    assert.ok(stderr.toString('latin1').endsWith('\n20000\n'));
+  });
+
+  it('stops the program when a chunk callback throws, and rejects with its error', async () => {
+    const boom = new Error('bad chunk');
+    await assert.rejects(
+      runner.run('sh', ['-c', 'echo first >&2; exec sleep 5'], { timeoutMs: Infinity, onStderrChunk: () => { throw boom; } }),
+      (e: unknown) => e === boom,
+    );
+  });
+
   it('stops the program when the line callback throws, and rejects with its error', async () => {
     const boom = new Error('bad line');
     let lines = 0;
