@@ -64,6 +64,7 @@ import { Duplicator } from './pool/duplicator.js';
 import { DuplicationService } from './pool/duplication.service.js';
 import { FileCatalogRepository } from './pool/file-catalog.repository.js';
 import { filesOpenForWriting } from '../system/process/processes.js';
+import { InotifyFileEvents } from '../system/fswatch/inotify.adapter.js';
 import { SmbService } from './pool/smb.service.js';
 import { HouseholdUserRepository } from './pool/user.repository.js';
 import { HouseholdUserService } from './pool/user.service.js';
@@ -288,6 +289,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
     bus,
     clock,
     log,
+    events: config.simulate ? undefined : new InotifyFileEvents({ runner, log: (line) => log.info({ kind: 'pool.file-events' }, line) }),
   });
   const userRepo = new HouseholdUserRepository(catalog);
   const samba = await chooseSamba(config, runner, missing.has('smbd'), dataDir, userRepo, log);
@@ -453,7 +455,7 @@ async function startOnPort(config: Config, overrides: ServiceOverrides, lan: Lan
       lan.closeIdleConnections();
       await jobs.shutdown(overrides.graceMs ?? 10_000);
       await driveAccess.closeIdle();
-      duplication.stop();
+      await duplication.stop();
       await smb?.stop(); // before the views: no client holds one as they go
       await shares.stop();
       await pool.stop();

@@ -10,7 +10,10 @@
  * queued at most: a request while one is queued joins it. Files that were still being written are
  * looked at again a few seconds later.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { FileEvents, Watcher } from '../../system/fswatch/file-events.js';
+import { MARKER_DIR } from '../../system/marker/drive-marker.js';
 import type { Clock } from '../../system/clock.js';
 import type { EventBus } from '../events.js';
 import type { JobRunner } from '../jobs/job-runner.js';
@@ -20,7 +23,7 @@ import type { ActivityService } from '../activity/activity.service.js';
 import { ConflictError } from '../errors.js';
 import { DiskGoneError, type Duplicator, type PassDisk, type PassResult } from './duplicator.js';
 import type { CopyCounts, FileCatalogRepository } from './file-catalog.repository.js';
-import type { PoolMemberService } from './member.service.js';
+import { SHARES_DIR, type PoolMemberService } from './member.service.js';
 import type { ShareRepository } from './share.repository.js';
 import { wantedCopies } from './placement.js';
 import { reserveOf } from './share.service.js';
@@ -71,11 +74,16 @@ export interface DuplicationServiceOptions {
   log: Logger;
   /** Wait before a pass after a change (coalescing bursts of events). Default 1 s. */
   delayMs?: number;
+  /** Events from the disks (system/fswatch): a pass soon after a change; none: the periodic pass only. */
+  events?: FileEvents;
 }
 
 export class DuplicationService {
   readonly #last = new Map<string, { result: PassResult; at: number }>();
   #timer: NodeJS.Timeout | null = null;
+  /** One watcher per mounted pool disk, on its `Safehold/shares`. */
+  readonly #watchers = new Map<string, Watcher>();
+  #stopped = false;
 
   constructor(private readonly o: DuplicationServiceOptions) {}
 
@@ -84,14 +92,42 @@ export class DuplicationService {
     this.o.jobs.define(this.#removeJob());
     this.o.bus.subscribe('shares', () => this.request());
     this.o.bus.subscribe('pool', () => {
+      this.#watchDisks();
       if (this.o.members.mounted().length) this.request();
     });
     this.o.scheduler.set('pool.reconcile', SCHEDULE, () => this.request(0));
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    await Promise.all([...this.#watchers.values()].map((w) => w.close()));
+    this.#watchers.clear();
+  }
+
+  /** A watcher on every mounted disk's shares folder, none on the others. Any change means a pass soon. */
+  #watchDisks(): void {
+    if (!this.o.events || this.#stopped) return;
+    const mounted = new Map(this.o.members.mounted().map((m) => [m.driveId, join(m.mountpoint, MARKER_DIR, SHARES_DIR)]));
+    for (const [driveId, watcher] of this.#watchers) {
+      if (mounted.get(driveId) === watcher.root) continue;
+      this.#watchers.delete(driveId);
+      void watcher.close();
+    }
+    for (const [driveId, root] of mounted) {
+      if (this.#watchers.has(driveId)) continue;
+      const watcher = this.o.events.watch(root, { checkEveryMinutes: 15 });
+      this.#watchers.set(driveId, watcher);
+      void (async () => {
+        for await (const batch of watcher) {
+          for (const event of batch) {
+            if (event.kind === 'rescan') this.o.log.info({ kind: 'pool.rescan', driveId, reason: event.reason }, event.message);
+          }
+          if (batch.length) this.request();
+        }
+      })().catch((err: unknown) => this.o.log.warn({ err, driveId }, 'watching a pool disk'));
+    }
   }
 
   /** Files changed on a disk (events): a pass soon. */

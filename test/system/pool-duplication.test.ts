@@ -100,6 +100,12 @@ describe('duplicating the shares\' files across the pool disks', { skip }, () =>
     return found.length === n && found.every((c) => (content ? c.bytes.equals(content) : c.bytes.equals(found[0]!.bytes))) ? found : null;
   };
 
+  it('gives a file written through a share its second copy by itself, soon (the disks\' file events; no pass asked for)', async () => {
+    await writeFile(view('Photos', 'by-itself.jpg'), 'no one asked for a pass\n');
+    const { value: found } = await waitFor(hasCopies('Photos', 'by-itself.jpg', 2, Buffer.from('no one asked for a pass\n')), 60_000, 'the second copy, made by itself');
+    assert.equal(new Set(found.map((c) => c.driveId)).size, 2);
+  });
+
   const hostile = ['-rf', 'two words.txt', 'Ünïcödé ✓.txt', `${'deep/'.repeat(12)}${'x'.repeat(200)}.bin`, `${Array.from({ length: 16 }, (_, i) => `folder-${String(i).padStart(2, '0')}-${'y'.repeat(230)}`).join('/')}/end.txt`];
 
   it('gives every file written through a share exactly the copies its level asks for, byte for byte, hostile names too', async () => {
@@ -120,7 +126,7 @@ describe('duplicating the shares\' files across the pool disks', { skip }, () =>
 
     const shares = (await admin.get('/shares')).json.shares as ShareJson[];
     const photos = shares.find((s) => s.name === 'Photos')!;
-    assert.deepEqual(photos.files!.byCopies, { 2: hostile.length });
+    assert.deepEqual(photos.files!.byCopies, { 2: hostile.length + 1 });
     assert.deepEqual(shares.find((s) => s.name === 'Docs')!.files!.byCopies, { 3: 1 });
     const scratch = await until(async () => {
       const s = ((await admin.get('/shares')).json.shares as ShareJson[]).find((x) => x.name === 'Scratch')!;
