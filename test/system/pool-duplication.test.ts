@@ -159,6 +159,21 @@ describe('duplicating the shares\' files across the pool disks', { skip }, () =>
     assert.equal((await copies('Photos', 'two words.txt.swp')).length, 0, 'nothing extra left');
   });
 
+  it('follows a folder of 1,000 files renamed through the share: every file at its new path on two disks, nothing left at the old one', async () => {
+    await mkdir(view('Photos', 'trip-2025'), { recursive: true });
+    for (let i = 0; i < 1000; i++) await writeFile(view('Photos', `trip-2025/img-${i}.jpg`), `photo ${i}\n`);
+    await until(async () => ((await copies('Photos', 'trip-2025/img-999.jpg')).length === 2 && (await copies('Photos', 'trip-2025/img-0.jpg')).length === 2 ? true : null), 'the album duplicated');
+    await rename(view('Photos', 'trip-2025'), view('Photos', 'Trip to the sea'));
+    await until(async () => {
+      const shares = (await admin.get('/shares')).json.shares as ShareJson[];
+      const photos = shares.find((x) => x.name === 'Photos')!;
+      return Object.keys(photos.files!.byCopies).every((n) => n === '2') && (await copies('Photos', 'Trip to the sea/img-500.jpg')).length === 2 ? true : null;
+    }, 'every file of the renamed folder on two disks');
+    for (const i of [0, 1, 500, 999]) assert.equal((await copies('Photos', `Trip to the sea/img-${i}.jpg`)).length, 2);
+    assert.equal((await copies('Photos', 'trip-2025/img-0.jpg')).length, 0, 'nothing at the old path');
+    for (const m of await members()) assert.equal(await stat(join(m.mountpoint, 'Safehold', 'shares', 'Photos', 'trip-2025')).then(() => true, () => false), false, `no old folder on ${m.driveId}`);
+  });
+
   it('never copies a file still open for writing, and copies it once it is closed', async () => {
     const handle = await open(view('Photos', 'slow.log'), 'w');
     await handle.write('first part\n');
