@@ -71,6 +71,9 @@ Commands:
                         for good (its files get new copies on the others; --yes after the check)
   pool remove DISK [--yes]
                         copy away what would lose a copy, then release the disk (its files stay on it)
+  pool replace DISK DEVICE [--format] --yes
+                        the disk at DEVICE joins (erased with --format), then DISK leaves (copied away
+                        when it is here; "gone" when it is missing)
   shares [--json]       the shared folders of the storage pool
   shares add NAME --copies 1|2|3|all
                         a new share, each file on that many disks ("all": every disk)

@@ -13,7 +13,7 @@ import { printable } from './printable.js';
 
 export const POOL_OPTIONS: OptionKinds = { json: { type: 'boolean' }, format: { type: 'boolean' }, yes: { type: 'boolean' } };
 
-const USE = 'Use "safehold pool [--json]", "safehold pool add DEVICE [--format --yes]", "safehold pool exposure [--json]" "safehold pool missing DISK wait|gone [--yes]" or "safehold pool remove DISK [--yes]".';
+const USE = 'Use "safehold pool [--json]", "safehold pool add DEVICE [--format --yes]", "safehold pool exposure [--json]" "safehold pool missing DISK wait|gone [--yes]", "safehold pool remove DISK [--yes]" or "safehold pool replace DISK DEVICE [--format] --yes".';
 
 interface GonePreflightJson {
   files: number;
@@ -122,6 +122,36 @@ export async function poolCommand(config: Config, args: string[], values: Parsed
     const done = await waitForJob(config.dataDir, job.id);
     process.stdout.write(`${printable(done.message ?? done.state)}\n`);
     return done.state === 'succeeded' ? 0 : 1;
+  }
+  if (action === 'replace') {
+    // "I replaced DISK with this disk": the new one joins (it has the most room, so the copies go
+    // there first), then the old one leaves: guided removal when it is here, "it is gone" when not.
+    const [disk, device, ...more] = rest;
+    if (!disk || !device || more.length) throw new UsageError('Use "safehold pool replace DISK DEVICE [--format] --yes" (DISK: the old pool disk; DEVICE: the new disk).');
+    if (!values.yes) throw new UsageError(`Nothing was changed. Add --yes to add ${printable(device)} to the pool${format ? ' (erasing it)' : ''} and then take ${printable(disk)} out of it.`);
+    const { members } = (await callService(config.dataDir, 'GET', '/pool', undefined, 200)) as { members: PoolMemberView[] };
+    const old = members.find((m) => m.device === disk || m.driveId === disk || m.displayName.toLowerCase() === disk.toLowerCase());
+    if (!old) throw new CommandFailure(`No pool disk is ${printable(disk)}. "safehold pool" lists them.`);
+    const { drives } = (await callService(config.dataDir, 'GET', '/drives', undefined, 200)) as { drives: DriveView[] };
+    const fresh = drives.find((d) => d.path === device || d.partitions.some((p) => p.path === device));
+    if (!fresh) throw new CommandFailure(`No connected drive is ${printable(device)}. "safehold drives" lists them.`);
+    const added = (await callService(config.dataDir, 'POST', '/pool/members', { driveId: fresh.id, mode: format ? 'format' : 'keep', ...(format ? { confirm: fresh.displayName } : {}) }, 202)) as { job: { id: number } };
+    process.stdout.write(`Adding ${printable(fresh.displayName)} to the storage pool…\n`);
+    const joined = await waitForJob(config.dataDir, added.job.id);
+    process.stdout.write(`${printable(joined.message ?? joined.state)}\n`);
+    if (joined.state !== 'succeeded') return 1;
+    const at = `/pool/members/${encodeURIComponent(old.driveId)}`;
+    if (old.state === 'mounted') {
+      const { job } = (await callService(config.dataDir, 'POST', `${at}/remove`, {}, 202)) as { job: { id: number } };
+      process.stdout.write(`Copying what ${printable(old.displayName)} holds onto the other disks, then releasing it…\n`);
+      const done = await waitForJob(config.dataDir, job.id);
+      process.stdout.write(`${printable(done.message ?? done.state)}\n`);
+      return done.state === 'succeeded' ? 0 : 1;
+    }
+    const { preflight } = (await callService(config.dataDir, 'POST', `${at}/missing`, { choice: 'gone' }, 200)) as { preflight: GonePreflightJson };
+    process.stdout.write(preflightWords(old.displayName, preflight));
+    process.stdout.write(`${printable(old.displayName)} left the pool; its files get their new copies now.\n`);
+    return 0;
   }
   if (action !== 'add') throw new UsageError(USE);
   const [device] = rest;

@@ -111,4 +111,20 @@ describe('removing a disk from the pool', { skip }, () => {
     await run('mount', ['-o', 'ro', disk.device, look]);
     assert.equal(await readFile(join(look, 'Safehold', 'shares', 'Cache', 'only.bin'), 'utf8'), 'single copy');
   });
+
+  it('replaces a disk with a new one: the new disk joins, the old one leaves after its files are copied', async () => {
+    const before = await members();
+    const old = before[0]!;
+    const fresh = await createLoopDisk({ sizeMiB: 160, label: 'NEWDISK' });
+    disks.push(fresh);
+    await waitFor(async () => ((await admin.get('/drives')).json.drives as { path: string }[]).some((d) => d.path === fresh.device) || null, 10_000, 'the new disk in the inventory');
+    const out = await run(process.execPath, [CLI, 'pool', 'replace', old.device!, fresh.device, '--yes', '--data', svc.dataDir]).catch((e: { stdout: string; stderr: string }) => {
+      throw new Error(`pool replace failed: ${e.stdout} ${e.stderr}`);
+    });
+    assert.match(out.stdout, /is now a disk of the storage pool[\s\S]*left the pool/);
+    const after = await members();
+    assert.equal(after.some((m) => m.driveId === old.driveId), false, 'the old disk left');
+    assert.ok(after.some((m) => m.device === fresh.device && m.state === 'mounted'), 'the new disk is in');
+    assert.deepEqual(await counts('Family'), { 2: 6 }, 'every file still has two copies');
+  });
 });
