@@ -25,7 +25,7 @@ import { DiskGoneError, type Duplicator, type PassDisk, type PassResult } from '
 import type { CopyCounts, FileCatalogRepository } from './file-catalog.repository.js';
 import { SHARES_DIR, type PoolMemberService } from './member.service.js';
 import type { ShareRepository } from './share.repository.js';
-import { wantedCopies } from './placement.js';
+import { cannotTake, wantedCopies } from './placement.js';
 import { reserveOf } from './share.service.js';
 
 export const DUPLICATE_JOB = 'pool.duplicate';
@@ -177,7 +177,10 @@ export class DuplicationService {
   async preflightGone(driveId: string, options: { present?: boolean } = {}): Promise<GonePreflight> {
     const { disks } = await this.#disks();
     const levels = new Map(this.o.shares.list().map((s) => [s.name.toLowerCase(), s.copies]));
-    const room = new Map(disks.filter((d) => d.driveId !== driveId).map((d) => [d.driveId, Math.max(0, d.freeBytes - d.reserveBytes)]));
+    // The disks that can take copies: the same rule as placement (health, leaving), room beyond the reserve.
+    const takers = disks.filter((d) => d.driveId !== driveId && cannotTake(d, 0) === null);
+    const room = new Map(takers.map((d) => [d.driveId, Math.max(0, d.freeBytes - d.reserveBytes)]));
+    const here = new Set(disks.filter((d) => d.driveId !== driveId).map((d) => d.driveId));
     let files = 0;
     let bytes = 0;
     const fewer: GonePreflight['fewer'] = [];
@@ -189,10 +192,10 @@ export class DuplicationService {
     for (const f of this.o.catalog.filesOn(driveId).sort((a, b) => b.size - a.size)) {
       const level = levels.get(f.share.toLowerCase());
       if (level === undefined) continue;
-      const wanted = wantedCopies(level, room.size);
+      const wanted = wantedCopies(level, here.size);
       // What its share asks, which fewer disks may not be able to give.
-      const asked = level === 'all' ? room.size : level;
-      let have = f.others.filter((id) => room.has(id)).length;
+      const asked = level === 'all' ? here.size : level;
+      let have = f.others.filter((id) => here.has(id)).length;
       if (have >= wanted) {
         if (have < asked) {
           fewerCount++;

@@ -7,106 +7,75 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { cleanupLeftovers, createLoopDisk, loopDiskSkipReason, type LoopDisk } from '../testing/loop-disk.js';
-import { freePort, removeAccounts, testAccountPrefix } from '../testing/samba.js';
-import { Browserish, CLI, startServiceProcess, waitFor, type ServiceProcess } from '../testing/service.js';
+import { createLoopDisk } from '../testing/loop-disk.js';
+import { PoolBox, poolSkipReason } from '../testing/pool.js';
+import { CLI, waitFor } from '../testing/service.js';
 
 const run = promisify(execFile);
-const skip =
-  loopDiskSkipReason() ??
-  ((await run('which', ['mergerfs']).then(() => undefined, () => 'needs mergerfs (make test installs it)')) as string | undefined) ??
-  ((await access('/dev/fuse').then(() => undefined, () => 'needs /dev/fuse')) as string | undefined);
-
-interface MemberJson {
-  driveId: string;
-  device: string | null;
-  mountpoint: string;
-  state: string;
-}
+const skip = await poolSkipReason();
 
 describe('removing a disk from the pool', { skip }, () => {
-  let svc: ServiceProcess;
-  let admin: Browserish;
-  let poolRoot: string;
+  let box: PoolBox;
   let look: string;
-  const accountPrefix = testAccountPrefix();
-  const disks: LoopDisk[] = [];
 
   before(async () => {
-    await cleanupLeftovers();
-    poolRoot = await mkdtemp(join(tmpdir(), 'safehold-test-poolroot-'));
     look = await mkdtemp(join(tmpdir(), 'safehold-test-look-'));
-    for (const label of ['R1', 'R2', 'R3']) disks.push(await createLoopDisk({ sizeMiB: 128, label }));
-    svc = await startServiceProcess({ simulate: false, args: ['--pool-root', poolRoot, '--smb-port', String(await freePort())], env: { SAFEHOLD_SMB_ACCOUNT_PREFIX: accountPrefix } });
-    admin = new Browserish(svc.base);
-    await admin.setup(svc.dataDir);
-    for (const disk of disks) {
-      const { value: drive } = await waitFor(async () => ((await admin.get('/drives')).json.drives as { id: string; path: string }[]).find((d) => d.path === disk.device), 10_000, 'the disk in the inventory');
-      const res = await admin.post('/pool/members', { driveId: drive.id, mode: 'keep' });
-      await waitFor(async () => (((await admin.get(`/jobs/${res.json.job.id}`)).json as { state: string }).state === 'succeeded' ? true : null), 30_000, 'joined');
-    }
+    box = await PoolBox.open([[128, 'R1'], [128, 'R2'], [128, 'R3']]);
   });
 
   after(async () => {
     await run('umount', [look]).catch(() => undefined);
-    await svc?.dispose();
-    await removeAccounts(accountPrefix);
-    for (const disk of disks) await disk.cleanup().catch(() => undefined);
-    await rm(poolRoot, { recursive: true, force: true }).catch(() => undefined);
+    await box?.dispose();
     await rm(look, { recursive: true, force: true });
   });
 
-  const members = async () => (await admin.get('/pool')).json.members as MemberJson[];
-  const copiesOf = async (share: string, rel: string) => {
-    const found: string[] = [];
-    for (const m of await members()) if (await readFile(join(m.mountpoint, 'Safehold', 'shares', share, rel)).then(() => true, () => false)) found.push(m.driveId);
-    return found;
-  };
-  const counts = async (share: string) => ((await admin.get('/shares')).json.shares as { name: string; files: { byCopies: Record<string, number> } }[]).find((s) => s.name === share)!.files.byCopies;
+  const members = () => box.members();
+  const copiesOf = async (share: string, rel: string) => (await box.copies(share, rel)).map((c) => c.driveId);
+  const counts = async (share: string) => (await box.shareFiles(share)).byCopies;
 
   it('copies away what would lose a copy, then releases the disk with its files left on it', async () => {
-    assert.equal((await admin.post('/shares', { name: 'Family', copies: 2 })).status, 201);
-    assert.equal((await admin.post('/shares', { name: 'Cache', copies: 1 })).status, 201);
+    assert.equal((await box.admin.post('/shares', { name: 'Family', copies: 2 })).status, 201);
+    assert.equal((await box.admin.post('/shares', { name: 'Cache', copies: 1 })).status, 201);
     const files = new Map<string, Buffer>();
     for (let i = 0; i < 6; i++) {
       const bytes = randomBytes(200_000 + i * 1000);
-      await writeFile(join(poolRoot, 'shares', 'Family', `f${i}.bin`), bytes);
+      await writeFile(join(box.poolRoot, 'shares', 'Family', `f${i}.bin`), bytes);
       files.set(`f${i}.bin`, bytes);
     }
-    await writeFile(join(poolRoot, 'shares', 'Cache', 'only.bin'), 'single copy');
+    await writeFile(join(box.poolRoot, 'shares', 'Cache', 'only.bin'), 'single copy');
     await new Promise((r) => setTimeout(r, 2100));
-    await admin.post('/pool/duplicate', {});
+    await box.admin.post('/pool/duplicate', {});
     await waitFor(async () => ((await counts('Family'))['2'] === 6 && (await counts('Cache'))['1'] === 1 ? true : null), 60_000, 'everything duplicated');
 
     // The disk holding the single Cache file is the one to remove.
     const [holder] = await copiesOf('Cache', 'only.bin');
     const member = (await members()).find((m) => m.driveId === holder)!;
-    const refused = await run(process.execPath, [CLI, 'pool', 'remove', member.device!, '--data', svc.dataDir]).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const refused = await run(process.execPath, [CLI, 'pool', 'remove', member.device!, '--data', box.dataDir]).catch((e: { code: number; stdout: string; stderr: string }) => e);
     assert.equal((refused as { code: number }).code, 2, 'without --yes: the pre-flight only');
     assert.match((refused as { stdout: string }).stdout, /will be copied onto the other disks, and they have room for it/);
-    const pre = (await admin.get(`/pool/members/${holder}/remove-preflight`)).json.preflight as { files: number; lostCount: number; fits: boolean };
+    const pre = (await box.admin.get(`/pool/members/${holder}/remove-preflight`)).json.preflight as { files: number; lostCount: number; fits: boolean };
     assert.ok(pre.files >= 1, 'at least the single Cache file must be copied away');
     assert.equal(pre.lostCount, 0, 'nothing is lost: the disk is here to copy from');
 
-    const cli = await run(process.execPath, [CLI, 'pool', 'remove', member.device!, '--yes', '--data', svc.dataDir]).catch((e: { stdout: string; stderr: string }) => {
+    const cli = await run(process.execPath, [CLI, 'pool', 'remove', member.device!, '--yes', '--data', box.dataDir]).catch((e: { stdout: string; stderr: string }) => {
       throw new Error(`pool remove failed: ${e.stdout} ${e.stderr}`);
     });
     assert.match(cli.stdout, /left the pool: every file it held has its copies on the other disks/);
     assert.equal((await members()).some((m) => m.driveId === holder), false, 'released');
-    const drive = ((await admin.get('/drives')).json.drives as { id: string; role: string }[]).find((d) => d.id === holder)!;
+    const drive = ((await box.admin.get('/drives')).json.drives as { id: string; role: string }[]).find((d) => d.id === holder)!;
     assert.equal(drive.role, 'unassigned');
     assert.equal((await copiesOf('Cache', 'only.bin')).length, 1, 'the single file lives on another disk now');
-    assert.equal(await readFile(join(poolRoot, 'shares', 'Cache', 'only.bin'), 'utf8'), 'single copy');
+    assert.equal(await readFile(join(box.poolRoot, 'shares', 'Cache', 'only.bin'), 'utf8'), 'single copy');
     assert.deepEqual(await counts('Family'), { 2: 6 }, 'every file still has two copies');
-    for (const [name, bytes] of files) assert.ok((await readFile(join(poolRoot, 'shares', 'Family', name))).equals(bytes));
+    for (const [name, bytes] of files) assert.ok((await readFile(join(box.poolRoot, 'shares', 'Family', name))).equals(bytes));
 
     // Its files were left on it as they were.
-    const disk = disks.find((d) => d.device === member.device)!;
+    const disk = box.disks.find((d) => d.device === member.device)!;
     await waitFor(async () => ((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${member.mountpoint} `) ? null : true), 10_000, 'unmounted');
     await run('mount', ['-o', 'ro', disk.device, look]);
     assert.equal(await readFile(join(look, 'Safehold', 'shares', 'Cache', 'only.bin'), 'utf8'), 'single copy');
@@ -116,9 +85,9 @@ describe('removing a disk from the pool', { skip }, () => {
     const before = await members();
     const old = before[0]!;
     const fresh = await createLoopDisk({ sizeMiB: 160, label: 'NEWDISK' });
-    disks.push(fresh);
-    await waitFor(async () => ((await admin.get('/drives')).json.drives as { path: string }[]).some((d) => d.path === fresh.device) || null, 10_000, 'the new disk in the inventory');
-    const out = await run(process.execPath, [CLI, 'pool', 'replace', old.device!, fresh.device, '--yes', '--data', svc.dataDir]).catch((e: { stdout: string; stderr: string }) => {
+    box.disks.push(fresh);
+    await waitFor(async () => ((await box.admin.get('/drives')).json.drives as { path: string }[]).some((d) => d.path === fresh.device) || null, 10_000, 'the new disk in the inventory');
+    const out = await run(process.execPath, [CLI, 'pool', 'replace', old.device!, fresh.device, '--yes', '--data', box.dataDir]).catch((e: { stdout: string; stderr: string }) => {
       throw new Error(`pool replace failed: ${e.stdout} ${e.stderr}`);
     });
     assert.match(out.stdout, /is now a disk of the storage pool[\s\S]*left the pool/);
