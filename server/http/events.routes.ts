@@ -1,6 +1,6 @@
 /**
- * Server-Sent Events: the page's live view of drives, activity, jobs, status, alerts and the storage
- * pool (docs/api.md).
+ * Server-Sent Events: the page's live view of drives, activity, jobs, status, alerts, the storage
+ * pool, its shares and their duplication (docs/api.md).
  * On connect the client gets the current drives and status, then every change as it happens.
  */
 import { Router, type Response } from 'express';
@@ -49,6 +49,9 @@ export class EventStreams {
         }),
         // A pool disk joined, was mounted, refused or went missing: the page reads GET /pool again.
         bus.subscribe('pool', (p) => send('pool', p)),
+        // A share was made, changed, removed or brought back; a duplication pass ended: the page reads GET /shares again.
+        bus.subscribe('shares', (p) => send('shares', p)),
+        bus.subscribe('duplication', (p) => send('duplication', p)),
       ];
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       heartbeat.unref();

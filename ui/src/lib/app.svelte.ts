@@ -3,8 +3,8 @@
 // Components read from here and call these actions; they hold no server state themselves.
 import { ApiClient, ApiError } from './api/client.ts';
 import {
-  JOB_BACKUP_RESTORE, JOB_BACKUP_ROTATION, JOB_POOL_ADD,
-  type AlertSettingsInput, type PoolAddInput, type BackupSettings, type HealthSettings, type Job, type Overall, type RestoreTarget, type RotationRegisterInput,
+  JOB_BACKUP_RESTORE, JOB_BACKUP_ROTATION, JOB_POOL_ADD, JOB_POOL_DELETE_SHARE,
+  type AlertSettingsInput, type PoolAddInput, type ShareAccess, type ShareCopies, type ShareGuest, type ShareInput, type BackupSettings, type HealthSettings, type Job, type Overall, type RestoreTarget, type RotationRegisterInput,
   type ChangePasswordRequest, type SetupRequest, type SourceInput,
 } from './api/types.ts';
 import { ActivityState } from './state/activity.svelte.ts';
@@ -23,6 +23,7 @@ import { RotationState } from './state/rotation.svelte.ts';
 import { Router, type RouteName } from './state/router.svelte.ts';
 import { Session } from './state/session.svelte.ts';
 import { SettingsState } from './state/settings.svelte.ts';
+import { SharesState } from './state/shares.svelte.ts';
 import { SourcesState } from './state/sources.svelte.ts';
 import { StatusState } from './state/status.svelte.ts';
 
@@ -49,6 +50,7 @@ export class App {
   readonly restore = new RestoreState(this.api, this.jobs);
   readonly recoveryKit = new RecoveryKitState(this.api);
   readonly pool = new PoolState(this.api, this.jobs);
+  readonly shares = new SharesState(this.api, this.jobs);
   readonly live = new LiveEvents({
     url: this.api.eventsUrl,
     handlers: {
@@ -67,10 +69,13 @@ export class App {
         this.#rotationJobChanged(j);
         this.#backupJobChanged(j);
         this.#poolJobChanged(j);
+        this.#sharesJobChanged(j);
       },
       status: (s) => this.status.apply(s),
       alert: (a) => this.alerts.apply(a),
-      pool: () => this.#quietly(this.pool.changed()),
+      pool: () => this.#quietly([...this.pool.changed(), ...(this.shares.exposureLoaded ? [this.shares.loadExposure()] : [])]),
+      shares: () => this.#quietly(this.shares.changed()),
+      duplication: () => this.#quietly(this.shares.changed()),
     },
     onResync: () => void this.#loadAll(),
     onLost: () => this.#stillSignedIn(),
@@ -436,6 +441,125 @@ export class App {
     return null;
   }
 
+  // ---- shares, household users, missing disks (issue 11) ----
+
+  /** The Storage page opened: its disks, what each alone holds, the shares and the household users. */
+  async loadStorage(): Promise<void> {
+    const results = await Promise.allSettled([this.pool.load(), this.shares.load(), this.shares.loadUsers(), this.shares.loadExposure()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) this.notices.handleError(failed.reason);
+  }
+
+  /** Makes a share; returns the field errors of a 400 (`name`, `copies`), or null when made. */
+  async createShare(input: ShareInput): Promise<ShownError | null> {
+    try {
+      await this.shares.create(input);
+    } catch (err) {
+      return this.notices.handleError(err, ['name', 'copies']);
+    }
+    this.notices.dismissError();
+    this.notices.info(`The share "${input.name}" is made.`);
+    return null;
+  }
+
+  /** Changes a share's level or guest access; returns true when saved. */
+  async updateShare(name: string, change: { copies?: ShareCopies; guest?: ShareGuest }): Promise<boolean> {
+    return this.#shareAction(() => this.shares.update(name, change), change.copies !== undefined ? `"${name}" will keep its files at the new level.` : `Guest access of "${name}" saved.`);
+  }
+
+  removeShare(name: string): Promise<boolean> {
+    return this.#shareAction(() => this.shares.remove(name), `"${name}" is off the network. Its files are kept on the disks.`);
+  }
+
+  restoreShare(name: string): Promise<boolean> {
+    return this.#shareAction(() => this.shares.restore(name), `"${name}" is back.`);
+  }
+
+  /** Starts deleting a removed share's files; returns the 400's field error (`confirm`) or the 409's message, null when started. */
+  async deleteShareFiles(name: string, confirm: string): Promise<ShownError | null> {
+    try {
+      await this.shares.deleteFiles(name, confirm);
+    } catch (err) {
+      return this.notices.handleError(err, ['confirm']);
+    }
+    this.notices.dismissError();
+    return null;
+  }
+
+  grantShare(share: string, user: string, access: ShareAccess): Promise<boolean> {
+    return this.#shareAction(() => this.shares.grant(share, user, access), `${user} may ${access === 'rw' ? 'read and change' : 'read'} "${share}".`);
+  }
+
+  revokeShare(share: string, user: string): Promise<boolean> {
+    return this.#shareAction(() => this.shares.revoke(share, user), `${user} can no longer use "${share}".`);
+  }
+
+  /** Adds a household user; returns the field errors of a 400 (`name`, `password`), or null when added. */
+  async addHouseholdUser(name: string, password: string): Promise<ShownError | null> {
+    try {
+      await this.shares.addUser(name, password);
+    } catch (err) {
+      return this.notices.handleError(err, ['name', 'password']);
+    }
+    this.notices.dismissError();
+    this.notices.info(`${name} can now log in to the shares they are given.`);
+    return null;
+  }
+
+  async setHouseholdPassword(name: string, password: string): Promise<ShownError | null> {
+    try {
+      await this.shares.setPassword(name, password);
+    } catch (err) {
+      return this.notices.handleError(err, ['password']);
+    }
+    this.notices.dismissError();
+    this.notices.info(`${name}'s password is changed.`);
+    return null;
+  }
+
+  removeHouseholdUser(name: string): Promise<boolean> {
+    return this.#shareAction(() => this.shares.removeUser(name), `${name} is removed. The files they wrote stay in the shares.`);
+  }
+
+  duplicateNow(): Promise<boolean> {
+    return this.#shareAction(async () => void (await this.shares.duplicateNow()), null);
+  }
+
+  /** "It is gone": reads what re-duplicating would copy. */
+  async readGonePreflight(driveId: string): Promise<void> {
+    try {
+      await this.shares.preflight(driveId);
+    } catch (err) {
+      const shown = this.notices.handleError(err);
+      if (shown.status === 409) this.#quietly([this.pool.load()]);
+    }
+  }
+
+  /** "It will come back" or "it is gone" (after the pre-flight); re-reads the pool. */
+  async chooseForMissing(driveId: string, choice: 'wait' | 'gone'): Promise<boolean> {
+    const ok = await this.#shareAction(
+      () => this.shares.missingChoice(driveId, choice),
+      choice === 'wait'
+        ? 'Safehold will wait for the disk and stops reminding you.'
+        : 'The disk is out of the pool; its files are being copied again onto the other disks.',
+    );
+    this.#quietly([this.pool.load(), this.shares.loadExposure(), this.shares.load()]);
+    return ok;
+  }
+
+  async #shareAction(work: () => Promise<void>, done: string | null): Promise<boolean> {
+    try {
+      await work();
+    } catch (err) {
+      const shown = this.notices.handleError(err);
+      if (shown.status === 404 || shown.status === 409) this.#quietly(this.shares.changed());
+      return false;
+    }
+    this.notices.dismissError();
+    if (done) this.notices.info(done);
+    return true;
+  }
+
   // ---- backups onto rotation drives (issue 4) ----
 
   /** The Backups page opened: the ledger, the recent runs and the settings. */
@@ -632,6 +756,7 @@ export class App {
     this.restore.clear();
     this.recoveryKit.clear();
     this.pool.clear();
+    this.shares.clear();
   }
 
   async #loadAll(): Promise<void> {
@@ -645,9 +770,21 @@ export class App {
       ...(this.rotation.loaded ? [this.rotation.load()] : []),
       ...this.backups.reloadAll(),
       ...(this.pool.loaded ? [this.pool.load()] : []),
+      // The overview counts the shares; the Storage page shows them.
+      this.shares.load(),
+      ...(this.shares.usersLoaded ? [this.shares.loadUsers()] : []),
+      ...(this.shares.exposureLoaded ? [this.shares.loadExposure()] : []),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) this.notices.handleError(failed.reason);
+  }
+
+  /** A duplication pass or a share's deletion ended: re-read the shares and what each disk alone holds. */
+  #sharesJobChanged(job: Job): void {
+    const ended = this.shares.jobChanged(job);
+    if (!ended) return;
+    this.#quietly(this.shares.changed());
+    if (ended.kind === JOB_POOL_DELETE_SHARE && ended.state === 'succeeded') this.notices.info(ended.message ?? 'The share\'s files are deleted.', 6000);
   }
 
   /**

@@ -5,7 +5,7 @@
 import type {
   Acknowledgements, ActivityEntry, AlertSettingsInput, AlertSettingsView, ApiErrorBody, ApiIssue, DriveHealthView,
   ChangePasswordRequest, DriveList, Drive, Health, HealthSettings, Job, LoginAnswer, LoginRequest, OpenAlert, SessionInfo, SetupRequest,
-  PoolAddInput, PoolMember, RotationDrive, RotationRegisterInput, Source, SourceInput, Status, TestEmailSent,
+  PoolAddInput, PoolMember, Share, ShareInput, ShareCopies, ShareGuest, ShareAccess, HouseholdUser, PoolExposure, GonePreflight, RotationDrive, RotationRegisterInput, Source, SourceInput, Status, TestEmailSent,
   BackupRunView, BackupSettings, BrowseListing, LedgerEntry, ProtectionView, RecoveryKit, RestoreInput, RestoreStarted,
   SnapshotView,
 } from './types.ts';
@@ -125,6 +125,35 @@ export class ApiClient {
    * already in the pool or a read-only one.
    */
   addPoolMember(body: PoolAddInput) { return this.#request<{ job: Job }>('POST', '/pool/members', { body }); }
+  poolExposure() { return this.#request<{ disks: PoolExposure[] }>('GET', '/pool/exposure'); }
+  /** 409 when the disk is not missing. */
+  gonePreflight(driveId: string) { return this.#request<{ preflight: GonePreflight }>('GET', `/pool/members/${encodeURIComponent(driveId)}/gone-preflight`); }
+  /** "It will come back" (`wait`) or "it is gone" (`gone`: removed from the pool, its files copied again). 409 when not missing. */
+  missingChoice(driveId: string, choice: 'wait' | 'gone') {
+    return this.#request<{ choice: string; preflight?: GonePreflight }>('POST', `/pool/members/${encodeURIComponent(driveId)}/missing`, { body: { choice } });
+  }
+  /** 202 with the `pool.duplicate` job; 409 when no pool disk is mounted or there is no share. */
+  duplicateNow() { return this.#request<{ job: Job }>('POST', '/pool/duplicate'); }
+
+  shares() { return this.#request<{ shares: Share[] }>('GET', '/shares'); }
+  /** 400 with issues `name` (not a share's name, or used) or `copies`. */
+  createShare(body: ShareInput) { return this.#request<{ share: Share }>('POST', '/shares', { body }); }
+  /** 409 for a removed share. */
+  updateShare(name: string, body: { copies?: ShareCopies; guest?: ShareGuest }) { return this.#request<{ share: Share }>('PATCH', `/shares/${encodeURIComponent(name)}`, { body }); }
+  removeShare(name: string) { return this.#request<{ share: Share }>('POST', `/shares/${encodeURIComponent(name)}/remove`); }
+  restoreShare(name: string) { return this.#request<{ share: Share }>('POST', `/shares/${encodeURIComponent(name)}/restore`); }
+  /** 202 with the `pool.delete-share` job; 400 for a wrong `confirm`, 409 when not removed or a pool disk is missing. */
+  deleteShareFiles(name: string, confirm: string) { return this.#request<{ job: Job }>('POST', `/shares/${encodeURIComponent(name)}/delete-files`, { body: { confirm } }); }
+  grant(share: string, user: string, access: ShareAccess) {
+    return this.#request<{ share: Share }>('PUT', `/shares/${encodeURIComponent(share)}/grants/${encodeURIComponent(user)}`, { body: { access } });
+  }
+  revoke(share: string, user: string) { return this.#request<{ share: Share }>('DELETE', `/shares/${encodeURIComponent(share)}/grants/${encodeURIComponent(user)}`); }
+
+  householdUsers() { return this.#request<{ users: HouseholdUser[] }>('GET', '/pool/users'); }
+  /** 400 with issues `name` or `password` (the strength judge's reason); 503 when Samba is missing or refuses. */
+  createHouseholdUser(name: string, password: string) { return this.#request<{ user: HouseholdUser }>('POST', '/pool/users', { body: { name, password } }); }
+  setHouseholdPassword(name: string, password: string) { return this.#request<void>('PUT', `/pool/users/${encodeURIComponent(name)}/password`, { body: { password } }); }
+  removeHouseholdUser(name: string) { return this.#request<void>('DELETE', `/pool/users/${encodeURIComponent(name)}`); }
 
   // ---- backups onto rotation drives (issue 4) ----
   ledger() { return this.#request<{ drives: LedgerEntry[] }>('GET', '/backups/ledger'); }

@@ -122,6 +122,10 @@ export interface ServerEvents {
   alert: AlertEvent;
   /** A pool disk joined, was mounted, refused or went missing: read GET /pool again. */
   pool: { changed: string };
+  /** A share was made, changed, removed, brought back or deleted, or its grants changed: read GET /shares again. */
+  shares: { changed: string };
+  /** A duplication pass ended: the shares' file counts and the exposure changed. */
+  duplication: { at: string };
 }
 
 /** The `alert` event: an alert that opened or changed, or one that closed. */
@@ -175,6 +179,77 @@ export interface PoolAddInput {
 /** Job kinds of a disk joining the pool and of a pool disk being checked and mounted (`target`: the drive id). */
 export const JOB_POOL_ADD = 'pool.add';
 export const JOB_POOL_MOUNT = 'pool.mount';
+/** Job kinds of a duplication pass (no target) and of deleting a removed share's files (`target`: the share). */
+export const JOB_POOL_DUPLICATE = 'pool.duplicate';
+export const JOB_POOL_DELETE_SHARE = 'pool.delete-share';
+
+// The shares and household users (docs/api.md "Shares", "Household users"); the server's own shapes
+// are `ShareView`, `ShareFiles`, `GonePreflight` (server/pool/share.service.ts, duplication.service.ts)
+// and `HouseholdUserView` (server/pool/user.service.ts), which import server-only modules.
+export type ShareCopies = 1 | 2 | 3 | 'all';
+export type ShareGuest = 'none' | 'ro' | 'rw';
+export type ShareAccess = 'rw' | 'ro';
+
+export interface ShareFiles {
+  /** Files by number of verified copies: `{ "2": 12408, "1": 31 }`. */
+  byCopies: Record<string, number>;
+  /** Files still being written at the last pass, waiting for their copies. */
+  waiting: number;
+  /** The first 20 files with fewer copies than asked (no disk could take one), and why. */
+  short: { path: string; copies: number; wanted: number; why: string }[];
+  /** The first 20 files not duplicated at all, and why. */
+  skipped: { path: string; why: string }[];
+  lastPassAt: string | null;
+}
+
+export interface Share {
+  name: string;
+  copies: ShareCopies;
+  guest: ShareGuest;
+  path: string;
+  state: 'active' | 'removed';
+  createdAt: string;
+  removedAt: string | null;
+  files: ShareFiles | null;
+  grants: { user: string; access: ShareAccess }[];
+  /** What to type on each computer; `windows` null when Samba is not on port 445. Null while removed or without Samba. */
+  smb: { windows: string | null; macos: string; linux: string } | null;
+}
+
+export interface ShareInput {
+  name: string;
+  copies: ShareCopies;
+  guest?: ShareGuest;
+}
+
+export interface HouseholdUser {
+  name: string;
+  createdAt: string;
+  grants: { share: string; access: ShareAccess }[];
+  /** False when Samba has no password for them: set a new one. */
+  canLogIn: boolean;
+}
+
+/** GET /pool/exposure: what each disk alone holds (the files whose only verified copy is on it). */
+export interface PoolExposure {
+  driveId: string;
+  displayName: string;
+  state: string;
+  files: number;
+  bytes: number;
+  shares: { share: string; files: number; bytes: number }[];
+}
+
+/** What "it is gone" would copy, whether it fits, what would keep fewer copies, what is lost. */
+export interface GonePreflight {
+  files: number;
+  bytes: number;
+  fits: boolean;
+  fewerCount: number;
+  fewer: { share: string; path: string; copies: number; wanted: number }[];
+  lostCount: number;
+  lost: { share: string; path: string }[];
+}
 
 // ---- backups onto rotation drives, restore, recovery kit (issue 4) ----
 export type {

@@ -27,8 +27,13 @@ export class JobsState {
     return this.jobs.find((j) => j.id === id);
   }
 
-  /** Inserts or replaces one job (from an event or an action's answer). */
+  /**
+   * Inserts or replaces one job (from an event or an action's answer). A job that ended never runs
+   * again: an action's answer (queued) that arrives after the event of its end changes nothing.
+   */
   apply(job: Job): void {
+    const known = this.byId(job.id);
+    if (known && !isActiveJob(known) && isActiveJob(job)) return;
     const rest = this.jobs.filter((j) => j.id !== job.id);
     this.jobs = [job, ...rest].sort((a, b) => b.id - a.id).slice(0, 50);
   }
