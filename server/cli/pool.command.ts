@@ -19,6 +19,7 @@ interface GonePreflightJson {
   files: number;
   bytes: number;
   fits: boolean;
+  notTaking: { displayName: string; why: string }[];
   fewerCount: number;
   fewer: { share: string; path: string; copies: number; wanted: number }[];
   lostCount: number;
@@ -31,7 +32,8 @@ function preflightWords(name: string, p: GonePreflightJson): string {
       ? `Every file on ${printable(name)} has its copies on the other disks: nothing needs copying.`
       : `${plural(p.files, 'file')} had a copy on ${printable(name)}: ${formatSize(p.bytes)} will be copied onto the other disks${p.fits ? ', and they have room for it.' : '.'}`,
   ];
-  if (p.fewerCount) lines.push(`${plural(p.fewerCount, 'file')} would keep fewer copies than asked (no room, or fewer disks than the level): ${p.fewer.map((f) => `${printable(f.share)}/${printable(f.path)}`).join(', ')}${p.fewerCount > p.fewer.length ? ', …' : ''}.`);
+  for (const d of p.notTaking) lines.push(`${printable(d.displayName)} takes no new copy: ${d.why}.`);
+  if (p.fewerCount) lines.push(`${plural(p.fewerCount, 'file')} would keep fewer copies than asked (no room, a disk's health, or fewer disks than the level): ${p.fewer.map((f) => `${printable(f.share)}/${printable(f.path)}`).join(', ')}${p.fewerCount > p.fewer.length ? ', …' : ''}.`);
   if (p.lostCount) lines.push(`${plural(p.lostCount, 'file')} had ${p.lostCount === 1 ? 'its' : 'their'} only copy there and ${p.lostCount === 1 ? 'is' : 'are'} lost with it (a backup may hold ${p.lostCount === 1 ? 'it' : 'them'}): ${p.lost.map((f) => `${printable(f.share)}/${printable(f.path)}`).join(', ')}${p.lostCount > p.lost.length ? ', …' : ''}.`);
   return `${lines.join('\n')}\n`;
 }

@@ -53,6 +53,8 @@ export interface GonePreflight {
   bytes: number;
   /** Whether the disks that are here can hold every new copy they could take (beyond their reserves). */
   fits: boolean;
+  /** The other disks here that take no new copy, and why (health, being removed, no room beyond the reserve). */
+  notTaking: { driveId: string; displayName: string; why: string }[];
   /** Files that would keep fewer copies than their share asks, and the first 20 of them. */
   fewerCount: number;
   fewer: { share: string; path: string; copies: number; wanted: number }[];
@@ -178,9 +180,14 @@ export class DuplicationService {
     const { disks } = await this.#disks();
     const levels = new Map(this.o.shares.list().map((s) => [s.name.toLowerCase(), s.copies]));
     // The disks that can take copies: the same rule as placement (health, leaving), room beyond the reserve.
-    const takers = disks.filter((d) => d.driveId !== driveId && cannotTake(d, 0) === null);
+    const others = disks.filter((d) => d.driveId !== driveId);
+    const takers = others.filter((d) => cannotTake(d, 0) === null);
+    const notTaking = others.flatMap((d) => {
+      const why = cannotTake(d, 0);
+      return why === null ? [] : [{ driveId: d.driveId, displayName: d.displayName, why }];
+    });
     const room = new Map(takers.map((d) => [d.driveId, Math.max(0, d.freeBytes - d.reserveBytes)]));
-    const here = new Set(disks.filter((d) => d.driveId !== driveId).map((d) => d.driveId));
+    const here = new Set(others.map((d) => d.driveId));
     let files = 0;
     let bytes = 0;
     const fewer: GonePreflight['fewer'] = [];
@@ -223,7 +230,7 @@ export class DuplicationService {
       }
       if (have < wanted) stuck++;
     }
-    return { files, bytes, fits: stuck === 0, fewerCount, fewer, lostCount, lost };
+    return { files, bytes, fits: stuck === 0, notTaking, fewerCount, fewer, lostCount, lost };
   }
 
   /** Guided removal: the job that copies away what would lose a copy, then releases the disk. */
@@ -289,11 +296,11 @@ export class DuplicationService {
     };
   }
 
-  async #disks(): Promise<{ disks: PassDisk[]; away: Set<string> }> {
+  async #disks(): Promise<{ disks: (PassDisk & { displayName: string })[]; away: Set<string> }> {
     const members = await this.o.members.list();
     const disks = members
       .filter((m) => m.state === 'mounted')
-      .map((m) => ({ driveId: m.driveId, mountpoint: m.mountpoint, freeBytes: m.freeBytes ?? 0, reserveBytes: reserveOf(m.sizeBytes), verdict: m.verdict, leaving: m.leaving }));
+      .map((m) => ({ driveId: m.driveId, displayName: m.displayName, mountpoint: m.mountpoint, freeBytes: m.freeBytes ?? 0, reserveBytes: reserveOf(m.sizeBytes), verdict: m.verdict, leaving: m.leaving }));
     return { disks, away: new Set(members.filter((m) => m.state !== 'mounted').map((m) => m.driveId)) };
   }
 

@@ -22,9 +22,11 @@
  */
 import type { Dirent } from 'node:fs';
 import { readFileSync } from 'node:fs';
-import { chmod, readdir, stat, symlink, unlink } from 'node:fs/promises';
+import { chmod, open, readdir, stat, symlink, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEMPORARY_PREFIX } from '../files/file-placer.js';
 import { ToolMissingError, type CommandRunner } from '../process/command-runner.js';
 import {
   absolutePath,
@@ -142,6 +144,14 @@ interface Instance {
   verifying: Map<string, Buffer>;
   /** The folder whose parent's ATTRIB was the last record: the next record tells whether it is watched. */
   expectOwn: Buffer | null;
+  /**
+   * Replaced by a second inotifywait, but its output may still hold events from before the
+   * hand-over: it is read on until it reports the marker file made in the root at the hand-over
+   * (a name of its own, so the kernel cannot merge its event with another), then retired.
+   */
+  drainUntil: Buffer | null;
+  /** While this one sets up to take over: the folders the current one reported made meanwhile (its set-up walk may have missed them). */
+  madeDuringSetUp: Buffer[];
 }
 
 class InotifyWatcher implements Watcher {
@@ -159,6 +169,13 @@ class InotifyWatcher implements Watcher {
   #current: Instance | null = null;
   /** A second inotifywait being set up beside the current one to watch folders the current one missed. */
   #next: { instance: Instance; holes: Buffer[] } | null = null;
+  /** Replaced ones still being read to the hand-over (see `Instance.drainUntil`). */
+  #draining = new Set<Instance>();
+  /**
+   * The hand-over markers made in the root: a temporary file's name (Samba hides it, the
+   * duplicator never copies it, a crash's leftover is cleaned like any other), never reported.
+   */
+  #markers = new Set<string>();
   #running = new Set<Promise<void>>();
   /** Why the current inotifywait was started: the `rescan` owed once its watches are established. */
   #owed: { reason: RescanReason; message: string } | null = null;
@@ -194,7 +211,7 @@ class InotifyWatcher implements Watcher {
     if (!this.#closed) {
       this.#closed = true;
       clearTimeout(this.#retryTimer);
-      for (const instance of [this.#current, this.#next?.instance]) if (instance) this.#retire(instance);
+      for (const instance of [this.#current, this.#next?.instance, ...this.#draining]) if (instance) this.#retire(instance);
       this.#batches.close();
       this.#setState({ kind: 'closed' });
     }
@@ -232,7 +249,25 @@ class InotifyWatcher implements Watcher {
 
   #retire(instance: Instance): void {
     instance.retired = true;
+    this.#draining.delete(instance);
     instance.abort.abort();
+  }
+
+  /**
+   * Retire `old` once it has reported the hand-over marker (made and removed in the root now), or
+   * at once when no marker can be made there.
+   */
+  async #drain(old: Instance): Promise<void> {
+    const name = Buffer.from(`${TEMPORARY_PREFIX}${randomBytes(8).toString('hex')}`);
+    this.#markers.add(key(name));
+    old.drainUntil = name;
+    try {
+      const file = await open(absolutePath(this.root, name), 'wx');
+      await file.close();
+      await unlink(absolutePath(this.root, name));
+    } catch {
+      this.#retire(old); // a read-only or vanished root: its own events say the rest
+    }
   }
 
   async #startCurrent(): Promise<void> {
@@ -270,6 +305,8 @@ class InotifyWatcher implements Watcher {
       probing: false,
       verifying: new Map(),
       expectOwn: null,
+      drainUntil: null,
+      madeDuringSetUp: [],
     };
     const records = new RecordParser(`${link}/`);
     const diagnostics = new StderrParser(`${link}/`);
@@ -355,13 +392,24 @@ class InotifyWatcher implements Watcher {
   #onRecord(instance: Instance, record: InotifyRecord): void {
     const { events, path } = record;
     const folder = events.has('ISDIR');
+    if (this.#markers.has(key(path))) {
+      // A hand-over marker: never reported.
+      if (instance.drainUntil?.equals(path)) {
+        // Everything it printed before the hand-over has been read: the new one reports the rest.
+        this.#settleMove(instance);
+        this.#retire(instance);
+      }
+      // Forgotten once gone and no longer awaited (a late record of it is a temporary file's: dropped with those).
+      if (events.has('DELETE') && ![...this.#draining].some((other) => other.drainUntil?.equals(path))) this.#markers.delete(key(path));
+      return;
+    }
     instance.probing = false;
     for (const watched of instance.awaitingWatch.splice(0)) this.#scans = this.#scans.then(() => this.#scanFolder(instance, watched, true));
     if (instance.expectOwn) {
       const touched = instance.expectOwn;
       instance.expectOwn = null;
       instance.verifying.delete(key(touched));
-      if (!(events.has('ATTRIB') && record.self && path.equals(touched))) this.#rearm([touched]);
+      if (!(events.has('ATTRIB') && record.self && path.equals(touched)) && instance.drainUntil === null) this.#rearm([touched]);
     }
     if (instance.movedFrom && !(events.has('MOVED_TO') && record.cookie === instance.movedFrom.cookie)) this.#settleMove(instance);
     if (events.has('Q_OVERFLOW')) {
@@ -410,7 +458,15 @@ class InotifyWatcher implements Watcher {
       return;
     }
     this.#batches.push({ kind: 'folder-created', path, folder: true });
-    instance.awaitingWatch.push(path);
+    if (instance === this.#current && this.#next) this.#next.instance.madeDuringSetUp.push(path);
+    const current = this.#current;
+    if (instance.drainUntil !== null && current) {
+      // Told by the one being replaced: whether the new one watches it is what matters.
+      current.awaitingWatch.push(path);
+      void this.#probe(current);
+    } else {
+      instance.awaitingWatch.push(path);
+    }
   }
 
   /** Touch the root's attributes (a chmod to its own mode: only its ctime changes) so that inotifywait prints one more record. */
@@ -466,7 +522,7 @@ class InotifyWatcher implements Watcher {
       return;
     }
     for (const event of found) this.#batches.push(event);
-    if (!verify || instance.retired) return;
+    if (!verify || instance.retired || instance.drainUntil !== null) return;
     // Top down: the first folder inotifywait missed has a parent it watches, whose record tells.
     for (const folder of [top, ...subfolders]) {
       instance.verifying.set(key(folder), folder);
@@ -497,19 +553,31 @@ class InotifyWatcher implements Watcher {
     const old = this.#current;
     this.#current = next.instance;
     if (old) {
-      this.#settleMove(old);
-      this.#retire(old);
+      // Its output may still hold events from before the hand-over that the new one, set up since, will not print.
+      this.#draining.add(old);
+      // The folders it was still reading or checking are read and checked again against the new one.
+      const carried = [...old.awaitingWatch, ...old.verifying.values(), ...next.instance.madeDuringSetUp];
+      next.instance.madeDuringSetUp = [];
+      old.awaitingWatch = [];
+      old.expectOwn = null;
+      old.verifying.clear();
+      if (carried.length > 0) {
+        next.instance.awaitingWatch.push(...carried);
+        void this.#probe(next.instance);
+      }
+      void this.#drain(old);
     }
     for (const hole of next.holes) this.#scans = this.#scans.then(() => this.#scanFolder(next.instance, hole, true));
   }
 
   /** Stop the current inotifywait and start another at once; the `rescan` follows its set-up. */
   #restart(from: Instance, reason: RescanReason, message: string): void {
-    // Trouble in a second inotifywait still setting up is trouble for both: the current one restarts.
-    const instance = from === this.#next?.instance ? this.#current : from;
+    // Trouble in a second inotifywait still setting up, or in a replaced one still read to the hand-over, is trouble for all: the current one restarts.
+    const instance = from === this.#next?.instance || this.#draining.has(from) ? this.#current : from;
     if (this.#stopped || !instance || instance !== this.#current || this.#restartFor) return;
     this.#log(message);
     this.#restartFor = { reason, message };
+    for (const old of [...this.#draining]) this.#retire(old); // the rescan that follows covers what they held
     if (this.#next) {
       this.#retire(this.#next.instance);
       this.#next = null;
@@ -524,13 +592,17 @@ class InotifyWatcher implements Watcher {
     this.#batches.push({ kind: 'rescan', path: ROOT, reason: 'root-gone', message: ROOT_GONE_MESSAGE });
     this.#setState({ kind: 'down', reason: 'root-gone', message: ROOT_GONE_MESSAGE });
     this.#ended = true;
-    for (const instance of [this.#current, this.#next?.instance]) if (instance) this.#retire(instance);
+    for (const instance of [this.#current, this.#next?.instance, ...this.#draining]) if (instance) this.#retire(instance);
     this.#batches.finish();
     void Promise.all(this.#running).then(() => this.#removeLink());
   }
 
   #onExit(instance: Instance | null, how: string, missing: boolean): void {
     if (instance?.retired || this.#stopped) return;
+    if (instance && this.#draining.delete(instance)) {
+      this.#settleMove(instance);
+      return; // replaced already: the new one watches
+    }
     if (instance && this.#next?.instance === instance) {
       // The second inotifywait could not be set up (the watch limit, counting both): the folders stay unwatched.
       const holes = this.#next.holes;

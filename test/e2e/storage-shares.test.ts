@@ -42,6 +42,7 @@ describe('shares, household users and a missing disk on the Storage page, in Chr
   let smbPort = 0;
   const problems: string[] = [];
   const ids: Record<string, string> = {};
+  const names: Record<string, string> = {};
 
   const cli = (...args: string[]) => run(process.execPath, [CLI, ...args, '--data', svc.dataDir]);
   const share = (name: string) => page.locator(`[data-testid="share"][data-share-name="${name}"]`);
@@ -75,9 +76,9 @@ describe('shares, household users and a missing disk on the Storage page, in Chr
     await setUpThroughPage(page, svc.base, await readSetupCode(svc.dataDir), STRONG_PASSWORD);
     for (const disk of DISKS) await cli('pool', 'add', `/dev/${disk}`);
     const { stdout } = await cli('pool', '--json');
-    for (const m of (JSON.parse(stdout) as { members: { driveId: string; device: string | null }[] }).members) {
+    for (const m of (JSON.parse(stdout) as { members: { driveId: string; displayName: string; device: string | null }[] }).members) {
       const disk = DISKS.find((d) => m.device?.startsWith(`/dev/${d}`));
-      if (disk) ids[disk] = m.driveId;
+      if (disk) [ids[disk], names[disk]] = [m.driveId, m.displayName];
     }
     assert.equal(Object.keys(ids).length, 3, 'the three disks joined the pool');
   });
@@ -246,8 +247,11 @@ describe('shares, household users and a missing disk on the Storage page, in Chr
     const preflight = usb.getByTestId('pool-gone-preflight');
     await preflight.waitFor();
     assert.match(await text(preflight.getByTestId('pool-gone-copy')), /^1 file \(70 kB\) to copy\.$/);
-    assert.equal(await preflight.getAttribute('data-fits'), 'true');
-    assert.match(await text(preflight.getByTestId('pool-gone-fits')), /have room for all of it/);
+    // The only other disk with room (the demo's sdb) reports a SMART warning: it takes no new copy, and the pre-flight says so.
+    assert.equal(await preflight.getAttribute('data-fits'), 'false');
+    assert.match(await text(preflight.getByTestId('pool-gone-fits')), /cannot take all of it: add a disk to the pool first/);
+    assert.equal((await text(preflight.locator(`[data-testid="pool-gone-not-taking"][data-drive-id="${ids['sdb']}"]`))).trim(), `${names['sdb']} takes no new copy: its health is warning.`);
+    assert.match(await text(preflight.getByTestId('pool-gone-fewer')), /^1 file would keep fewer copies than their share asks, e\.g\. Photos\/holiday\.jpg\.$/);
     await preflight.getByTestId('pool-gone-nothing-lost').waitFor();
     assert.equal((await holders('Photos', 'holiday.jpg', PHOTO, ['sda', 'sdb'])).length, 1, 'nothing is copied before the owner says so');
     await toastsGone();

@@ -93,6 +93,8 @@ describe('the service log: every event once, no secret', { skip: hasRestic ? fal
     });
     assert.equal(saved.status, 200, JSON.stringify(saved.json));
     assert.equal((await admin.post('/settings/alerts/test')).status, 200);
+    // The lines come over the service's standard output, which may arrive after the answers did.
+    await waitFor(() => ofKind('settings.alerts').length > 0 && ofKind('alert.test').length > 0, 10_000, 'the alert settings and the test e-mail in the log');
     assert.equal(ofKind('settings.alerts').length, 1);
     assert.equal(ofKind('alert.test').length, 1);
     assert.match(ofKind('alert.test')[0]!.msg, /Test e-mail sent to owner@family\.example/);

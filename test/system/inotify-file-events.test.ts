@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
-import type { WatchOptions } from '../../system/fswatch/file-events.js';
+import type { FileEvent, WatchOptions } from '../../system/fswatch/file-events.js';
 import { InotifyFileEvents } from '../../system/fswatch/inotify.adapter.js';
 import { checked, ProcessCommandRunner, type CommandRunner } from '../../system/process/command-runner.js';
 import { testName } from '../testing/loop-disk.js';
@@ -45,8 +45,11 @@ function limitedRunner(limit: number): CommandRunner {
   return { run: (command, args, options) => runner.run('unshare', ['--user', '--map-root-user', 'sh', '-c', script, String(limit), command, ...args], options) };
 }
 
+/** A test that runs this long is hung (a wait for events fails sooner, at HANG_MS): it fails alone, the file goes on. */
+const HUNG = { timeout: 600_000 };
+
 describe('the inotifywait adapter on a real filesystem', () => {
-  it('reports a slow writer once, when it closes the file, not while it writes', async () => {
+  it('reports a slow writer once, when it closes the file, not while it writes', HUNG, async () => {
     const root = await freshRoot();
     const { watcher, log } = await watch(root);
     await watcher.ready;
@@ -65,7 +68,7 @@ describe('the inotifywait adapter on a real filesystem', () => {
     await watcher.close();
   });
 
-  it("reports an editor's save (a temporary file renamed over the original) as the original's new content", async () => {
+  it("reports an editor's save (a temporary file renamed over the original) as the original's new content", HUNG, async () => {
     const root = await freshRoot();
     const { watcher, log } = await watch(root);
     await watcher.ready;
@@ -78,7 +81,7 @@ describe('the inotifywait adapter on a real filesystem', () => {
     await watcher.close();
   });
 
-  it('reports a folder of 1,000 files renamed as one folder rename, and files in it under the new name afterwards', async () => {
+  it('reports a folder of 1,000 files renamed as one folder rename, and files in it under the new name afterwards', HUNG, async () => {
     const root = await freshRoot();
     const { watcher, log } = await watch(root);
     await watcher.ready;
@@ -96,7 +99,7 @@ describe('the inotifywait adapter on a real filesystem', () => {
     await watcher.close();
   });
 
-  it('reports deletes: each file, then its folder', async () => {
+  it('reports deletes: each file, then its folder', HUNG, async () => {
     const root = await freshRoot();
     const { watcher, log } = await watch(root);
     await watcher.ready;
@@ -111,9 +114,9 @@ describe('the inotifywait adapter on a real filesystem', () => {
     await watcher.close();
   });
 
-  it('misses no file written at once into folders just made (mkdir -p a/b/c, then files inside), 30 times over', async () => {
+  it('misses no file written at once into folders just made (mkdir -p a/b/c, then files inside), 30 times over', HUNG, async () => {
     const root = await freshRoot();
-    const { watcher, log } = await watch(root);
+    const { watcher, log, lines } = await watch(root);
     await watcher.ready;
     const expected: string[] = [];
     for (let round = 0; round < 30; round++) {
@@ -123,7 +126,8 @@ describe('the inotifywait adapter on a real filesystem', () => {
         expected.push(file);
       }
     }
-    const events = await log.until((seen) => expected.every((file) => has(seen, 'written', file)), 'every file');
+    const missing = (seen: FileEvent[]) => expected.filter((file) => !has(seen, 'written', file));
+    const events = await log.until((seen) => missing(seen).length === 0, (seen) => `every file (${missing(seen).join(', ')} missing; the watcher's log: ${lines.join(' | ')})`);
     assert.ok(!events.some((event) => event.kind === 'rescan'), 'nothing had to be walked again');
     // And every one of those folders is watched from now on (inotifywait alone leaves some unwatched).
     const later: string[] = [];
@@ -133,11 +137,12 @@ describe('the inotifywait adapter on a real filesystem', () => {
         later.push(file);
       }
     }
-    await log.until((seen) => later.every((file) => has(seen, 'written', file)), 'every later file');
+    const missingLater = (seen: FileEvent[]) => later.filter((file) => !has(seen, 'written', file));
+    await log.until((seen) => missingLater(seen).length === 0, (seen) => `every later file (${missingLater(seen).join(', ')} missing; the watcher's log: ${lines.join(' | ')})`);
     await watcher.close();
   });
 
-  it('says in words when the watch limit keeps it from starting, does not crash, and leaves nothing running', async () => {
+  it('says in words when the watch limit keeps it from starting, does not crash, and leaves nothing running', HUNG, async () => {
     const root = await freshRoot();
     for (const folder of ['a', 'b', 'c/d']) await mkdir(join(root, folder), { recursive: true });
     const { watcher, log, lines } = await watch(root, { checkEveryMinutes: 30 }, { runner: limitedRunner(2) });
@@ -152,7 +157,7 @@ describe('the inotifywait adapter on a real filesystem', () => {
     assert.deepEqual(await ownInotifywaits(root), []);
   });
 
-  it('goes on watching what it can when the limit is reached later, and says the whole disk must be checked', async () => {
+  it('goes on watching what it can when the limit is reached later, and says the whole disk must be checked', HUNG, async () => {
     const root = await freshRoot();
     await mkdir(join(root, 'a'));
     const { watcher, log } = await watch(root, {}, { runner: limitedRunner(2) }); // the root and a
@@ -165,7 +170,7 @@ describe('the inotifywait adapter on a real filesystem', () => {
     await watcher.close();
   });
 
-  it('starts inotifywait again when it is killed, then asks for the whole disk to be checked', async () => {
+  it('starts inotifywait again when it is killed, then asks for the whole disk to be checked', HUNG, async () => {
     const root = await freshRoot();
     const { watcher, log } = await watch(root, {}, { restartDelayMs: 10 });
     await watcher.ready;
@@ -179,7 +184,7 @@ describe('the inotifywait adapter on a real filesystem', () => {
     await watcher.close();
   });
 
-  it('says so and ends when the watched folder itself is removed', async () => {
+  it('says so and ends when the watched folder itself is removed', HUNG, async () => {
     const root = await freshRoot();
     const { watcher, log } = await watch(root);
     await watcher.ready;
@@ -191,7 +196,7 @@ describe('the inotifywait adapter on a real filesystem', () => {
     assert.deepEqual(await ownInotifywaits(root), []);
   });
 
-  it('says in words when a path past PATH_MAX keeps inotifywait 3.22 from running, and leaves nothing running', async () => {
+  it('says in words when a path past PATH_MAX keeps inotifywait 3.22 from running, and leaves nothing running', HUNG, async () => {
     const root = await freshRoot();
     const deep = Array.from({ length: 19 }, () => 'd'.repeat(204)).join('/'); // 3,894 bytes
     await mkdir(join(root, deep), { recursive: true });
@@ -209,7 +214,7 @@ describe('the inotifywait adapter on a real filesystem', () => {
     await checked(runner, 'sh', ['-c', 'cd "$1" && rm "$2"', 'sh', join(root, deep), 'f'.repeat(200)]); // rm -r cannot reach it
   });
 
-  it('hands a burst of 100,000 events over in bounded batches, the event loop free meanwhile', async (t) => {
+  it('hands a burst of 100,000 events over in bounded batches, the event loop free meanwhile', HUNG, async (t) => {
     const root = await freshRoot();
     await mkdir(join(root, 'burst'));
     const { watcher, log } = await watch(root);

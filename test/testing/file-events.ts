@@ -1,10 +1,27 @@
 /**
  * Helpers for tests of FileEvents (system/fswatch): reading a watcher until what is expected has
- * arrived (no sleeps: the test's own timeout is the only limit), and the inotifywait processes
- * this test process started (only its own children are judged).
+ * arrived (no sleeps; a wait that outlasts `HANG_MS` fails with what did arrive, so that a hang
+ * names its test instead of stopping the whole file: it judges no speed), and the inotifywait
+ * processes this test process started (only its own children are judged).
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import type { FileEvent, Watcher } from '../../system/fswatch/file-events.js';
+
+/** How long a wait for events may last before it counts as hung (5 minutes: far beyond any busy machine's delay). */
+export const HANG_MS = 300_000;
+
+/** The iterator's next batch, or a failure naming `what` once `HANG_MS` have passed. */
+async function nextOrHang(iterator: AsyncIterator<FileEvent[]>, what: () => string, seen: () => FileEvent[]): Promise<IteratorResult<FileEvent[]>> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what()} did not arrive in ${HANG_MS / 60_000} minutes; the watcher said: ${describe(seen())}`)), HANG_MS);
+  });
+  try {
+    return await Promise.race([iterator.next(), hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** What the test reads off a watcher: every batch, and the events in order. */
 export class EventLog {
@@ -25,12 +42,13 @@ export class EventLog {
   }
 
   /** Read batches until `done(events)` holds; returns the events read so far. Fails when the iteration ends first. */
-  async until(done: (events: FileEvent[]) => boolean, what = 'the expected events'): Promise<FileEvent[]> {
+  async until(done: (events: FileEvent[]) => boolean, what: string | ((events: FileEvent[]) => string) = 'the expected events'): Promise<FileEvent[]> {
+    const words = () => (typeof what === 'string' ? what : what(this.events));
     while (!done(this.events)) {
-      const next = await this.#iterator.next();
+      const next = await nextOrHang(this.#iterator, words, () => this.events);
       if (next.done) {
         this.#ended = true;
-        if (!done(this.events)) throw new Error(`the watcher ended before ${what} arrived; it said: ${describe(this.events)}`);
+        if (!done(this.events)) throw new Error(`the watcher ended before ${words()} arrived; it said: ${describe(this.events)}`);
         break;
       }
       this.batches.push(next.value);
@@ -41,7 +59,7 @@ export class EventLog {
   /** Read until the iteration ends. */
   async untilEnd(): Promise<FileEvent[]> {
     for (;;) {
-      const next = await this.#iterator.next();
+      const next = await nextOrHang(this.#iterator, () => 'the end of the watch', () => this.events);
       if (next.done) break;
       this.batches.push(next.value);
     }

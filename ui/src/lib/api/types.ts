@@ -245,6 +245,8 @@ export interface GonePreflight {
   files: number;
   bytes: number;
   fits: boolean;
+  /** The other disks here that take no new copy, and why. */
+  notTaking: { driveId: string; displayName: string; why: string }[];
   fewerCount: number;
   fewer: { share: string; path: string; copies: number; wanted: number }[];
   lostCount: number;
