@@ -90,10 +90,14 @@ describe('duplicating the shares\' files across the pool disks', { skip }, () =>
     }
     return found;
   };
-  /** Asks for a pass now and waits until `check` holds (the duplicator waits for files to settle first). */
+  /**
+   * Asks for a pass now and waits until `check` holds (the duplicator waits for files to settle
+   * first). The limit only stops a hung test: a pass of a thousand copies, each fsynced, can take
+   * minutes on a machine whose disks other programs keep busy.
+   */
   const until = async <T>(check: () => Promise<T | null>, what: string) => {
     await admin.post('/pool/duplicate', {});
-    return (await waitFor(check, 60_000, what)).value;
+    return (await waitFor(check, 300_000, what)).value;
   };
   const hasCopies = (share: string, rel: string, n: number, content?: Buffer) => async () => {
     const found = await copies(share, rel);

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { access, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -212,6 +213,41 @@ describe('a share reached over SMB with the rights the owner granted', { skip },
     assert.ok(now.ok, now.output);
     assert.equal(await readFile(join((await share('Photos')).path, 'ben.txt'), 'utf8'), 'from ben\n');
     assert.equal((await readFile(pidFile, 'utf8')).trim(), pid, 'the same smbd serves');
+  });
+
+  it('files with hostile names put through the share (leading dash, spaces, non-ASCII, a path of 3,700 bytes) get their second copy, byte for byte', async () => {
+    const folders = Array.from({ length: 15 }, (_, i) => `folder-${String(i).padStart(2, '0')}-${'z'.repeat(230)}`);
+    const names = ['-rf', 'two words.txt', 'Ünïcödé ✓.txt'];
+    const written = new Map<string, Buffer>();
+    for (const [i, name] of names.entries()) {
+      const bytes = randomBytes(2000 + i * 3000);
+      await writeFile(join(work, `h${i}.bin`), bytes);
+      const done = await put('anna', `h${i}.bin`, `"${name}"`);
+      assert.ok(done.ok, done.output);
+      written.set(name, bytes);
+    }
+    const deep = randomBytes(12_345);
+    await writeFile(join(work, 'deep.bin'), deep);
+    const walk = folders.map((folder) => `mkdir ${folder}; cd ${folder}`).join('; ');
+    const done = await smb.run('Photos', login('anna'), `${walk}; put deep.bin end.txt`, work);
+    assert.ok(done.ok, done.output.slice(0, 2000));
+    const deepPath = `${folders.join('/')}/end.txt`;
+    assert.ok(Buffer.byteLength(deepPath) > 3600, 'a path of about 3,700 bytes');
+    written.set(deepPath, deep);
+
+    for (const [rel, bytes] of written) {
+      const holders = await waitFor(async () => {
+        const where = await onDisks(`Photos/${rel}`);
+        return where.length === 2 ? where : null;
+      }, 60_000, `two copies of ${rel.slice(0, 40)}`);
+      for (const m of (await members()).filter((x) => holders.value.includes(x.driveId))) {
+        assert.ok((await readFile(join(m.mountpoint, 'Safehold', 'shares', 'Photos', rel))).equals(bytes), `${rel.slice(0, 40)} on ${m.driveId}`);
+      }
+      const back = join(work, 'back.bin');
+      const got = await smb.run('Photos', login('anna'), rel === deepPath ? `${folders.map((f) => `cd ${f}`).join('; ')}; get end.txt back.bin` : `get "${rel}" back.bin`, work);
+      assert.ok(got.ok, got.output.slice(0, 2000));
+      assert.ok((await readFile(back)).equals(bytes), `${rel.slice(0, 40)} read back through the share`);
+    }
   });
 
   it('a revoked grant and a removed user are refused from then on', async () => {
