@@ -28,9 +28,11 @@
  *   files and why (`short`).
  * - A record whose hash is of another algorithm than the hasher's (a catalog from an earlier build:
  *   `sha256`) is re-hashed, never reported as a mismatch: its recorded hashes still say which copies
- *   were alike (they are compared only with one another); the copy they name as the truth is hashed
- *   again, the copies recorded alike with it and its away copies take the new hash, and the record
- *   is rewritten with the hasher's algorithm. Written copies of the truth's size are hashed too.
+ *   were alike (they are compared only with one another); the copies recorded alike with the truth
+ *   are hashed again and must still agree (else the file is skipped, said why, and left as
+ *   recorded); they and the away copies recorded alike take the new hash, a copy recorded as an
+ *   older version stays stale, and the record is rewritten with the hasher's algorithm. When a copy
+ *   was written since, the usual rules apply, and every copy of the truth's size is hashed.
  */
 import { chmod, chown, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
@@ -253,17 +255,34 @@ export class Duplicator {
       }
       truth = current ?? [...seen].sort(newestFirst)[0]!;
     }
-    // The old algorithm's hash of the truth, and what a recorded hash is in the hasher's algorithm.
+    // A record of another algorithm, nothing written since: the copies recorded alike with the truth
+    // are hashed again, and must still agree (the new hashes are what later passes trust).
     const before = content.get(truth)!;
     let renamed = (recordedHash: string) => recordedHash;
     if (legacy && !changed.includes(truth)) {
-      const hashed = await this.o.files.hash(pathOn(truth.disk), o.signal);
-      if (!(await this.#still(pathOn(truth.disk), truth.stat))) {
-        result.waiting++;
+      const fresh = new Map<Seen, string>();
+      for (const s of seen.filter((x) => content.get(x) === before)) {
+        const hashed = await this.o.files.hash(pathOn(s.disk), o.signal).catch((error: unknown) => {
+          if (s === truth) throw error;
+          return null; // that copy is then stale, and replaced
+        });
+        if (!(await this.#still(pathOn(s.disk), s.stat))) {
+          result.waiting++;
+          return;
+        }
+        if (hashed) fresh.set(s, hashed.hex);
+      }
+      const agreed = new Set(fresh.values());
+      if (agreed.size > 1) {
+        result.skipped.push({ path: shown(rel), why: `its copies, recorded alike (${record!.hashAlgorithm}) and not written since, now differ: left as recorded` });
         return;
       }
-      renamed = (recordedHash) => (recordedHash === before ? hashed.hex : recordedHash);
-      for (const s of seen) if (!changed.includes(s)) content.set(s, renamed(content.get(s)!));
+      const rehashed = fresh.get(truth)!;
+      renamed = (recordedHash) => (recordedHash === before ? rehashed : recordedHash);
+      for (const s of seen) {
+        if (fresh.has(s)) content.set(s, fresh.get(s)!);
+        else if (content.get(s) === before) content.delete(s); // unreadable: unknown, like a written copy that could not be hashed
+      }
     }
     const hash = content.get(truth)!;
     const size = Number(truth.stat.size);

@@ -1,8 +1,9 @@
 /**
  * Content hashes off the event loop: XXH3-128 computed in one worker thread (hash.worker.ts), so
  * hashing a 4 GB film keeps the page, the API and the drive watch answering. XXH3-128 rather than
- * SHA-256 because a Raspberry Pi 4 has no SHA instructions: there SHA-256 would be slower than the
- * disks, and every copied byte is hashed three times (bench/README.md, "The hashing benchmark").
+ * SHA-256 because a Raspberry Pi 4 has no SHA instructions: there SHA-256 is estimated slower than
+ * its USB 3 disks, and every copied byte is hashed three times (bench/README.md, "The hashing
+ * benchmark").
  *
  * Contract:
  * - `hashFile(path)` reads the file in 1 MiB chunks in the worker and gives its hash and length;
