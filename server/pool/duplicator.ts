@@ -26,6 +26,13 @@
  *   file has all the good copies it needs.
  * - When no disk can take a needed copy, the file stays with fewer copies and the pass says which
  *   files and why (`short`).
+ * - A record whose hash is of another algorithm than the hasher's (a catalog from an earlier build:
+ *   `sha256`) is re-hashed, never reported as a mismatch: its recorded hashes still say which copies
+ *   were alike (they are compared only with one another); the copies recorded alike with the truth
+ *   are hashed again and must still agree (else the file is skipped, said why, and left as
+ *   recorded); they and the away copies recorded alike take the new hash, a copy recorded as an
+ *   older version stays stale, and the record is rewritten with the hasher's algorithm. When a copy
+ *   was written since, the usual rules apply, and every copy of the truth's size is hashed.
  */
 import { chmod, chown, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
@@ -33,6 +40,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
 import { randomBytes } from 'node:crypto';
 import { ContentMismatchError, TEMPORARY_NAME, TEMPORARY_PREFIX, type FilePlacer } from '../../system/files/file-placer.js';
+import { HASH_ALGORITHM } from '../../system/files/hasher.js';
 import { MARKER_DIR } from '../../system/marker/drive-marker.js';
 import type { CopyRecord, FileCatalogRepository, FileRecord } from './file-catalog.repository.js';
 import { SHARES_DIR } from './member.service.js';
@@ -207,6 +215,8 @@ export class Duplicator {
     }
     // What each copy holds: known for a copy that still shows the stats it had when it was looked at.
     const recorded = new Map(record?.copies.map((c) => [c.driveId, c]) ?? []);
+    // A record hashed with another algorithm (an earlier build's): its hashes compare only with one another.
+    const legacy = record !== undefined && record.hashAlgorithm !== HASH_ALGORITHM;
     const content = new Map<Seen, string>();
     for (const s of seen) {
       const c = recorded.get(s.disk.driveId);
@@ -231,7 +241,7 @@ export class Duplicator {
       }
       content.set(truth, hashed.hex);
       // Other written copies of the same size may hold the same bytes (a copy made by a pass that was cut off).
-      for (const other of changed) {
+      for (const other of legacy ? seen : changed) {
         if (other === truth || other.stat.size !== truth.stat.size) continue;
         const theirs = await this.o.files.hash(pathOn(other.disk), o.signal).catch(() => null);
         if (theirs && (await this.#still(pathOn(other.disk), other.stat))) content.set(other, theirs.hex);
@@ -245,6 +255,35 @@ export class Duplicator {
       }
       truth = current ?? [...seen].sort(newestFirst)[0]!;
     }
+    // A record of another algorithm, nothing written since: the copies recorded alike with the truth
+    // are hashed again, and must still agree (the new hashes are what later passes trust).
+    const before = content.get(truth)!;
+    let renamed = (recordedHash: string) => recordedHash;
+    if (legacy && !changed.includes(truth)) {
+      const fresh = new Map<Seen, string>();
+      for (const s of seen.filter((x) => content.get(x) === before)) {
+        const hashed = await this.o.files.hash(pathOn(s.disk), o.signal).catch((error: unknown) => {
+          if (s === truth) throw error;
+          return null; // that copy is then stale, and replaced
+        });
+        if (!(await this.#still(pathOn(s.disk), s.stat))) {
+          result.waiting++;
+          return;
+        }
+        if (hashed) fresh.set(s, hashed.hex);
+      }
+      const agreed = new Set(fresh.values());
+      if (agreed.size > 1) {
+        result.skipped.push({ path: shown(rel), why: `its copies, recorded alike (${record!.hashAlgorithm}) and not written since, now differ: left as recorded` });
+        return;
+      }
+      const rehashed = fresh.get(truth)!;
+      renamed = (recordedHash) => (recordedHash === before ? rehashed : recordedHash);
+      for (const s of seen) {
+        if (fresh.has(s)) content.set(s, fresh.get(s)!);
+        else if (content.get(s) === before) content.delete(s); // unreadable: unknown, like a written copy that could not be hashed
+      }
+    }
     const hash = content.get(truth)!;
     const size = Number(truth.stat.size);
     const good = seen.filter((s) => content.get(s) === hash);
@@ -254,9 +293,9 @@ export class Duplicator {
     // so that a crash before the next step still knows which copy holds what.
     const fileChanged = !record || record.hash !== hash || record.size !== size || record.mtimeNs !== truth.stat.mtimeNs || changed.length > 0;
     if (fileChanged || seen.length !== record!.copies.filter((c) => !o.away.has(c.driveId)).length) {
-      const keepAway = (record?.copies ?? []).filter((c) => o.away.has(c.driveId));
+      const keepAway = (record?.copies ?? []).filter((c) => o.away.has(c.driveId)).map((c) => ({ ...c, hash: renamed(c.hash) }));
       const looked = seen.filter((s) => content.has(s)).map((s) => copyOf(s, content.get(s)!, now));
-      this.o.catalog.record({ share: o.share, dir, name, size, mtimeNs: truth.stat.mtimeNs, hash, hashAlgorithm: 'sha256' }, [...looked, ...keepAway], now);
+      this.o.catalog.record({ share: o.share, dir, name, size, mtimeNs: truth.stat.mtimeNs, hash, hashAlgorithm: HASH_ALGORITHM }, [...looked, ...keepAway], now);
     }
     const fileId = this.o.catalog.get(o.share, dir, name)!.id;
 
@@ -265,7 +304,7 @@ export class Duplicator {
     const wanted = wantedCopies(o.copies, staying.length);
     const holders = new Set(good.filter((g) => !g.disk.leaving).map((g) => g.disk.driveId));
     // Good copies on disks that are away still count (they are out of reach, not lost).
-    const awayGood = o.copies === 'all' ? 0 : (record?.copies ?? []).filter((c) => o.away.has(c.driveId) && c.hash === hash).length;
+    const awayGood = o.copies === 'all' ? 0 : (record?.copies ?? []).filter((c) => o.away.has(c.driveId) && renamed(c.hash) === hash).length;
     let have = holders.size + awayGood;
 
     if (have < wanted) {
@@ -322,7 +361,7 @@ export class Duplicator {
     const staging = under(folder, Buffer.from(`${TEMPORARY_PREFIX}${randomBytes(8).toString('hex')}`));
     try {
       await this.#folders(o, truth.disk, target, dir);
-      await this.o.files.place(source, staging, { expected: { algorithm: 'sha256', hex: hash, bytes: Number(truth.stat.size) }, syncFolder: false, signal: o.signal });
+      await this.o.files.place(source, staging, { expected: { algorithm: HASH_ALGORITHM, hex: hash, bytes: Number(truth.stat.size) }, syncFolder: false, signal: o.signal });
     } catch (error) {
       await rm(staging, { force: true }).catch(() => undefined);
       const code = (error as NodeJS.ErrnoException).code;

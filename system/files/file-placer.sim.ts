@@ -16,8 +16,9 @@
  * Not simulated: fsync (everything written is durable at once, so `syncFolder` changes nothing),
  * permissions (every call is root's).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { createXXHash128 } from 'hash-wasm';
 import { HASH_ALGORITHM, type ContentHash } from './hasher.js';
 import {
   ContentMismatchError,
@@ -222,7 +223,7 @@ export class SimulatedFilePlacer implements FilePlacer {
     files.set(tempKey, temp);
     this.#live.add(tempKey);
     try {
-      const read = createHash('sha256');
+      const read = await createXXHash128(); // the same XXH3-128 as the real hasher's thread
       let readBytes = 0;
       let metadata = options.metadata;
       const write = async (chunk: Buffer) => {
@@ -355,6 +356,9 @@ export class SimulatedFilePlacer implements FilePlacer {
   }
 }
 
+/** One XXH3-128 instance for the twin's whole-buffer hashes (synchronous: never shared across an await). */
+const whole = await createXXHash128();
+
 function hashOf(data: Buffer): ContentHash {
-  return { algorithm: HASH_ALGORITHM, hex: createHash('sha256').update(data).digest('hex'), bytes: data.length };
+  return { algorithm: HASH_ALGORITHM, hex: whole.init().update(data).digest('hex'), bytes: data.length };
 }

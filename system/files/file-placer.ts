@@ -89,7 +89,7 @@ export class ContentMismatchError extends Error {
     readonly wanted: ContentHash,
     readonly got: ContentHash,
   ) {
-    super(`The copy for ${destination} does not match its source (sha256 ${got.hex.slice(0, 12)}…, ${got.bytes} bytes; wanted ${wanted.hex.slice(0, 12)}…, ${wanted.bytes} bytes): it was removed.`);
+    super(`The copy for ${destination} does not match its source (${got.algorithm} ${got.hex.slice(0, 12)}…, ${got.bytes} bytes; wanted ${wanted.hex.slice(0, 12)}…, ${wanted.bytes} bytes): it was removed.`);
     this.name = 'ContentMismatchError';
   }
 }

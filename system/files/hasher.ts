@@ -1,6 +1,9 @@
 /**
- * Content hashes off the event loop: SHA-256 computed in one worker thread (hash.worker.ts), so
- * hashing a 4 GB film keeps the page, the API and the drive watch answering.
+ * Content hashes off the event loop: XXH3-128 computed in one worker thread (hash.worker.ts), so
+ * hashing a 4 GB film keeps the page, the API and the drive watch answering. XXH3-128 rather than
+ * SHA-256 because a Raspberry Pi 4 has no SHA instructions: there SHA-256 is estimated slower than
+ * its USB 3 disks, and every copied byte is hashed three times (bench/README.md, "The hashing
+ * benchmark").
  *
  * Contract:
  * - `hashFile(path)` reads the file in 1 MiB chunks in the worker and gives its hash and length;
@@ -14,12 +17,13 @@
 import { Worker } from 'node:worker_threads';
 import type { HashReply, HashRequest } from './hash.worker.js';
 
-export const HASH_ALGORITHM = 'sha256';
+/** The name the pool's catalog records with each hash; a recorded hash of another name is re-hashed. */
+export const HASH_ALGORITHM = 'xxh3-128';
 
 /** A file's content hash, with the name of its algorithm (the pool's catalog keeps both). */
 export interface ContentHash {
   algorithm: typeof HASH_ALGORITHM;
-  /** Lower-case hexadecimal. */
+  /** Lower-case hexadecimal, as `xxhsum -H2` prints it (32 digits). */
   hex: string;
   /** How many bytes were hashed. */
   bytes: number;

@@ -3,14 +3,19 @@
  * disk stand for pool disks; their health and room are given): a disk whose health is warning or
  * failing receives no new copy, a disk without room beyond its reserve receives none, and the
  * file then keeps fewer copies with the reason said; a stale copy is replaced from the newest
- * write, never the other way round; a recorded copy that went missing from a disk is made again.
+ * write, never the other way round; a recorded copy that went missing from a disk is made again;
+ * a catalog written by an earlier build (SHA-256 hashes) is re-hashed with the hasher's algorithm,
+ * never taken for a mismatch.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { xxhash128 } from 'hash-wasm';
 import { SystemClock } from '../../system/clock.js';
+import { HASH_ALGORITHM } from '../../system/files/hasher.js';
 import { LinuxFilePlacer } from '../../system/files/linux-file-placer.adapter.js';
 import { Duplicator, type PassDisk } from '../../server/pool/duplicator.js';
 import { FileCatalogRepository } from '../../server/pool/file-catalog.repository.js';
@@ -102,5 +107,58 @@ describe('the duplicator\'s placement', () => {
     assert.equal(result.deleted, 0, 'a missing copy is never a deletion');
     assert.equal(await read(b, 'album/lost.jpg'), 'precious');
     assert.equal(await read(a, 'album/lost.jpg'), 'precious');
+  });
+
+  it('re-hashes a file an earlier build recorded with SHA-256: no mismatch, no copy made again, the away copy and a stale one kept apart, copies that no longer agree left as recorded', async () => {
+    const [a, b, c] = [disk('ha'), disk('hb'), disk('hc')];
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    const name = (rel: string) => Buffer.from(rel);
+    await put(a, 'kept.txt', 'kept as it was');
+    await put(a, 'stale.txt', 'the newest version');
+    await put(a, 'counted.txt', 'its away copy counts');
+    await put(a, 'rotted.txt', 'the bytes as written');
+    await pass([a, b]);
+    await writeFile(fileOn(b, 'stale.txt'), 'an older version'); // b's copy of stale.txt holds an older version…
+    await writeFile(fileOn(b, 'rotted.txt'), 'the bytes as w0itten'); // …and b's rotted.txt changed with nobody writing it (recorded after)
+    // …and the catalog is what an earlier build wrote: SHA-256 hashes, the same copies and stats,
+    // b's copy of stale.txt recorded as the older version it holds, and a copy on a disk that is away.
+    for (const rel of ['kept.txt', 'stale.txt', 'counted.txt', 'rotted.txt']) {
+      const now = catalog.get('Photos', Buffer.alloc(0), name(rel))!;
+      const truth = sha256(await readFile(fileOn(a, rel), 'utf8'));
+      const copies = await Promise.all(
+        [a, b].map(async (d) => {
+          const st = await stat(fileOn(d, rel), { bigint: true });
+          return { driveId: d.driveId, size: Number(st.size), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, hash: sha256(await readFile(fileOn(d, rel), 'utf8')), verifiedAt: 1 };
+        }),
+      );
+      if (rel === 'rotted.txt') copies[1]!.hash = truth; // recorded alike with a's: as it was when it was verified
+      copies.push({ ...copies[0]!, driveId: 'away', hash: truth });
+      catalog.record({ share: 'Photos', dir: Buffer.alloc(0), name: name(rel), size: now.size, mtimeNs: now.mtimeNs, hash: truth, hashAlgorithm: 'sha256' }, copies, 1);
+    }
+
+    const result = await duplicator.pass({ share: 'Photos', copies: 3, disks: [a, b, c], away: new Set(['away']), signal: new AbortController().signal });
+    assert.equal(result.mismatches, 0, 'a hash of another algorithm is not a mismatch');
+    // Copies recorded alike that no longer agree: which one rotted, the new hash cannot tell; left as recorded, and said.
+    assert.deepEqual(result.skipped.map((x) => x.path), ['rotted.txt']);
+    assert.match(result.skipped[0]!.why, /recorded alike \(sha256\) and not written since, now differ/);
+    const rotted = catalog.get('Photos', Buffer.alloc(0), name('rotted.txt'))!;
+    assert.deepEqual([rotted.hashAlgorithm, rotted.hash], ['sha256', sha256('the bytes as written')]);
+    assert.deepEqual([await read(a, 'rotted.txt'), await read(b, 'rotted.txt')], ['the bytes as written', 'the bytes as w0itten'], 'neither copy touched');
+    for (const rel of ['kept.txt', 'stale.txt', 'counted.txt']) {
+      const record = catalog.get('Photos', Buffer.alloc(0), name(rel))!;
+      const text = (await read(a, rel))!;
+      assert.equal(record.hashAlgorithm, HASH_ALGORITHM, rel);
+      assert.equal(record.hash, await xxhash128(text), `${rel}: the truth re-hashed`);
+      assert.equal(record.copies.find((x) => x.driveId === 'away')?.hash, record.hash, `${rel}: the away copy, recorded alike with the truth, takes the new hash`);
+      assert.equal(await read(b, rel), text, `${rel} on b`);
+    }
+    assert.equal(await read(b, 'stale.txt'), 'the newest version', 'the copy recorded as an older version was replaced from the truth');
+    // Level 3 counts the away copy: only stale.txt's b copy was made again, nothing else was copied.
+    assert.equal(result.copied, 1);
+    assert.equal(await read(c, 'counted.txt'), null);
+
+    const again = await duplicator.pass({ share: 'Photos', copies: 3, disks: [a, b, c], away: new Set(['away']), signal: new AbortController().signal });
+    assert.deepEqual([again.copied, again.mismatches, again.removed], [0, 0, 0], 'the next pass finds everything as recorded');
+    assert.deepEqual(again.skipped.map((x) => x.path), ['rotted.txt'], 'and still says which file it cannot settle');
   });
 });

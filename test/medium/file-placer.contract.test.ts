@@ -6,14 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { xxhash128 } from 'hash-wasm';
 import { ContentMismatchError, TEMPORARY_NAME, type FilePlacer } from '../../system/files/file-placer.js';
+import { HASH_ALGORITHM } from '../../system/files/hasher.js';
 import { SimulatedCrash, SimulatedFilePlacer, SimulatedFiles } from '../../system/files/file-placer.sim.js';
 import { LinuxFilePlacer } from '../../system/files/linux-file-placer.adapter.js';
 import { cleanupLeftovers, createLoopDisk, forceUnmount, loopDiskSkipReason, pullOut, testName, type LoopDisk } from '../testing/loop-disk.js';
@@ -47,7 +49,8 @@ interface Subject {
   close(): Promise<void>;
 }
 
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+/** The reference XXH3-128: hash-wasm's one-shot function, itself checked against `xxhsum -H2` below. */
+const xxh3 = (bytes: Buffer) => xxhash128(bytes);
 const temporaries = (names: string[]) => names.filter((n) => TEMPORARY_NAME.test(n));
 const codeOf = (code: string) => (error: unknown) => (error as NodeJS.ErrnoException).code === code;
 
@@ -61,13 +64,13 @@ function filePlacerContract(name: string, skip: string | undefined, open: () => 
       await s?.close();
     });
 
-    it('places a copy of a file: the same bytes, their sha256, the source\'s mode and times, no temporary left', async () => {
+    it('places a copy of a file: the same bytes, their XXH3-128, the source\'s mode and times, no temporary left', async () => {
       const dir = await s.folder();
       const bytes = randomBytes(3 * MiB + 17);
       const mtimeMs = Date.UTC(2020, 4, 17, 12, 0, 0);
       await s.write(join(dir, 'photo.jpg'), bytes, 0o640, mtimeMs);
       const { hash } = await s.placer.place(join(dir, 'photo.jpg'), join(dir, 'copy.jpg'));
-      assert.deepEqual(hash, { algorithm: 'sha256', hex: sha256(bytes), bytes: bytes.length });
+      assert.deepEqual(hash, { algorithm: HASH_ALGORITHM, hex: await xxh3(bytes), bytes: bytes.length });
       assert.ok((await s.read(join(dir, 'copy.jpg')))?.equals(bytes), 'the copy holds the same bytes');
       const facts = await s.facts(join(dir, 'copy.jpg'));
       assert.equal(facts?.mode, 0o640);
@@ -80,7 +83,7 @@ function filePlacerContract(name: string, skip: string | undefined, open: () => 
       const stream = new PassThrough();
       const placing = s.placer.place(stream, join(dir, 'letter.txt'));
       stream.end('Dear grandma,\n');
-      assert.equal((await placing).hash.hex, sha256(Buffer.from('Dear grandma,\n')));
+      assert.equal((await placing).hash.hex, await xxh3(Buffer.from('Dear grandma,\n')));
       assert.equal((await s.read(join(dir, 'letter.txt')))?.toString(), 'Dear grandma,\n');
       assert.equal((await s.facts(join(dir, 'letter.txt')))?.mode, 0o644);
       const odd = Buffer.concat([Buffer.from(`${dir}/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]);
@@ -88,7 +91,7 @@ function filePlacerContract(name: string, skip: string | undefined, open: () => 
       const placingOdd = s.placer.place(other, odd, { metadata: { mode: 0o600 } });
       other.end('latin-1 name');
       await placingOdd;
-      assert.equal((await s.placer.hash(odd)).hex, sha256(Buffer.from('latin-1 name')));
+      assert.equal((await s.placer.hash(odd)).hex, await xxh3(Buffer.from('latin-1 name')));
       assert.equal(temporaries(await s.list(dir)).length, 0);
     });
 
@@ -108,7 +111,7 @@ function filePlacerContract(name: string, skip: string | undefined, open: () => 
       const dir = await s.folder();
       await s.write(join(dir, 'source'), 'what the disk holds now');
       await s.write(join(dir, 'dest'), 'previous');
-      const expected = { algorithm: 'sha256' as const, hex: sha256(Buffer.from('what the catalog knew')), bytes: 21 };
+      const expected = { algorithm: HASH_ALGORITHM as typeof HASH_ALGORITHM, hex: await xxh3(Buffer.from('what the catalog knew')), bytes: 21 };
       await assert.rejects(s.placer.place(join(dir, 'source'), join(dir, 'dest'), { expected, replace: true }), ContentMismatchError);
       assert.equal((await s.read(join(dir, 'dest')))?.toString(), 'previous');
       assert.deepEqual(await s.list(dir), ['dest', 'source']);
@@ -123,7 +126,7 @@ function filePlacerContract(name: string, skip: string | undefined, open: () => 
       assert.equal(await s.read(join(dir, 'a')), null);
       const moved = await s.placer.move(join(dir, 'b'), join(other, 'c'));
       assert.equal(moved.how, 'copied');
-      assert.equal(moved.hash?.hex, sha256(bytes));
+      assert.equal(moved.hash?.hex, await xxh3(bytes));
       assert.equal(await s.read(join(dir, 'b')), null, 'the source is gone');
       assert.ok((await s.read(join(other, 'c')))?.equals(bytes));
       const facts = await s.facts(join(other, 'c'));
@@ -198,11 +201,14 @@ function filePlacerContract(name: string, skip: string | undefined, open: () => 
       assert.equal((await s.read(join(dir, 'slow')))?.subarray(-7).toString(), 'the end');
     });
 
-    it('hashes a file larger than a chunk as sha256sum does; a missing file is ENOENT, an aborted hash rejects', async () => {
+    it('hashes a file larger than a chunk as the one-shot XXH3-128 does, and a known text as `xxhsum -H2` does; a missing file is ENOENT, an aborted hash rejects', async () => {
       const dir = await s.folder();
+      await s.write(join(dir, 'hello'), 'hello');
+      // `printf hello | xxhsum -H2` (xxHash 0.8.1): the digits are the reference tool's, not just the library's.
+      assert.deepEqual(await s.placer.hash(join(dir, 'hello')), { algorithm: 'xxh3-128', hex: 'b5e9c1ad071b3e7fc779cfaa5e523818', bytes: 5 });
       const bytes = randomBytes(5 * MiB + 3);
       await s.write(join(dir, 'film'), bytes);
-      assert.deepEqual(await s.placer.hash(join(dir, 'film')), { algorithm: 'sha256', hex: sha256(bytes), bytes: bytes.length });
+      assert.deepEqual(await s.placer.hash(join(dir, 'film')), { algorithm: HASH_ALGORITHM, hex: await xxh3(bytes), bytes: bytes.length });
       await assert.rejects(s.placer.hash(join(dir, 'nothing')), codeOf('ENOENT'));
       await assert.rejects(s.placer.hash(join(dir, 'film'), AbortSignal.abort()));
     });
