@@ -34,7 +34,7 @@
  *   older version stays stale, and the record is rewritten with the hasher's algorithm. When a copy
  *   was written since, the usual rules apply, and every copy of the truth's size is hashed.
  */
-import { chmod, chown, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../../system/clock.js';
@@ -132,7 +132,13 @@ export class Duplicator {
   async pass(options: PassOptions): Promise<PassResult> {
     const result: PassResult = { files: 0, copied: 0, bytesCopied: 0, removed: 0, deleted: 0, waiting: 0, short: [], mismatches: 0, skipped: [] };
     const writing = { at: 0, set: new Set<string>() };
-    await this.#folder(options, EMPTY, result, writing);
+    const walked = new Set<string>();
+    await this.#folder(options, EMPTY, result, writing, walked);
+    // Folders the catalog knows that no mounted disk has (renamed or deleted through the share on
+    // every disk): their files are looked at too, or their records would stay for ever.
+    for (const dir of this.o.catalog.folders(options.share)) {
+      if (!walked.has(dir.toString('latin1'))) await this.#folder(options, dir, result, writing, walked);
+    }
     return result;
   }
 
@@ -151,8 +157,9 @@ export class Duplicator {
     return done;
   }
 
-  async #folder(o: PassOptions, dir: Buffer, result: PassResult, writing: { at: number; set: Set<string> }): Promise<void> {
+  async #folder(o: PassOptions, dir: Buffer, result: PassResult, writing: { at: number; set: Set<string> }, walked: Set<string>): Promise<void> {
     o.signal.throwIfAborted();
+    walked.add(dir.toString('latin1'));
     // What each disk holds in this folder.
     const files = new Map<string, { name: Buffer; seen: Seen[] }>();
     const folders = new Map<string, Buffer>();
@@ -198,7 +205,7 @@ export class Duplicator {
       await this.#file(o, dir, name, slot?.seen ?? [], known.get(key), result, writing);
       o.onFile?.(shown(rel));
     }
-    for (const name of folders.values()) await this.#folder(o, joinRel(dir, name), result, writing);
+    for (const name of folders.values()) await this.#folder(o, joinRel(dir, name), result, writing, walked);
   }
 
   async #file(o: PassOptions, dir: Buffer, name: Buffer, seen: Seen[], record: FileRecord | undefined, result: PassResult, writing: { at: number; set: Set<string> }): Promise<void> {
@@ -207,7 +214,9 @@ export class Duplicator {
     const pathOn = (disk: PassDisk) => under(shareRoot(disk.mountpoint, o.share), rel);
     if (seen.length === 0) {
       if (!record) return;
-      // Gone from every mounted disk: deleted through the share (or with the share's folder).
+      // Only on disks that are away: out of reach, not deleted (a missing copy is never a deletion).
+      if (record.copies.length > 0 && record.copies.every((c) => o.away.has(c.driveId))) return;
+      // Gone from every mounted disk that held it: deleted through the share (or with the share's folder).
       const awayCopies = record.copies.filter((c) => o.away.has(c.driveId));
       this.o.catalog.deleted(record, awayCopies, now);
       result.deleted++;
@@ -359,11 +368,15 @@ export class Duplicator {
     const folder = under(shareRoot(target.mountpoint, o.share), dir);
     const destination = under(folder, name);
     const staging = under(folder, Buffer.from(`${TEMPORARY_PREFIX}${randomBytes(8).toString('hex')}`));
+    // The folders made for this copy: taken away again when it does not get its name (a folder
+    // renamed or deleted meanwhile through the share must not come back on this disk, empty).
+    const made: Buffer[] = [];
     try {
-      await this.#folders(o, truth.disk, target, dir);
+      await this.#folders(o, truth.disk, target, dir, made);
       await this.o.files.place(source, staging, { expected: { algorithm: HASH_ALGORITHM, hex: hash, bytes: Number(truth.stat.size) }, syncFolder: false, signal: o.signal });
     } catch (error) {
       await rm(staging, { force: true }).catch(() => undefined);
+      await unmake(made);
       const code = (error as NodeJS.ErrnoException).code;
       if (error instanceof ContentMismatchError) {
         result.mismatches++;
@@ -381,6 +394,7 @@ export class Duplicator {
     if (!(await this.#still(source, truth.stat))) {
       // Changed while it was copied: the copy holds an older version and never gets the name.
       await rm(staging, { force: true });
+      await unmake(made);
       result.waiting++;
       return null;
     }
@@ -389,8 +403,11 @@ export class Duplicator {
     return { driveId: target.driveId, size: Number(placed.size), mtimeNs: placed.mtimeNs, ctimeNs: placed.ctimeNs, hash, verifiedAt: this.o.clock.now() };
   }
 
-  /** The folders above a file, made on the target disk with the owner and mode they have on the disk the file comes from. */
-  async #folders(o: PassOptions, from: PassDisk, to: PassDisk, dir: Buffer): Promise<void> {
+  /**
+   * The folders above a file, made on the target disk with the owner and mode they have on the disk
+   * the file comes from; each one made is added to `made`, top first.
+   */
+  async #folders(o: PassOptions, from: PassDisk, to: PassDisk, dir: Buffer, made: Buffer[]): Promise<void> {
     // The share's own folder is made by the share service on every mounted disk; one made since is made here alike.
     const top = shareRoot(to.mountpoint, o.share);
     if (!(await lstat(top).then(() => true, () => false))) {
@@ -408,6 +425,7 @@ export class Duplicator {
       if (await lstat(there).then(() => true, () => false)) continue;
       const model = await stat(under(shareRoot(from.mountpoint, o.share), rel)).catch(() => null);
       await mkdir(there, { mode: model ? model.mode & 0o7777 : 0o775 });
+      made.push(there);
       if (model) {
         await chown(there, model.uid, model.gid).catch(() => undefined);
         await chmod(there, model.mode & 0o7777).catch(() => undefined);
@@ -431,6 +449,17 @@ export class Duplicator {
   async #still(path: Buffer, before: BigIntStats): Promise<boolean> {
     const after = await lstat(path, { bigint: true }).catch(() => null);
     return after !== null && after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
+  }
+}
+
+/** Remove the folders a copy made, deepest first, each only while it is empty (someone may have put a file in it since). */
+async function unmake(made: readonly Buffer[]): Promise<void> {
+  for (const folder of [...made].reverse()) {
+    try {
+      await rmdir(folder);
+    } catch {
+      return; // not empty, or gone: the folders above it stay too
+    }
   }
 }
 

@@ -66,6 +66,7 @@ export type CopyCounts = Record<number, number>;
 
 export class FileCatalogRepository {
   readonly #inDir;
+  readonly #folders;
   readonly #copiesInDir;
   readonly #one;
   readonly #copiesOf;
@@ -86,6 +87,7 @@ export class FileCatalogRepository {
   constructor(readonly db: Catalog) {
     const big = <T extends { safeIntegers(on?: boolean): T }>(s: T) => s.safeIntegers(true);
     this.#inDir = big(db.prepare('SELECT * FROM pool_files WHERE share = ? AND dir = ?'));
+    this.#folders = db.prepare('SELECT DISTINCT dir FROM pool_files WHERE share = ?');
     this.#copiesInDir = big(db.prepare('SELECT c.* FROM pool_copies c JOIN pool_files f ON f.id = c.file_id WHERE f.share = ? AND f.dir = ?'));
     this.#one = big(db.prepare('SELECT * FROM pool_files WHERE share = ? AND dir = ? AND name = ?'));
     this.#copiesOf = big(db.prepare('SELECT * FROM pool_copies WHERE file_id = ?'));
@@ -120,6 +122,11 @@ export class FileCatalogRepository {
   }
 
   /** Every file the catalog knows in one folder of a share, by name (as a latin1 key of the bytes). */
+  /** Every folder of `share` that holds a file of the catalog (relative paths; the share's own folder is empty). */
+  folders(share: string): Buffer[] {
+    return (this.#folders.all(share) as { dir: Buffer }[]).map((row) => row.dir);
+  }
+
   inFolder(share: string, dir: Buffer): Map<string, FileRecord> {
     const copies = new Map<number, CopyRecord[]>();
     for (const c of this.#copiesInDir.all(share, dir) as CopyRow[]) {

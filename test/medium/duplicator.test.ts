@@ -5,7 +5,8 @@
  * file then keeps fewer copies with the reason said; a stale copy is replaced from the newest
  * write, never the other way round; a recorded copy that went missing from a disk is made again;
  * a catalog written by an earlier build (SHA-256 hashes) is re-hashed with the hasher's algorithm,
- * never taken for a mismatch.
+ * never taken for a mismatch; a folder renamed on every disk leaves no record behind, and a file
+ * whose only copy is on a disk that is away keeps its record.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -107,6 +108,29 @@ describe('the duplicator\'s placement', () => {
     assert.equal(result.deleted, 0, 'a missing copy is never a deletion');
     assert.equal(await read(b, 'album/lost.jpg'), 'precious');
     assert.equal(await read(a, 'album/lost.jpg'), 'precious');
+  });
+
+  it('forgets the records of a folder renamed on every disk, and keeps those of a file whose only copy is on a disk that is away', async () => {
+    const a = disk('ka');
+    const b = disk('kb');
+    await put(a, 'trip/one.jpg', 'sea');
+    await pass([a, b]);
+    assert.equal(await read(b, 'trip/one.jpg'), 'sea');
+    // Renamed through the share: on every disk at once, the old folder on none.
+    const { rename } = await import('node:fs/promises');
+    for (const d of [a, b]) await rename(join(d.mountpoint, 'Safehold', 'shares', 'Photos', 'trip'), join(d.mountpoint, 'Safehold', 'shares', 'Photos', 'Trip 2026'));
+    await pass([a, b]);
+    assert.equal(catalog.get('Photos', Buffer.from('trip'), Buffer.from('one.jpg')), undefined, 'the old path is forgotten');
+    assert.equal(catalog.get('Photos', Buffer.from('Trip 2026'), Buffer.from('one.jpg'))?.copies.length, 2, 'the new path has both copies');
+
+    const alone = disk('kc');
+    const other = disk('kd');
+    await put(alone, 'solo/only.txt', 'one copy');
+    await duplicator.pass({ share: 'Photos', copies: 1, disks: [alone], away: new Set(), signal: new AbortController().signal });
+    const result = await duplicator.pass({ share: 'Photos', copies: 1, disks: [other], away: new Set(['kc']), signal: new AbortController().signal });
+    assert.equal(result.deleted, 0, 'a copy out of reach is not a deletion');
+    assert.deepEqual(catalog.get('Photos', Buffer.from('solo'), Buffer.from('only.txt'))?.copies.map((c) => c.driveId), ['kc']);
+    assert.deepEqual(catalog.journalOf('kc'), [], 'nothing to delete when it is back');
   });
 
   it('re-hashes a file an earlier build recorded with SHA-256: no mismatch, no copy made again, the away copy and a stale one kept apart, copies that no longer agree left as recorded', async () => {
