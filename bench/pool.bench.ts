@@ -44,7 +44,7 @@
  * Options: `--runs N` (pairs of runs, default 3), `--tree-runs N` (Safehold runs on the tree, default 1;
  * the reference runs once more), `--files N` (default 200,000), `--large-files N`,
  * `--large-mib N`, `--disk-gib N`, `--smb-mib N`, `--walk-only` (only the small files' first pass and
- * walk: for a full-size `--files 1000000` on its own), `--quick` (small sizes, one run: to try the bench).
+ * walk: for a full-size `--files 1000000` on its own), `--smb-only` (only the Samba writes), `--quick` (small sizes, one run: to try the bench).
  * Everything is made under `safehold-test-<pid>-…` names and removed on every exit path (loop
  * devices detached only while their backing file is still ours; leftovers of a crashed run are
  * removed by the next one).
@@ -433,11 +433,10 @@ async function referenceSmbd(serviceConf: string, shareName: string, path: strin
   }
 }
 
-async function smbPut(port: number, share: string, authFile: string, source: string, name: string, syncDir: string): Promise<number> {
-  return (
-    (await timedCommand(['smbclient', `//127.0.0.1/${share}`, '-p', String(port), '-A', authFile, '-m', 'SMB3', '-c', `put ${source} ${name}`], { stdout: 'pipe' })) +
-    (await timedCommand(['sync', '-f', syncDir]))
-  );
+/** The put (smbclient from spawn to exit) and the `sync -f` of the disk after it, ms. */
+async function smbPut(port: number, share: string, authFile: string, source: string, name: string, syncDir: string): Promise<{ put: number; sync: number }> {
+  const put = await timedCommand(['smbclient', `//127.0.0.1/${share}`, '-p', String(port), '-A', authFile, '-m', 'SMB3', '-c', `put ${source} ${name}`], { stdout: 'pipe' });
+  return { put, sync: await timedCommand(['sync', '-f', syncDir]) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,6 +463,8 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
   const walkOnly = argv.includes('--walk-only');
+  const smbOnly = argv.includes('--smb-only');
+  const copiesOff = walkOnly || smbOnly;
   if (quick) Object.assign(SETTINGS, { runs: 1, files: 5_000, largeFiles: 2, largeMiB: 64, diskGiB: 4, smbMiB: 64 });
   SETTINGS.runs = numberOption(argv, '--runs', SETTINGS.runs);
   SETTINGS.treeRuns = numberOption(argv, '--tree-runs', SETTINGS.treeRuns);
@@ -543,11 +544,11 @@ async function main(): Promise<void> {
     const walkDir = join(a, 'bench-walk');
     say(`writing ${SETTINGS.largeFiles} × ${SETTINGS.largeMiB} MiB of random bytes…`);
     await mkdir(largeDir);
-    if (!walkOnly) await writeLargeFiles(largeDir, SETTINGS.largeFiles, SETTINGS.largeMiB);
+    if (!copiesOff) await writeLargeFiles(largeDir, SETTINGS.largeFiles, SETTINGS.largeMiB);
     let treeWhat: string;
     await mkdir(treeDir);
-    if (walkOnly) {
-      treeWhat = 'not made (--walk-only)';
+    if (copiesOff) {
+      treeWhat = `not made (${walkOnly ? '--walk-only' : '--smb-only'})`;
     } else if (tarball && !quick) {
       say(`unpacking /usr/src/${tarball}…`);
       await run('tar', ['-xJf', join('/usr/src', tarball), '-C', treeDir], { maxBuffer: 64 * MiB });
@@ -560,7 +561,8 @@ async function main(): Promise<void> {
         : 'a generated tree (bench/generated-tree.ts, 78,000 text-like files of 1–16 KiB) because /usr/src/linux-source-*.tar.xz is missing (as root: apt-get install -y linux-source)';
     }
     say(`writing ${SETTINGS.files.toLocaleString('en')} small files…`);
-    await writeSmallFiles(walkDir, SETTINGS.files);
+    await mkdir(walkDir);
+    if (!smbOnly) await writeSmallFiles(walkDir, SETTINGS.files);
     await run('sync', []);
     const large = await census(largeDir);
     const tree = await census(treeDir);
@@ -588,7 +590,7 @@ async function main(): Promise<void> {
     const treeRef: number[] = [];
     const treeSh: Measured[] = [];
     let treeWalk: { ref: number[]; sh: Measured[] } = { ref: [], sh: [] };
-    if (!walkOnly) {
+    if (!copiesOff) {
     // 1 and 4: large files, with the event loop probed.
     say('idle probe of GET /health (5 s)…');
     const idleStop = { done: false };
@@ -627,23 +629,28 @@ async function main(): Promise<void> {
     say(`  ${seconds(treeRef.at(-1)!)} s`);
     }
 
+    let firstPass: Measured | undefined;
+    let smallWalk: { ref: number[]; sh: Measured[] } = { ref: [], sh: [] };
+    if (!smbOnly) {
     say(`the small files' share: the first pass (hashing ${walk.files.toLocaleString('en')} new files, copies 1)…`);
     const walkShare = 'W';
     await mkdir(join(a, 'Safehold', 'shares', walkShare), { mode: 0o775 });
     await rename(walkDir, join(a, 'Safehold', 'shares', walkShare, 'files'));
     await side.idle();
     await side.cli(['shares', 'add', walkShare, '--copies', '1']);
-    const firstPass = await measured(side, () => side.duplicate());
+    firstPass = await measured(side, () => side.duplicate());
     say(`  first pass ${seconds(firstPass.jobMs)} s ("${firstPass.message}"), RSS peak ${mib(firstPass.servicePeakKiB)} MiB`);
     await side.idle();
     say('walk over the small files…');
-    const smallWalk = await walkOf(walkShare, 'small files');
+    smallWalk = await walkOf(walkShare, 'small files');
     await side.cli(['shares', 'remove', walkShare]);
     await side.idle();
+    }
 
     // 5: Samba.
     const smbRef: number[] = [];
     const smbSh: number[] = [];
+    const smbParts: { ref: { put: number; sync: number }[]; sh: { put: number; sync: number }[] } = { ref: [], sh: [] };
     let landedOn = '';
     let target = b;
     if (!walkOnly) {
@@ -675,11 +682,15 @@ async function main(): Promise<void> {
     };
     for (let i = 1; i <= SETTINGS.runs; i++) {
       await warm();
-      smbRef.push(await smbPut(refPort, 'Ref', authFile, source, `put-${i}.bin`, target));
+      const ref = await smbPut(refPort, 'Ref', authFile, source, `put-${i}.bin`, target);
+      smbParts.ref.push(ref);
+      smbRef.push(ref.put + ref.sync);
       await rm(join(refFolder, `put-${i}.bin`), { force: true });
       await side.idle();
       await warm();
-      smbSh.push(await smbPut(box.smbPort, smbShare, authFile, source, `put-${i}.bin`, target));
+      const sh = await smbPut(box.smbPort, smbShare, authFile, source, `put-${i}.bin`, target);
+      smbParts.sh.push(sh);
+      smbSh.push(sh.put + sh.sync);
       for (const [label, m] of [['A', a], ['B', b]] as const) {
         if (await stat(join(m, 'Safehold', 'shares', smbShare, `put-${i}.bin`)).then(() => true, () => false)) landedOn ||= label;
       }
@@ -715,30 +726,31 @@ async function main(): Promise<void> {
     out.push(`large files: ${large.files} × ${SETTINGS.largeMiB} MiB of random bytes (${(largeBytes / MiB).toFixed(0)} MiB); tree: ${treeWhat}: ${tree.files.toLocaleString('en')} files in ${tree.folders.toLocaleString('en')} folders, ${(tree.bytes / MiB).toFixed(0)} MiB; walk: ${walk.files.toLocaleString('en')} small files in ${walk.folders.toLocaleString('en')} folders, ${(walk.bytes / MiB).toFixed(0)} MiB.`);
     out.push('');
     const rows = [['measure', 'Safehold', 'reference', 'Safehold / reference', 'target']];
-    if (!walkOnly) rows.push([`1. duplicating the large files onto B (s; MB/s)`, `${seconds(ls)} (${mbps(largeBytes, ls)})`, `${seconds(lr)} (${mbps(largeBytes, lr)})`, `${ratio(ls, lr)} the time = ${(lr / ls).toFixed(2)} of cp's speed`, "≥ 0.90 of cp + sync's speed"]);
-    if (!walkOnly) rows.push([`2. duplicating the tree onto B (s)`, seconds(ts), seconds(tr), ratio(ts, tr), '≤ 1.3× rsync -a + sync']);
-    rows.push([`3a. a pass that finds nothing changed: ${walk.files.toLocaleString('en')} small files, copies 1 (s)`, seconds(sws), seconds(swr), ratio(sws, swr), '≤ 1.5× find -printf']);
-    if (!walkOnly) rows.push([`3b. a pass that finds nothing changed: the tree, copies 2 (${(tree.files * 2).toLocaleString('en')} copies) (s)`, seconds(tws), seconds(twr), ratio(tws, twr), '≤ 1.5× find -printf']);
-    rows.push([`3a. the service's peak RSS during that pass (MiB)`, mib(median(smallWalk.sh.map((m) => m.servicePeakKiB))), '–', '–', '≤ 250 MB']);
-    if (!walkOnly) rows.push([`3b. the service's peak RSS during that pass (MiB)`, mib(median(treeWalk.sh.map((m) => m.servicePeakKiB))), '–', '–', '≤ 250 MB']);
-    if (!walkOnly) rows.push([`4. GET /health while duplicating the large files: p50 / p99 / max (ms)`, `${percentile(allProbes, 50).toFixed(1)} / ${percentile(allProbes, 99).toFixed(1)} / ${Math.max(...allProbes).toFixed(1)}`, `idle: ${percentile(idleLatencies, 50).toFixed(1)} / ${percentile(idleLatencies, 99).toFixed(1)} / ${Math.max(...idleLatencies).toFixed(1)}`, '–', 'p99 < 50 ms']);
+    if (!copiesOff) rows.push([`1. duplicating the large files onto B (s; MB/s)`, `${seconds(ls)} (${mbps(largeBytes, ls)})`, `${seconds(lr)} (${mbps(largeBytes, lr)})`, `${ratio(ls, lr)} the time = ${(lr / ls).toFixed(2)} of cp's speed`, "≥ 0.90 of cp + sync's speed"]);
+    if (!copiesOff) rows.push([`2. duplicating the tree onto B (s)`, seconds(ts), seconds(tr), ratio(ts, tr), '≤ 1.3× rsync -a + sync']);
+    if (!smbOnly) rows.push([`3a. a pass that finds nothing changed: ${walk.files.toLocaleString('en')} small files, copies 1 (s)`, seconds(sws), seconds(swr), ratio(sws, swr), '≤ 1.5× find -printf']);
+    if (!copiesOff) rows.push([`3b. a pass that finds nothing changed: the tree, copies 2 (${(tree.files * 2).toLocaleString('en')} copies) (s)`, seconds(tws), seconds(twr), ratio(tws, twr), '≤ 1.5× find -printf']);
+    if (!smbOnly) rows.push([`3a. the service's peak RSS during that pass (MiB)`, mib(median(smallWalk.sh.map((m) => m.servicePeakKiB))), '–', '–', '≤ 250 MB']);
+    if (!copiesOff) rows.push([`3b. the service's peak RSS during that pass (MiB)`, mib(median(treeWalk.sh.map((m) => m.servicePeakKiB))), '–', '–', '≤ 250 MB']);
+    if (!copiesOff) rows.push([`4. GET /health while duplicating the large files: p50 / p99 / max (ms)`, `${percentile(allProbes, 50).toFixed(1)} / ${percentile(allProbes, 99).toFixed(1)} / ${Math.max(...allProbes).toFixed(1)}`, `idle: ${percentile(idleLatencies, 50).toFixed(1)} / ${percentile(idleLatencies, 99).toFixed(1)} / ${Math.max(...idleLatencies).toFixed(1)}`, '–', 'p99 < 50 ms']);
     if (!walkOnly) rows.push([`5. smbclient put of ${SETTINGS.smbMiB} MiB + sync: through Samba + mergerfs vs Samba on the disk's folder (s; MB/s)`, `${seconds(sms)} (${mbps(SETTINGS.smbMiB * MiB, sms)})`, `${seconds(smr)} (${mbps(SETTINGS.smbMiB * MiB, smr)})`, ratio(sms, smr), '–']);
     out.push(table(rows));
     out.push('');
     out.push('Each run (s):');
-    if (!walkOnly) out.push(`  large files: cp -r + sync ${eachMs(largeRef)}; Safehold ${eachMs(largeSh.map((m) => m.jobMs))}`);
-    if (!walkOnly) out.push(`  tree: rsync -a + sync ${eachMs(treeRef)}; Safehold ${eachMs(treeSh.map((m) => m.jobMs))}`);
-    out.push(`  walk, small files: find ${eachMs(smallWalk.ref)}; Safehold ${eachMs(smallWalk.sh.map((m) => m.jobMs))}`);
-    if (!walkOnly) out.push(`  walk, tree: find ${eachMs(treeWalk.ref)}; Safehold ${eachMs(treeWalk.sh.map((m) => m.jobMs))}`);
-    if (!walkOnly) out.push(`  Samba put: reference ${eachMs(smbRef)}; Safehold ${eachMs(smbSh)} (the view put the file on disk ${landedOn || '?'}; the reference share is on disk ${target === a ? 'A' : 'B'})`);
-    out.push(`  the small files' first pass (hashing and recording ${walk.files.toLocaleString('en')} new files, copies 1): ${seconds(firstPass.jobMs)} s, service peak RSS ${mib(firstPass.servicePeakKiB)} MiB, ${firstPass.serviceCpuSeconds.toFixed(1)} CPU s`);
+    if (!copiesOff) out.push(`  large files: cp -r + sync ${eachMs(largeRef)}; Safehold ${eachMs(largeSh.map((m) => m.jobMs))}`);
+    if (!copiesOff) out.push(`  tree: rsync -a + sync ${eachMs(treeRef)}; Safehold ${eachMs(treeSh.map((m) => m.jobMs))}`);
+    if (!smbOnly) out.push(`  walk, small files: find ${eachMs(smallWalk.ref)}; Safehold ${eachMs(smallWalk.sh.map((m) => m.jobMs))}`);
+    if (!copiesOff) out.push(`  walk, tree: find ${eachMs(treeWalk.ref)}; Safehold ${eachMs(treeWalk.sh.map((m) => m.jobMs))}`);
+    const parts = (list: { put: number; sync: number }[]) => list.map((x) => `${seconds(x.put)} + ${seconds(x.sync)}`).join(', ');
+    if (!walkOnly) out.push(`  Samba put + sync: reference ${eachMs(smbRef)} (${parts(smbParts.ref)}); Safehold ${eachMs(smbSh)} (${parts(smbParts.sh)}) (the view put the file on disk ${landedOn || '?'}; the reference share is on disk ${target === a ? 'A' : 'B'})`);
+    if (firstPass) out.push(`  the small files' first pass (hashing and recording ${walk.files.toLocaleString('en')} new files, copies 1): ${seconds(firstPass.jobMs)} s, service peak RSS ${mib(firstPass.servicePeakKiB)} MiB, ${firstPass.serviceCpuSeconds.toFixed(1)} CPU s`);
     const svc = (label: string, list: Measured[]) =>
       list.length === 0 ? `  ${label}: not run` : `  ${label}: service CPU s ${list.map((m) => m.serviceCpuSeconds.toFixed(1)).join(', ')}; peak RSS (VmHWM) MiB ${list.map((m) => mib(m.servicePeakKiB)).join(', ')} (VmRSS at the job's start ${list.map((m) => mib(m.startRssKiB)).join(', ')}); other programs' CPU s ${list.map((m) => m.othersCpuSeconds.toFixed(1)).join(', ')}; "${list.at(-1)!.message}"`;
     out.push(svc('large files', largeSh));
     out.push(svc('tree', treeSh));
     out.push(svc('walk, small files', smallWalk.sh));
     out.push(svc('walk, tree', treeWalk.sh));
-    if (!walkOnly) out.push(`  GET /health probes: ${allProbes.length} during the large-file jobs, ${idleLatencies.length} idle; each run's p99: ${largeSh.map((m) => percentile(m.probes, 99).toFixed(1)).join(', ')} ms`);
+    if (!copiesOff) out.push(`  GET /health probes: ${allProbes.length} during the large-file jobs, ${idleLatencies.length} idle; each run's p99: ${largeSh.map((m) => percentile(m.probes, 99).toFixed(1)).join(', ')} ms`);
     out.push(`(1 MiB = 1,048,576 bytes, 1 MB = 10^6 bytes; the whole bench took ${((performance.now() - started) / 60_000).toFixed(1)} min.)`);
     process.stdout.write(`${out.join('\n')}\n`);
   } catch (error) {
