@@ -4,7 +4,8 @@
  * - `{ op: 'file', path }` → the SHA-256 of the file's bytes, read in 1 MiB chunks, or the read's
  *   error (`code` kept: ENOENT, EIO…); `{ op: 'cancel', id }` stops a file being hashed;
  * - `{ op: 'begin' }`, `{ op: 'update', chunk }` (transferred), `{ op: 'end' }` → the SHA-256 of the
- *   chunks sent in between (a session: bytes the caller reads or receives itself).
+ *   chunks sent in between (a session: bytes the caller reads or receives itself); each chunk is
+ *   acknowledged once hashed (`{ id, hashed: bytes }`), so the caller can bound what waits here.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -17,7 +18,7 @@ export type HashRequest =
   | { id: number; op: 'update'; chunk: Uint8Array }
   | { id: number; op: 'end' };
 
-export type HashReply = { id: number; hex: string; bytes: number } | { id: number; error: { message: string; code?: string } };
+export type HashReply = { id: number; hex: string; bytes: number } | { id: number; error: { message: string; code?: string } } | { id: number; hashed: number };
 
 const CHUNK = 1 << 20;
 const port = parentPort!;
@@ -63,6 +64,7 @@ port.on('message', (request: HashRequest) => {
         session.hash.update(request.chunk);
         session.bytes += request.chunk.byteLength;
       }
+      port.postMessage({ id: request.id, hashed: request.chunk.byteLength } satisfies HashReply);
       break;
     }
     case 'end': {
