@@ -44,7 +44,7 @@
  * Options: `--runs N` (pairs of runs, default 3), `--tree-runs N` (Safehold runs on the tree, default 1;
  * the reference runs once more), `--files N` (default 200,000), `--large-files N`,
  * `--large-mib N`, `--disk-gib N`, `--smb-mib N`, `--walk-only` (only the small files' first pass and
- * walk: for a full-size `--files 1000000` on its own), `--smb-only` (only the Samba writes), `--quick` (small sizes, one run: to try the bench).
+ * walk: for a full-size `--files 1000000` on its own), `--smb-only` (only the Samba writes), `--large-only` (only the large files), `--quick` (small sizes, one run: to try the bench).
  * Everything is made under `safehold-test-<pid>-…` names and removed on every exit path (loop
  * devices detached only while their backing file is still ours; leftovers of a crashed run are
  * removed by the next one).
@@ -464,6 +464,7 @@ async function main(): Promise<void> {
   const quick = argv.includes('--quick');
   const walkOnly = argv.includes('--walk-only');
   const smbOnly = argv.includes('--smb-only');
+  const largeOnly = argv.includes('--large-only');
   const copiesOff = walkOnly || smbOnly;
   if (quick) Object.assign(SETTINGS, { runs: 1, files: 5_000, largeFiles: 2, largeMiB: 64, diskGiB: 4, smbMiB: 64 });
   SETTINGS.runs = numberOption(argv, '--runs', SETTINGS.runs);
@@ -547,8 +548,8 @@ async function main(): Promise<void> {
     if (!copiesOff) await writeLargeFiles(largeDir, SETTINGS.largeFiles, SETTINGS.largeMiB);
     let treeWhat: string;
     await mkdir(treeDir);
-    if (copiesOff) {
-      treeWhat = `not made (${walkOnly ? '--walk-only' : '--smb-only'})`;
+    if (copiesOff || largeOnly) {
+      treeWhat = `not made (${walkOnly ? '--walk-only' : smbOnly ? '--smb-only' : '--large-only'})`;
     } else if (tarball && !quick) {
       say(`unpacking /usr/src/${tarball}…`);
       await run('tar', ['-xJf', join('/usr/src', tarball), '-C', treeDir], { maxBuffer: 64 * MiB });
@@ -562,7 +563,7 @@ async function main(): Promise<void> {
     }
     say(`writing ${SETTINGS.files.toLocaleString('en')} small files…`);
     await mkdir(walkDir);
-    if (!smbOnly) await writeSmallFiles(walkDir, SETTINGS.files);
+    if (!smbOnly && !largeOnly) await writeSmallFiles(walkDir, SETTINGS.files);
     await run('sync', []);
     const large = await census(largeDir);
     const tree = await census(treeDir);
@@ -608,6 +609,7 @@ async function main(): Promise<void> {
 
     // 2: the tree. The last Safehold run keeps its share for the walk.
     let treeShare = '';
+    if (!largeOnly) {
     for (let i = 1; i <= SETTINGS.treeRuns; i++) {
       say(`tree, run ${i} of ${SETTINGS.treeRuns}: rsync -a + sync…`);
       treeRef.push(await referenceCopy(['rsync', '-a', `${treeDir}/`, join(b, 'ref-tree')], join(b, 'ref-tree'), b));
@@ -628,10 +630,11 @@ async function main(): Promise<void> {
     treeRef.push(await referenceCopy(['rsync', '-a', `${treeDir}/`, join(b, 'ref-tree')], join(b, 'ref-tree'), b));
     say(`  ${seconds(treeRef.at(-1)!)} s`);
     }
+    }
 
     let firstPass: Measured | undefined;
     let smallWalk: { ref: number[]; sh: Measured[] } = { ref: [], sh: [] };
-    if (!smbOnly) {
+    if (!smbOnly && !largeOnly) {
     say(`the small files' share: the first pass (hashing ${walk.files.toLocaleString('en')} new files, copies 1)…`);
     const walkShare = 'W';
     await mkdir(join(a, 'Safehold', 'shares', walkShare), { mode: 0o775 });
@@ -653,7 +656,7 @@ async function main(): Promise<void> {
     const smbParts: { ref: { put: number; sync: number }[]; sh: { put: number; sync: number }[] } = { ref: [], sh: [] };
     let landedOn = '';
     let target = b;
-    if (!walkOnly) {
+    if (!walkOnly && !largeOnly) {
     say('Samba: a household user, a copies-2 share, a reference smbd…');
     const password = randomUUID();
     const user = 'benchuser';
@@ -727,22 +730,22 @@ async function main(): Promise<void> {
     out.push('');
     const rows = [['measure', 'Safehold', 'reference', 'Safehold / reference', 'target']];
     if (!copiesOff) rows.push([`1. duplicating the large files onto B (s; MB/s)`, `${seconds(ls)} (${mbps(largeBytes, ls)})`, `${seconds(lr)} (${mbps(largeBytes, lr)})`, `${ratio(ls, lr)} the time = ${(lr / ls).toFixed(2)} of cp's speed`, "≥ 0.90 of cp + sync's speed"]);
-    if (!copiesOff) rows.push([`2. duplicating the tree onto B (s)`, seconds(ts), seconds(tr), ratio(ts, tr), '≤ 1.3× rsync -a + sync']);
-    if (!smbOnly) rows.push([`3a. a pass that finds nothing changed: ${walk.files.toLocaleString('en')} small files, copies 1 (s)`, seconds(sws), seconds(swr), ratio(sws, swr), '≤ 1.5× find -printf']);
-    if (!copiesOff) rows.push([`3b. a pass that finds nothing changed: the tree, copies 2 (${(tree.files * 2).toLocaleString('en')} copies) (s)`, seconds(tws), seconds(twr), ratio(tws, twr), '≤ 1.5× find -printf']);
-    if (!smbOnly) rows.push([`3a. the service's peak RSS during that pass (MiB)`, mib(median(smallWalk.sh.map((m) => m.servicePeakKiB))), '–', '–', '≤ 250 MB']);
-    if (!copiesOff) rows.push([`3b. the service's peak RSS during that pass (MiB)`, mib(median(treeWalk.sh.map((m) => m.servicePeakKiB))), '–', '–', '≤ 250 MB']);
+    if (!copiesOff && !largeOnly) rows.push([`2. duplicating the tree onto B (s)`, seconds(ts), seconds(tr), ratio(ts, tr), '≤ 1.3× rsync -a + sync']);
+    if (!smbOnly && !largeOnly) rows.push([`3a. a pass that finds nothing changed: ${walk.files.toLocaleString('en')} small files, copies 1 (s)`, seconds(sws), seconds(swr), ratio(sws, swr), '≤ 1.5× find -printf']);
+    if (!copiesOff && !largeOnly) rows.push([`3b. a pass that finds nothing changed: the tree, copies 2 (${(tree.files * 2).toLocaleString('en')} copies) (s)`, seconds(tws), seconds(twr), ratio(tws, twr), '≤ 1.5× find -printf']);
+    if (!smbOnly && !largeOnly) rows.push([`3a. the service's peak RSS during that pass (MiB)`, mib(median(smallWalk.sh.map((m) => m.servicePeakKiB))), '–', '–', '≤ 250 MB']);
+    if (!copiesOff && !largeOnly) rows.push([`3b. the service's peak RSS during that pass (MiB)`, mib(median(treeWalk.sh.map((m) => m.servicePeakKiB))), '–', '–', '≤ 250 MB']);
     if (!copiesOff) rows.push([`4. GET /health while duplicating the large files: p50 / p99 / max (ms)`, `${percentile(allProbes, 50).toFixed(1)} / ${percentile(allProbes, 99).toFixed(1)} / ${Math.max(...allProbes).toFixed(1)}`, `idle: ${percentile(idleLatencies, 50).toFixed(1)} / ${percentile(idleLatencies, 99).toFixed(1)} / ${Math.max(...idleLatencies).toFixed(1)}`, '–', 'p99 < 50 ms']);
-    if (!walkOnly) rows.push([`5. smbclient put of ${SETTINGS.smbMiB} MiB + sync: through Samba + mergerfs vs Samba on the disk's folder (s; MB/s)`, `${seconds(sms)} (${mbps(SETTINGS.smbMiB * MiB, sms)})`, `${seconds(smr)} (${mbps(SETTINGS.smbMiB * MiB, smr)})`, ratio(sms, smr), '–']);
+    if (!walkOnly && !largeOnly) rows.push([`5. smbclient put of ${SETTINGS.smbMiB} MiB + sync: through Samba + mergerfs vs Samba on the disk's folder (s; MB/s)`, `${seconds(sms)} (${mbps(SETTINGS.smbMiB * MiB, sms)})`, `${seconds(smr)} (${mbps(SETTINGS.smbMiB * MiB, smr)})`, ratio(sms, smr), '–']);
     out.push(table(rows));
     out.push('');
     out.push('Each run (s):');
     if (!copiesOff) out.push(`  large files: cp -r + sync ${eachMs(largeRef)}; Safehold ${eachMs(largeSh.map((m) => m.jobMs))}`);
-    if (!copiesOff) out.push(`  tree: rsync -a + sync ${eachMs(treeRef)}; Safehold ${eachMs(treeSh.map((m) => m.jobMs))}`);
-    if (!smbOnly) out.push(`  walk, small files: find ${eachMs(smallWalk.ref)}; Safehold ${eachMs(smallWalk.sh.map((m) => m.jobMs))}`);
-    if (!copiesOff) out.push(`  walk, tree: find ${eachMs(treeWalk.ref)}; Safehold ${eachMs(treeWalk.sh.map((m) => m.jobMs))}`);
+    if (!copiesOff && !largeOnly) out.push(`  tree: rsync -a + sync ${eachMs(treeRef)}; Safehold ${eachMs(treeSh.map((m) => m.jobMs))}`);
+    if (!smbOnly && !largeOnly) out.push(`  walk, small files: find ${eachMs(smallWalk.ref)}; Safehold ${eachMs(smallWalk.sh.map((m) => m.jobMs))}`);
+    if (!copiesOff && !largeOnly) out.push(`  walk, tree: find ${eachMs(treeWalk.ref)}; Safehold ${eachMs(treeWalk.sh.map((m) => m.jobMs))}`);
     const parts = (list: { put: number; sync: number }[]) => list.map((x) => `${seconds(x.put)} + ${seconds(x.sync)}`).join(', ');
-    if (!walkOnly) out.push(`  Samba put + sync: reference ${eachMs(smbRef)} (${parts(smbParts.ref)}); Safehold ${eachMs(smbSh)} (${parts(smbParts.sh)}) (the view put the file on disk ${landedOn || '?'}; the reference share is on disk ${target === a ? 'A' : 'B'})`);
+    if (!walkOnly && !largeOnly) out.push(`  Samba put + sync: reference ${eachMs(smbRef)} (${parts(smbParts.ref)}); Safehold ${eachMs(smbSh)} (${parts(smbParts.sh)}) (the view put the file on disk ${landedOn || '?'}; the reference share is on disk ${target === a ? 'A' : 'B'})`);
     if (firstPass) out.push(`  the small files' first pass (hashing and recording ${walk.files.toLocaleString('en')} new files, copies 1): ${seconds(firstPass.jobMs)} s, service peak RSS ${mib(firstPass.servicePeakKiB)} MiB, ${firstPass.serviceCpuSeconds.toFixed(1)} CPU s`);
     const svc = (label: string, list: Measured[]) =>
       list.length === 0 ? `  ${label}: not run` : `  ${label}: service CPU s ${list.map((m) => m.serviceCpuSeconds.toFixed(1)).join(', ')}; peak RSS (VmHWM) MiB ${list.map((m) => mib(m.servicePeakKiB)).join(', ')} (VmRSS at the job's start ${list.map((m) => mib(m.startRssKiB)).join(', ')}); other programs' CPU s ${list.map((m) => m.othersCpuSeconds.toFixed(1)).join(', ')}; "${list.at(-1)!.message}"`;
