@@ -32,6 +32,7 @@ bench: node_modules/.installed build
 	$(NODE) dist/bench/service.bench.js
 	$(NODE) --expose-gc --max-semi-space-size=1 --no-opt --no-sparkplug dist/bench/health.bench.js
 	$(NODE) dist/bench/backup.bench.js
+	$(NODE) dist/bench/pool.bench.js
 	$(NODE) --max-semi-space-size=1 --no-opt --no-sparkplug dist/bench/hash.bench.js
 
 ## make torture: the long crash runs (1,000 kill -9 while duplicating); the last result goes in bench/README.md.

@@ -9,7 +9,8 @@
  * XXH3-128 is hash-wasm's (WebAssembly: the same code on x86 and on a Raspberry Pi's arm64, no
  * native build); only its XXH3-128 build is loaded (its all-algorithms bundle costs ~2 MiB more).
  * Digits as `xxhsum -H2` prints them. A hasher instance is reused after each hash (making one is
- * ~50 times the cost of hashing a small file), at most a few kept.
+ * ~50 times the cost of hashing a small file), at most a few kept. Each chunk of a session is
+ * acknowledged once hashed (`{ id, hashed: bytes }`), so the caller can bound what waits here.
  */
 import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -23,7 +24,7 @@ export type HashRequest =
   | { id: number; op: 'update'; chunk: Uint8Array }
   | { id: number; op: 'end' };
 
-export type HashReply = { id: number; hex: string; bytes: number } | { id: number; error: { message: string; code?: string } };
+export type HashReply = { id: number; hex: string; bytes: number } | { id: number; error: { message: string; code?: string } } | { id: number; hashed: number };
 
 const { createXXHash128 } = createRequire(import.meta.url)('hash-wasm/dist/xxhash128.umd.min.js') as typeof import('hash-wasm');
 
@@ -88,8 +89,14 @@ port.on('message', (request: HashRequest) => {
       const session = sessions.get(request.id);
       if (session) {
         const chunk = request.chunk;
-        session.work = session.work.then((hash) => hash.update(chunk));
+        session.work = session.work.then((hash) => {
+          hash.update(chunk);
+          port.postMessage({ id: request.id, hashed: chunk.byteLength } satisfies HashReply);
+          return hash;
+        });
         session.bytes += chunk.byteLength;
+      } else {
+        port.postMessage({ id: request.id, hashed: request.chunk.byteLength } satisfies HashReply);
       }
       break;
     }

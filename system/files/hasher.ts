@@ -10,7 +10,10 @@
  *   a read error is rejected with the OS error's `code` (ENOENT, EIO, EISDIR…); an aborted `signal`
  *   stops the reading between chunks and rejects with the signal's reason.
  * - `session()` hashes bytes the caller has in hand (a file being copied): `update(chunk)` hands the
- *   chunk's bytes to the worker (copied first: the caller may reuse its buffer), `digest()` ends it.
+ *   chunk's bytes to the worker (copied first: the caller may reuse its buffer) and resolves once at
+ *   most `SESSION_IN_FLIGHT` bytes of the session wait in the worker to be hashed (await it: a copy
+ *   that writes faster than the worker hashes would otherwise queue the whole file in memory),
+ *   `digest()` ends it.
  * - One worker for the whole process, started at the first call, keeping the process alive only
  *   while an answer is awaited; a worker that dies fails what it was doing and the next call starts a new one. `close()` ends it.
  */
@@ -19,6 +22,9 @@ import type { HashReply, HashRequest } from './hash.worker.js';
 
 /** The name the pool's catalog records with each hash; a recorded hash of another name is re-hashed. */
 export const HASH_ALGORITHM = 'xxh3-128';
+
+/** Bytes of one session handed to the worker and not hashed yet, at most, before `update()` waits. */
+export const SESSION_IN_FLIGHT = 8 * 1024 * 1024;
 
 /** A file's content hash, with the name of its algorithm (the pool's catalog keeps both). */
 export interface ContentHash {
@@ -30,7 +36,8 @@ export interface ContentHash {
 }
 
 export interface HashSession {
-  update(chunk: Uint8Array): void;
+  /** Resolves when the worker has room for more (at most `SESSION_IN_FLIGHT` bytes waiting). */
+  update(chunk: Uint8Array): Promise<void>;
   digest(): Promise<ContentHash>;
 }
 
@@ -40,6 +47,8 @@ export class Hasher {
   #worker: Worker | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  /** Open sessions: bytes sent and not yet hashed, and the `update()` waiting for room. */
+  readonly #flows = new Map<number, { inFlight: number; waiting: (() => void)[] }>();
 
   /** The hash of the file at `path` (a Buffer for names that are not UTF-8 or `/proc/self/fd/…` paths). */
   hashFile(path: string | Buffer, signal?: AbortSignal): Promise<ContentHash> {
@@ -61,14 +70,23 @@ export class Hasher {
     const worker = this.#start();
     worker.postMessage({ id, op: 'begin' } satisfies HashRequest);
     let ended = false;
+    const flow = { inFlight: 0, waiting: [] as (() => void)[] };
+    this.#flows.set(id, flow);
     return {
       update: (chunk) => {
         if (ended) throw new Error('update() after digest()');
         const copy = new Uint8Array(chunk); // ours to transfer
+        flow.inFlight += copy.byteLength;
         worker.postMessage({ id, op: 'update', chunk: copy } satisfies HashRequest, [copy.buffer]);
+        if (flow.inFlight <= SESSION_IN_FLIGHT || !this.#flows.has(id)) return Promise.resolve();
+        // Awaited: keeps the process alive until the worker catches up, like an awaited answer.
+        this.#start().ref();
+        return new Promise<void>((resolve) => flow.waiting.push(resolve));
       },
       digest: () => {
         ended = true;
+        this.#flows.delete(id);
+        for (const wake of flow.waiting.splice(0)) wake(); // updates not awaited before the digest
         const done = this.#expect(id);
         worker.postMessage({ id, op: 'end' } satisfies HashRequest);
         return done;
@@ -88,11 +106,23 @@ export class Hasher {
     return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
   }
 
+  /** A session's chunk was hashed: an update() waiting for room goes on once there is room. */
+  #hashed(id: number, bytes: number): void {
+    const flow = this.#flows.get(id);
+    if (!flow) return;
+    flow.inFlight -= bytes;
+    if (flow.waiting.length && flow.inFlight <= SESSION_IN_FLIGHT) {
+      if (this.#pending.size === 0) this.#worker?.unref();
+      for (const wake of flow.waiting.splice(0)) wake();
+    }
+  }
+
   #settle(id: number, reply: HashReply, error?: Error): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
     if (this.#pending.size === 0) this.#worker?.unref();
+    if ('hashed' in reply) return;
     if ('hex' in reply) pending.resolve({ algorithm: HASH_ALGORITHM, hex: reply.hex, bytes: reply.bytes });
     else pending.reject(error ?? Object.assign(new Error(reply.error.message), { code: reply.error.code }));
   }
@@ -101,9 +131,15 @@ export class Hasher {
     if (this.#worker) return this.#worker;
     const worker = new Worker(new URL('./hash.worker.js', import.meta.url));
     worker.unref();
-    worker.on('message', (reply: HashReply) => this.#settle(reply.id, reply));
+    worker.on('message', (reply: HashReply) => {
+      if ('hashed' in reply) this.#hashed(reply.id, reply.hashed);
+      else this.#settle(reply.id, reply);
+    });
     const fail = (error: Error) => {
       if (this.#worker === worker) this.#worker = null;
+      // An update() waiting for room goes on: the session's digest() then fails or never comes.
+      for (const flow of this.#flows.values()) for (const wake of flow.waiting.splice(0)) wake();
+      this.#flows.clear();
       for (const [id, pending] of [...this.#pending]) {
         this.#pending.delete(id);
         pending.reject(new Error(`The hashing thread stopped: ${error.message}`, { cause: error }));

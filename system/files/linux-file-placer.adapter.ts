@@ -62,7 +62,7 @@ export class LinuxFilePlacer implements FilePlacer {
                 const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
                 if (bytesRead === 0) break;
                 await writeAll(out, buffer.subarray(0, bytesRead));
-                session.update(buffer.subarray(0, bytesRead));
+                await session.update(buffer.subarray(0, bytesRead));
               }
             } finally {
               await input.close();
@@ -72,7 +72,7 @@ export class LinuxFilePlacer implements FilePlacer {
               signal?.throwIfAborted();
               const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
               await writeAll(out, bytes);
-              session.update(bytes);
+              await session.update(bytes);
             }
             signal?.throwIfAborted();
           }
